@@ -1,0 +1,50 @@
+package org.mixtralspark.engine.serving;
+
+import org.mixtralspark.engine.tokenizer.ChatTemplate;
+import org.mixtralspark.engine.tokenizer.Tokenizer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A loaded model that completes prompts. Thread-safe: any number of callers may submit at once, and their requests
+ * share the engine's running batch. One engine per model per JVM is the intended use (it holds the mapped weights
+ * and the KV cache).
+ */
+public interface Engine extends AutoCloseable {
+
+    /** What was loaded: architecture, sizes, the file it came from. */
+    ModelDescription model();
+
+    Tokenizer tokenizer();
+
+    /** The model's chat template (from its tokenizer config or GGUF metadata), or Mixtral-Instruct's by default. */
+    ChatTemplate chatTemplate();
+
+    /**
+     * Queues a request. The future completes with its result; a request that cannot be run (prompt longer than the
+     * context, say) completes normally with {@link FinishReason#ERROR}, never exceptionally.
+     */
+    CompletableFuture<GenerationResult> submit(GenerationRequest request);
+
+    /** Runs these requests together and returns their results in the same order. */
+    default List<GenerationResult> generate(List<GenerationRequest> requests) {
+        List<CompletableFuture<GenerationResult>> futures = new ArrayList<>(requests.size());
+        for (GenerationRequest r : requests) {
+            futures.add(submit(r));
+        }
+        List<GenerationResult> results = new ArrayList<>(requests.size());
+        for (CompletableFuture<GenerationResult> f : futures) {
+            results.add(f.join());
+        }
+        return results;
+    }
+
+    /** Counters since the engine was opened. */
+    EngineStats stats();
+
+    /** Stops the scheduler (pending requests complete with ERROR) and releases memory. Idempotent. */
+    @Override
+    void close();
+}

@@ -1,0 +1,52 @@
+package org.mixtralspark.engine.serving;
+
+/**
+ * How to run a model.
+ *
+ * @param device        "auto" (CUDA when a device and our kernels are present, else CPU), "cpu" or "cuda"
+ * @param threads       CPU threads for the forward pass; 0 = every available processor
+ * @param maxBatchSize  most sequences in one forward step
+ * @param contextLength longest sequence accepted (prompt + generation); 0 = the model's own context length
+ * @param exactMath     on the CPU: keep activations fp32 for every weight type (the default, and today the only path)
+ */
+public record EngineOptions(String device, int threads, int maxBatchSize, int contextLength, boolean exactMath) {
+
+    public EngineOptions {
+        if (device == null || !(device.equals("auto") || device.equals("cpu") || device.equals("cuda"))) {
+            throw new IllegalArgumentException("device = " + device + ": must be auto, cpu or cuda");
+        }
+        if (threads < 0) {
+            throw new IllegalArgumentException("threads = " + threads + ": must be >= 0 (0 = all processors)");
+        }
+        if (maxBatchSize < 1) {
+            throw new IllegalArgumentException("max batch size = " + maxBatchSize + ": must be >= 1");
+        }
+        if (contextLength < 0) {
+            throw new IllegalArgumentException("context length = " + contextLength + ": must be >= 0 (0 = model's)");
+        }
+    }
+
+    public static EngineOptions defaults() {
+        return new EngineOptions("auto", 0, 32, 0, true);
+    }
+
+    public EngineOptions withDevice(String d) {
+        return new EngineOptions(d, threads, maxBatchSize, contextLength, exactMath);
+    }
+
+    public EngineOptions withThreads(int t) {
+        return new EngineOptions(device, t, maxBatchSize, contextLength, exactMath);
+    }
+
+    public EngineOptions withMaxBatchSize(int b) {
+        return new EngineOptions(device, threads, b, contextLength, exactMath);
+    }
+
+    public EngineOptions withContextLength(int c) {
+        return new EngineOptions(device, threads, maxBatchSize, c, exactMath);
+    }
+
+    public int effectiveThreads() {
+        return threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
+    }
+}

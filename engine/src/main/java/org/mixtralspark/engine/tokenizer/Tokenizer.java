@@ -1,0 +1,41 @@
+package org.mixtralspark.engine.tokenizer;
+
+/**
+ * Text to token ids and back, for one model's vocabulary. Never truncates: length limits are the caller's.
+ * Implementations are thread-safe.
+ */
+public interface Tokenizer extends AutoCloseable {
+
+    /**
+     * Token ids of {@code text}; with {@code addBos}, the BOS id first. Behaves like Hugging Face
+     * {@code tokenizer(text, add_special_tokens=addBos)}: the text of a special token ({@code <s>}, {@code </s>})
+     * inside {@code text} becomes that token, so a rendered chat template is encoded with {@code addBos = false}.
+     */
+    int[] encode(String text, boolean addBos);
+
+    /** Token ids of {@code text}, with BOS first when the model's tokenizer config says to add it. */
+    default int[] encode(String text) {
+        return encode(text, addBosByDefault());
+    }
+
+    /** The text of these ids, special tokens (BOS, EOS, UNK) skipped, byte-fallback tokens joined into UTF-8. */
+    String decode(int[] ids);
+
+    /** A decoder that turns generated ids into text one id at a time, never splitting a UTF-8 character. */
+    StreamingDecoder streamingDecoder();
+
+    int vocabSize();
+
+    int bosId();
+
+    int eosId();
+
+    /** Whether {@link #encode(String)} adds BOS (tokenizer.ggml.add_bos_token, or the HF post-processor). */
+    boolean addBosByDefault();
+
+    /** The piece of one id as stored in the vocabulary (e.g. {@code "▁the"}, {@code "<0x0A>"}), for display. */
+    String piece(int id);
+
+    @Override
+    void close();
+}
