@@ -1,0 +1,73 @@
+package org.mixtralspark.udf;
+
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The columns a generation adds to a row, after the id (job) or after the input's columns (Transformer). Every input
+ * row gets them, error rows included.
+ */
+public final class GenerationColumns {
+
+    public static final String GENERATION = "generation";
+    public static final String FINISH_REASON = "finish_reason";
+    public static final String PROMPT_TOKENS = "prompt_tokens";
+    public static final String COMPLETION_TOKENS = "completion_tokens";
+    public static final String ERROR = "error";
+    public static final String LATENCY_MS = "latency_ms";
+    public static final String MODEL = "model";
+    public static final String MAX_NEW_TOKENS = "max_new_tokens";
+    public static final String TEMPERATURE = "temperature";
+    public static final String TOP_P = "top_p";
+    public static final String TOP_K = "top_k";
+    public static final String SEED = "seed";
+    public static final String STOP = "stop";
+
+    /** Per-row parameter columns the input may have, by these names. */
+    public static final List<String> PARAMETER_COLUMNS = List.of(MAX_NEW_TOKENS, TEMPERATURE, TOP_P, TOP_K, SEED, STOP);
+
+    /**
+     * An optional input column: a non-null string in it makes the row an error row with that message, without
+     * running it (the job uses it for duplicate and null ids).
+     */
+    public static final String INPUT_ERROR = "_mixtral_input_error";
+
+    private GenerationColumns() {
+    }
+
+    /** The added fields, with the generation column called {@code generationCol}. */
+    public static List<StructField> fields(String generationCol) {
+        List<StructField> f = new ArrayList<>();
+        f.add(field(generationCol, DataTypes.StringType));
+        f.add(field(FINISH_REASON, DataTypes.StringType));
+        f.add(field(PROMPT_TOKENS, DataTypes.IntegerType));
+        f.add(field(COMPLETION_TOKENS, DataTypes.IntegerType));
+        f.add(field(ERROR, DataTypes.StringType));
+        f.add(field(LATENCY_MS, DataTypes.LongType));
+        f.add(field(MODEL, DataTypes.StringType));
+        f.add(field(MAX_NEW_TOKENS, DataTypes.IntegerType));
+        f.add(field(TEMPERATURE, DataTypes.DoubleType));
+        f.add(field(TOP_P, DataTypes.DoubleType));
+        f.add(field(TOP_K, DataTypes.IntegerType));
+        f.add(field(SEED, DataTypes.LongType));
+        f.add(field(STOP, DataTypes.createArrayType(DataTypes.StringType, false)));
+        return f;
+    }
+
+    /** The job's output: the id column as it is in the input, then the generation columns. */
+    public static StructType jobSchema(StructField idField) {
+        List<StructField> f = new ArrayList<>();
+        f.add(idField);
+        f.addAll(fields(GENERATION));
+        return new StructType(f.toArray(StructField[]::new));
+    }
+
+    private static StructField field(String name, DataType type) {
+        return DataTypes.createStructField(name, type, true);
+    }
+}

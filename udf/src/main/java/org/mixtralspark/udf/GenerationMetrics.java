@@ -1,0 +1,89 @@
+package org.mixtralspark.udf;
+
+import org.apache.spark.SparkContext;
+import org.apache.spark.util.CollectionAccumulator;
+import org.apache.spark.util.LongAccumulator;
+
+import java.io.Serializable;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Named accumulators the partition function adds to, visible in the Spark UI while the job runs and read by the job's
+ * summary at the end. Updates made in the tasks of a write (an action) are counted once per task, retries excluded.
+ */
+public final class GenerationMetrics implements Serializable {
+
+    private final LongAccumulator rows;
+    private final LongAccumulator ok;
+    private final LongAccumulator errors;
+    private final LongAccumulator promptTokens;
+    private final LongAccumulator completionTokens;
+    /** One entry per finished task: "executorId\tpid\tengineLoadsInThatJvm". */
+    private final CollectionAccumulator<String> engineLoads;
+
+    private GenerationMetrics(SparkContext sc) {
+        rows = sc.longAccumulator("mixtral rows");
+        ok = sc.longAccumulator("mixtral rows ok");
+        errors = sc.longAccumulator("mixtral rows error");
+        promptTokens = sc.longAccumulator("mixtral prompt tokens");
+        completionTokens = sc.longAccumulator("mixtral completion tokens");
+        engineLoads = sc.collectionAccumulator("mixtral engine loads");
+    }
+
+    /** Registers a fresh set of accumulators with {@code sc}. */
+    public static GenerationMetrics register(SparkContext sc) {
+        return new GenerationMetrics(sc);
+    }
+
+    void addRow(boolean isOk, int prompt, int completion) {
+        rows.add(1);
+        (isOk ? ok : errors).add(1);
+        promptTokens.add(prompt);
+        completionTokens.add(completion);
+    }
+
+    void addEngineLoads(String executorId, long pid, int loads) {
+        engineLoads.add(executorId + "\t" + pid + "\t" + loads);
+    }
+
+    public long rows() {
+        return rows.value();
+    }
+
+    public long ok() {
+        return ok.value();
+    }
+
+    public long errors() {
+        return errors.value();
+    }
+
+    public long promptTokens() {
+        return promptTokens.value();
+    }
+
+    public long completionTokens() {
+        return completionTokens.value();
+    }
+
+    /** Engine loads per executor id (the JVM's count as its last task saw it). */
+    public Map<String, Integer> engineLoadsPerExecutor() {
+        Map<String, Integer> out = new TreeMap<>();
+        for (String s : engineLoads.value()) {
+            String[] p = s.split("\t");
+            out.merge(p[0], Integer.parseInt(p[2]), Math::max);
+        }
+        return out;
+    }
+
+    /** Process ids of the executor JVMs that ran tasks, per executor id. */
+    public Map<String, Long> executorPids() {
+        Map<String, Long> out = new TreeMap<>();
+        for (String s : engineLoads.value()) {
+            String[] p = s.split("\t");
+            out.put(p[0], Long.parseLong(p[1]));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,223 @@
+package org.mixtralspark.udf;
+
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.param.DoubleParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.LongParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.param.ParamValidators;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsWritable;
+import org.apache.spark.ml.util.Identifiable$;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.StructType;
+import scala.runtime.AbstractFunction1;
+
+import java.io.Serializable;
+import java.util.List;
+import java.util.function.Predicate;
+
+/**
+ * A Spark ML {@link Transformer} that completes a prompt (or chat messages) column with a Mixtral-family model: every
+ * input row gets {@link GenerationColumns#fields} appended (the generation under {@code outputCol}), error rows
+ * included. It runs the job's {@link GenerateFunction}: one engine per executor, Arrow batches in between.
+ *
+ * <pre>{@code
+ * MixtralGenerator gen = new MixtralGenerator().setModel("/models/mixtral.gguf").setInputCol("prompt")
+ *     .setMaxNewTokens(64).setTemperature(0.7).setSeed(42);
+ * Dataset<Row> out = gen.transform(prompts);
+ * }</pre>
+ *
+ * From PySpark: {@code JavaTransformer} wrapping {@code org.mixtralspark.udf.MixtralGenerator} (see the README).
+ */
+public class MixtralGenerator extends Transformer implements DefaultParamsWritable {
+
+    private static final long serialVersionUID = 1L;
+
+    private final String uid;
+
+    private Param<String> idCol;
+    private Param<String> inputCol;
+    private Param<String> messagesCol;
+    private Param<String> outputCol;
+    private Param<String> model;
+    private Param<String> device;
+    private IntParam threads;
+    private IntParam maxBatchSize;
+    private IntParam maxNewTokens;
+    private DoubleParam temperature;
+    private DoubleParam topP;
+    private IntParam topK;
+    private LongParam seed;
+    private IntParam batchSize;
+
+    public MixtralGenerator() {
+        this(Identifiable$.MODULE$.randomUID("mixtralGenerator"));
+    }
+
+    public MixtralGenerator(String uid) {
+        this.uid = uid;
+        init();
+    }
+
+    /** Every Param with its doc, range and default, side by side (called by both constructors). */
+    private void init() {
+        idCol = new Param<>(this, "idCol", "id column: its string form seeds the row (with seed)", nonBlank());
+        setDefault(idCol, "id");
+        inputCol = new Param<>(this, "inputCol", "prompt column (string); ignored when messagesCol is set",
+                nonBlank());
+        setDefault(inputCol, "prompt");
+        messagesCol = new Param<>(this, "messagesCol", "chat messages column (array of {role, content}, or a JSON "
+                + "string) rendered with the model's chat template; empty = use inputCol", always());
+        setDefault(messagesCol, "");
+        outputCol = new Param<>(this, "outputCol", "column for the generated text", nonBlank());
+        setDefault(outputCol, GenerationColumns.GENERATION);
+        model = new Param<>(this, "model", "model path every executor can read (GGUF file or HF folder), or the "
+                + "name of a file shipped with --files", always());
+        setDefault(model, "");
+        device = new Param<>(this, "device", "auto | cpu | cuda",
+                ParamValidators.inArray(List.of("auto", "cpu", "cuda")));
+        setDefault(device, "auto");
+        threads = new IntParam(this, "threads", "engine CPU threads per executor, >= 0 (0 = the executor's cores)",
+                ParamValidators.gtEq(0));
+        setDefault(threads, 0);
+        maxBatchSize = new IntParam(this, "maxBatchSize", "most sequences in one engine step per executor, >= 1",
+                ParamValidators.gtEq(1));
+        setDefault(maxBatchSize, 32);
+        maxNewTokens = new IntParam(this, "maxNewTokens", "default most tokens to generate per row, >= 1 "
+                + "(a max_new_tokens column overrides it per row)", ParamValidators.gtEq(1));
+        setDefault(maxNewTokens, 64);
+        temperature = new DoubleParam(this, "temperature", "default temperature, >= 0 (0 = greedy)",
+                ParamValidators.gtEq(0));
+        setDefault(temperature, 0.0);
+        topP = new DoubleParam(this, "topP", "default nucleus mass, in (0, 1] (1 = off)",
+                ParamValidators.inRange(0, 1, false, true));
+        setDefault(topP, 1.0);
+        topK = new IntParam(this, "topK", "default top-k, >= 0 (0 = off)", ParamValidators.gtEq(0));
+        setDefault(topK, 0);
+        seed = new LongParam(this, "seed", "job seed: each row's seed derives from it and the row id, so the output "
+                + "does not depend on partitioning; unset = random", always());
+        batchSize = new IntParam(this, "batchSize", "rows per Arrow batch handed to the engine, >= 1",
+                ParamValidators.gtEq(1));
+        setDefault(batchSize, 64);
+    }
+
+    public Param<String> idCol() { return idCol; }
+    public Param<String> inputCol() { return inputCol; }
+    public Param<String> messagesCol() { return messagesCol; }
+    public Param<String> outputCol() { return outputCol; }
+    public Param<String> model() { return model; }
+    public Param<String> device() { return device; }
+    public IntParam threads() { return threads; }
+    public IntParam maxBatchSize() { return maxBatchSize; }
+    public IntParam maxNewTokens() { return maxNewTokens; }
+    public DoubleParam temperature() { return temperature; }
+    public DoubleParam topP() { return topP; }
+    public IntParam topK() { return topK; }
+    public LongParam seed() { return seed; }
+    public IntParam batchSize() { return batchSize; }
+
+    public String getIdCol() { return $(idCol); }
+    public String getInputCol() { return $(inputCol); }
+    public String getMessagesCol() { return $(messagesCol); }
+    public String getOutputCol() { return $(outputCol); }
+    public String getModel() { return $(model); }
+    public String getDevice() { return $(device); }
+    public int getThreads() { return (Integer) $(threads); }
+    public int getMaxBatchSize() { return (Integer) $(maxBatchSize); }
+    public int getMaxNewTokens() { return (Integer) $(maxNewTokens); }
+    public double getTemperature() { return (Double) $(temperature); }
+    public double getTopP() { return (Double) $(topP); }
+    public int getTopK() { return (Integer) $(topK); }
+    public long getSeed() { return (Long) $(seed); }
+    public int getBatchSize() { return (Integer) $(batchSize); }
+
+    public MixtralGenerator setIdCol(String v) { set(idCol, v); return this; }
+    public MixtralGenerator setInputCol(String v) { set(inputCol, v); return this; }
+    public MixtralGenerator setMessagesCol(String v) { set(messagesCol, v); return this; }
+    public MixtralGenerator setOutputCol(String v) { set(outputCol, v); return this; }
+    public MixtralGenerator setModel(String v) { set(model, v); return this; }
+    public MixtralGenerator setDevice(String v) { set(device, v); return this; }
+    public MixtralGenerator setThreads(int v) { set(threads, v); return this; }
+    public MixtralGenerator setMaxBatchSize(int v) { set(maxBatchSize, v); return this; }
+    public MixtralGenerator setMaxNewTokens(int v) { set(maxNewTokens, v); return this; }
+    public MixtralGenerator setTemperature(double v) { set(temperature, v); return this; }
+    public MixtralGenerator setTopP(double v) { set(topP, v); return this; }
+    public MixtralGenerator setTopK(int v) { set(topK, v); return this; }
+    public MixtralGenerator setSeed(long v) { set(seed, v); return this; }
+    public MixtralGenerator setBatchSize(int v) { set(batchSize, v); return this; }
+
+    @Override
+    public String uid() {
+        return uid;
+    }
+
+    @Override
+    public StructType transformSchema(StructType schema) {
+        return function(schema).outputSchema();
+    }
+
+    @Override
+    public Dataset<Row> transform(Dataset<?> dataset) {
+        Dataset<Row> df = dataset.toDF();
+        GenerateFunction fn = function(df.schema());
+        return df.mapPartitions(fn, Encoders.row(fn.outputSchema()));
+    }
+
+    @Override
+    public MixtralGenerator copy(ParamMap extra) {
+        return (MixtralGenerator) defaultCopy(extra);
+    }
+
+    public static MLReader<MixtralGenerator> read() {
+        return new DefaultParamsReader<>();
+    }
+
+    public static MixtralGenerator load(String path) {
+        return read().load(path);
+    }
+
+    private GenerateFunction function(StructType schema) {
+        if (getModel().isBlank()) {
+            throw new IllegalArgumentException("model is not set: setModel(path of a GGUF file or HF folder)");
+        }
+        boolean chat = !getMessagesCol().isEmpty();
+        ModelSpec spec = new ModelSpec(getModel(), getDevice(), getThreads(), getMaxBatchSize(), 0);
+        SamplingDefaults defaults = new SamplingDefaults(getMaxNewTokens(), getTemperature(), getTopP(), getTopK(),
+                isDefined(seed) ? getSeed() : null, List.of());
+        return new GenerateFunction(schema, getIdCol(), chat ? null : getInputCol(), chat ? getMessagesCol() : null,
+                spec, defaults, getBatchSize(), true, getOutputCol(), null);
+    }
+
+    private static <T> scala.Function1<T, Object> nonBlank() {
+        return check((T v) -> v != null && !v.toString().isBlank());
+    }
+
+    private static <T> scala.Function1<T, Object> always() {
+        return check((T v) -> true);
+    }
+
+    private static <T> scala.Function1<T, Object> check(SerializablePredicate<T> p) {
+        return new Check<>(p);
+    }
+
+    private interface SerializablePredicate<T> extends Predicate<T>, Serializable {
+    }
+
+    private static final class Check<T> extends AbstractFunction1<T, Object> implements Serializable {
+        private final SerializablePredicate<T> p;
+
+        Check(SerializablePredicate<T> p) {
+            this.p = p;
+        }
+
+        @Override
+        public Object apply(T v) {
+            return p.test(v);
+        }
+    }
+}

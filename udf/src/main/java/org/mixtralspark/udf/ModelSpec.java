@@ -1,0 +1,93 @@
+package org.mixtralspark.udf;
+
+import org.apache.spark.SparkEnv;
+import org.apache.spark.SparkFiles;
+import org.mixtralspark.engine.serving.EngineOptions;
+
+import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * Which model an executor should load and how: the key of {@link ExecutorEngines}. Built on the driver, shipped with
+ * the partition function.
+ *
+ * @param path          model file (GGUF) or HF checkpoint folder, as the executors see it: a path every executor can
+ *                      read (shared file system), or the file name of something shipped with {@code --files} /
+ *                      {@code --archives} (looked up in the executor's working folder, then through
+ *                      {@link SparkFiles#get})
+ * @param device        auto | cpu | cuda
+ * @param threads       CPU threads for the engine; 0 = the cores the executor was given ({@code spark.executor.cores}),
+ *                      or every processor where that is not set (local mode)
+ * @param maxBatchSize  most sequences in one engine step, shared by all tasks of the executor
+ * @param contextLength longest prompt + generation accepted; 0 = the model's own
+ */
+public record ModelSpec(String path, String device, int threads, int maxBatchSize, int contextLength)
+        implements Serializable {
+
+    public ModelSpec {
+        Objects.requireNonNull(path, "model path");
+        if (path.isBlank()) {
+            throw new IllegalArgumentException("model = \"\": give the path of a GGUF file or an HF checkpoint folder");
+        }
+        // Validates device, threads, batch size and context length with the engine's own messages.
+        new EngineOptions(device, threads, maxBatchSize, contextLength, true);
+    }
+
+    public static ModelSpec of(String path) {
+        EngineOptions d = EngineOptions.defaults();
+        return new ModelSpec(path, d.device(), d.threads(), d.maxBatchSize(), d.contextLength());
+    }
+
+    public ModelSpec withDevice(String d) {
+        return new ModelSpec(path, d, threads, maxBatchSize, contextLength);
+    }
+
+    public ModelSpec withThreads(int t) {
+        return new ModelSpec(path, device, t, maxBatchSize, contextLength);
+    }
+
+    public ModelSpec withMaxBatchSize(int b) {
+        return new ModelSpec(path, device, threads, b, contextLength);
+    }
+
+    public ModelSpec withContextLength(int c) {
+        return new ModelSpec(path, device, threads, maxBatchSize, c);
+    }
+
+    /** The engine options for this JVM: threads resolved against the executor's cores. */
+    public EngineOptions engineOptions() {
+        int t = threads;
+        if (t == 0) {
+            SparkEnv env = SparkEnv.get();
+            if (env != null && env.conf().contains("spark.executor.cores") && !"driver".equals(env.executorId())) {
+                t = env.conf().getInt("spark.executor.cores", 0);
+            }
+        }
+        return new EngineOptions(device, t, maxBatchSize, contextLength, true);
+    }
+
+    /**
+     * Where the model is in this JVM: the path as given when it exists, otherwise the file shipped under that name by
+     * {@code --files}. Throws with both places named when neither exists.
+     */
+    public Path resolvePath() {
+        Path p = Path.of(path);
+        if (Files.exists(p)) {
+            return p;
+        }
+        String name = p.getFileName() == null ? path : p.getFileName().toString();
+        try {
+            Path shipped = Path.of(SparkFiles.get(name));
+            if (Files.exists(shipped)) {
+                return shipped;
+            }
+        } catch (RuntimeException noSparkContext) {
+            // Not inside Spark (plain JVM): only the path itself counts.
+        }
+        throw new IllegalArgumentException("model " + path + " not found on this executor (working folder "
+                + Path.of("").toAbsolutePath() + "): put the model on a path every executor can read, or ship it with "
+                + "--files " + path + " (a GGUF file) or --archives model.tgz#" + name + " (a folder)");
+    }
+}

@@ -1,0 +1,252 @@
+package org.mixtralspark.udf;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.spark.sql.Row;
+import org.mixtralspark.engine.sampling.SamplingParams;
+import org.mixtralspark.engine.serving.Engine;
+import org.mixtralspark.udf.PreparedRow.ParamsUsed;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns an input row into an engine request: reads the per-row parameters (a null cell takes the job's default),
+ * derives the row's seed, renders chat messages, tokenizes, checks the length against the context. Whatever is wrong
+ * with one row becomes that row's error message; nothing here throws for a bad row.
+ */
+final class RowPreparer {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Engine engine;
+    private final InputLayout layout;
+    private final SamplingDefaults defaults;
+    private final int contextLength;
+
+    RowPreparer(Engine engine, InputLayout layout, SamplingDefaults defaults) {
+        this.engine = engine;
+        this.layout = layout;
+        this.defaults = defaults;
+        this.contextLength = engine.model().contextLength();
+    }
+
+    /** The request for {@code row}, or its error; built with {@code engineId} as the engine's request id. */
+    PreparedRow prepare(Row row, String engineId) {
+        Object id = row.get(layout.idIndex());
+        List<String> problems = new ArrayList<>();
+        Integer maxNew = intParam(row, InputLayout.MAX_NEW_TOKENS, defaults.maxNewTokens(), problems);
+        Double temperature = doubleParam(row, InputLayout.TEMPERATURE, defaults.temperature(), problems);
+        Double topP = doubleParam(row, InputLayout.TOP_P, defaults.topP(), problems);
+        Integer topK = intParam(row, InputLayout.TOP_K, defaults.topK(), problems);
+        Long seed = seedParam(row, id, problems);
+        List<String> stop = stopParam(row, problems);
+        ParamsUsed used = new ParamsUsed(maxNew, temperature, topP, topK, seed, stop);
+
+        if (layout.inputErrorIndex() >= 0 && !row.isNullAt(layout.inputErrorIndex())) {
+            return PreparedRow.error(id, used, row.getString(layout.inputErrorIndex()));
+        }
+        if (id == null) {
+            return PreparedRow.error(null, used, "the id is null");
+        }
+        if (!problems.isEmpty()) {
+            return PreparedRow.error(id, used, String.join("; ", problems));
+        }
+        SamplingParams params;
+        try {
+            params = SamplingParams.builder()
+                    .maxNewTokens(maxNew)
+                    .temperature(temperature.floatValue())
+                    .topP(topP.floatValue())
+                    .topK(topK)
+                    .seed(seed)
+                    .stopStrings(stop)
+                    .build();
+        } catch (IllegalArgumentException bad) {
+            return PreparedRow.error(id, used, "bad parameter: " + bad.getMessage());
+        }
+        int[] promptIds;
+        try {
+            promptIds = tokenize(row);
+        } catch (BadRowException bad) {
+            return PreparedRow.error(id, used, bad.getMessage());
+        } catch (RuntimeException e) {
+            return PreparedRow.error(id, used, "could not tokenize the prompt: " + e);
+        }
+        if (promptIds.length + params.maxNewTokens() > contextLength) {
+            return PreparedRow.error(id, used, "prompt too long: " + promptIds.length + " tokens + max_new_tokens "
+                    + params.maxNewTokens() + " > the context length " + contextLength
+                    + " (shorten the prompt or lower max_new_tokens)");
+        }
+        return new PreparedRow(id, engineId, promptIds, used, null);
+    }
+
+    /** The engine's sampling parameters for a prepared row (valid: {@link #prepare} built them once already). */
+    static SamplingParams samplingParams(ParamsUsed p) {
+        return SamplingParams.builder()
+                .maxNewTokens(p.maxNewTokens())
+                .temperature(p.temperature().floatValue())
+                .topP(p.topP().floatValue())
+                .topK(p.topK())
+                .seed(p.seed())
+                .stopStrings(p.stop())
+                .build();
+    }
+
+    private int[] tokenize(Row row) {
+        if (layout.promptIndex() >= 0) {
+            String prompt = row.isNullAt(layout.promptIndex()) ? null : row.getString(layout.promptIndex());
+            if (prompt == null) {
+                throw new BadRowException("the prompt is null");
+            }
+            if (prompt.isBlank()) {
+                throw new BadRowException("the prompt is empty");
+            }
+            return engine.tokenizer().encode(prompt);
+        }
+        List<Map<String, String>> messages = messages(row);
+        String rendered;
+        try {
+            rendered = engine.chatTemplate().render(messages, true);
+        } catch (RuntimeException e) {
+            throw new BadRowException("the chat template rejected the messages: " + e.getMessage());
+        }
+        // The rendered template already carries BOS (<s>) where the model wants it.
+        int[] ids = engine.tokenizer().encode(rendered, false);
+        if (ids.length == 0) {
+            throw new BadRowException("the rendered chat prompt is empty");
+        }
+        return ids;
+    }
+
+    private List<Map<String, String>> messages(Row row) {
+        int i = layout.messagesIndex();
+        if (row.isNullAt(i)) {
+            throw new BadRowException("the messages are null");
+        }
+        Object cell = row.get(i);
+        List<Map<String, String>> out = new ArrayList<>();
+        if (cell instanceof String json) {
+            try {
+                out = JSON.readValue(json, new TypeReference<List<Map<String, String>>>() { });
+            } catch (Exception e) {
+                throw new BadRowException("the messages are not a JSON array of {\"role\", \"content\"} objects: "
+                        + e.getMessage().lines().findFirst().orElse(""));
+            }
+        } else {
+            for (Object m : row.getList(i)) {
+                if (m == null) {
+                    throw new BadRowException("a message is null");
+                }
+                Map<String, String> msg = new LinkedHashMap<>();
+                if (m instanceof Row r) {
+                    msg.put("role", String.valueOf(r.getAs("role")));
+                    msg.put("content", String.valueOf(r.getAs("content")));
+                } else if (m instanceof scala.collection.Map<?, ?> sm) {
+                    scala.jdk.javaapi.CollectionConverters.asJava(sm)
+                            .forEach((k, v) -> msg.put(String.valueOf(k), v == null ? null : String.valueOf(v)));
+                }
+                out.add(msg);
+            }
+        }
+        if (out == null || out.isEmpty()) {
+            throw new BadRowException("the messages are empty");
+        }
+        for (Map<String, String> m : out) {
+            if (m == null || m.get("role") == null || m.get("content") == null) {
+                throw new BadRowException("every message needs a role and a content: " + m);
+            }
+        }
+        return out;
+    }
+
+    private Integer intParam(Row row, int which, int dflt, List<String> problems) {
+        int i = layout.parameter(which);
+        if (i < 0 || row.isNullAt(i)) {
+            return dflt;
+        }
+        String name = GenerationColumns.PARAMETER_COLUMNS.get(which);
+        Object v = row.get(i);
+        try {
+            double d = v instanceof Number n ? n.doubleValue() : Double.parseDouble(v.toString().trim());
+            if (d != Math.rint(d) || Math.abs(d) > Integer.MAX_VALUE) {
+                problems.add("bad parameter: " + name + " = " + v + ": must be a whole number");
+                return null;
+            }
+            return (int) d;
+        } catch (NumberFormatException e) {
+            problems.add("bad parameter: " + name + " = \"" + v + "\": not a number");
+            return null;
+        }
+    }
+
+    private Double doubleParam(Row row, int which, double dflt, List<String> problems) {
+        int i = layout.parameter(which);
+        if (i < 0 || row.isNullAt(i)) {
+            return dflt;
+        }
+        String name = GenerationColumns.PARAMETER_COLUMNS.get(which);
+        Object v = row.get(i);
+        try {
+            return v instanceof Number n ? Double.valueOf(n.toString()) : Double.parseDouble(v.toString().trim());
+        } catch (NumberFormatException e) {
+            problems.add("bad parameter: " + name + " = \"" + v + "\": not a number");
+            return null;
+        }
+    }
+
+    private Long seedParam(Row row, Object id, List<String> problems) {
+        int i = layout.parameter(InputLayout.SEED);
+        if (i >= 0 && !row.isNullAt(i)) {
+            Object v = row.get(i);
+            try {
+                if (v instanceof Number n) {
+                    double d = n.doubleValue();
+                    if ((v instanceof Double || v instanceof Float) && d != Math.rint(d)) {
+                        problems.add("bad parameter: seed = " + v + ": must be a whole number");
+                        return null;
+                    }
+                    return n.longValue();
+                }
+                return Long.parseLong(v.toString().trim());
+            } catch (NumberFormatException e) {
+                problems.add("bad parameter: seed = \"" + v + "\": must be a whole number");
+                return null;
+            }
+        }
+        if (defaults.jobSeed() != null && id != null) {
+            return RowSeeds.derive(defaults.jobSeed(), id.toString());
+        }
+        return null;
+    }
+
+    private List<String> stopParam(Row row, List<String> problems) {
+        int i = layout.parameter(InputLayout.STOP);
+        if (i < 0 || row.isNullAt(i)) {
+            return defaults.stop();
+        }
+        Object v = row.get(i);
+        List<String> stop = new ArrayList<>();
+        if (v instanceof String s) {
+            stop.add(s);
+        } else {
+            for (Object o : row.getList(i)) {
+                stop.add(o == null ? null : o.toString());
+            }
+        }
+        if (stop.contains(null)) {
+            problems.add("bad parameter: stop contains a null string");
+            return null;
+        }
+        return stop;
+    }
+
+    /** A problem with the row's content, whose message goes into the row's error column as it is. */
+    private static final class BadRowException extends RuntimeException {
+        BadRowException(String message) {
+            super(message, null, false, false);
+        }
+    }
+}
