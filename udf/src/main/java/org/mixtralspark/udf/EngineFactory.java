@@ -1,12 +1,16 @@
 package org.mixtralspark.udf;
 
 import org.mixtralspark.engine.serving.Engine;
-import org.mixtralspark.engine.serving.EngineOptions;
+import org.mixtralspark.engine.serving.Engines;
 
-import java.nio.file.Path;
-
-/** How {@link ExecutorEngines} opens an engine: {@code Engines::open}, or a test engine in unit tests. */
+/**
+ * How {@link ExecutorEngines} opens an engine: {@link #REAL} ({@code Engines.open} on the resolved model path), or a
+ * test engine in unit tests.
+ */
 @FunctionalInterface
 public interface EngineFactory {
-    Engine open(Path model, EngineOptions options);
+
+    EngineFactory REAL = spec -> Engines.open(spec.resolvePath(), spec.engineOptions());
+
+    Engine open(ModelSpec spec);
 }

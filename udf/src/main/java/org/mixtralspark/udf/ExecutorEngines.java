@@ -4,11 +4,9 @@ import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.mixtralspark.engine.serving.Engine;
 import org.mixtralspark.engine.serving.EngineOptions;
-import org.mixtralspark.engine.serving.Engines;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -32,7 +30,7 @@ public final class ExecutorEngines {
 
     private static final Map<ModelSpec, Engine> ENGINES = new LinkedHashMap<>();
     private static final AtomicInteger LOADS = new AtomicInteger();
-    private static EngineFactory factory = Engines::open;
+    private static EngineFactory factory = EngineFactory.REAL;
     private static RootAllocator allocator;
     private static boolean hookInstalled;
 
@@ -47,10 +45,9 @@ public final class ExecutorEngines {
             return e;
         }
         installShutdownHook();
-        Path model = spec.resolvePath();
         EngineOptions options = spec.engineOptions();
         long t0 = System.nanoTime();
-        e = factory.open(model, options);
+        e = factory.open(spec);
         ENGINES.put(spec, e);
         int n = LOADS.incrementAndGet();
         LOG.info("Loaded engine #{} in this JVM (pid {}): {} on {}, {} threads, batch {}, in {} ms", n,
@@ -96,7 +93,7 @@ public final class ExecutorEngines {
         return () -> {
             synchronized (ExecutorEngines.class) {
                 closeAll();
-                factory = Engines::open;
+                factory = EngineFactory.REAL;
             }
         };
     }

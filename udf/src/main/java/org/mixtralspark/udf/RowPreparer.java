@@ -142,8 +142,10 @@ final class RowPreparer {
                 }
                 Map<String, String> msg = new LinkedHashMap<>();
                 if (m instanceof Row r) {
-                    msg.put("role", String.valueOf(r.getAs("role")));
-                    msg.put("content", String.valueOf(r.getAs("content")));
+                    Object role = r.getAs("role");
+                    Object content = r.getAs("content");
+                    msg.put("role", role == null ? null : role.toString());
+                    msg.put("content", content == null ? null : content.toString());
                 } else if (m instanceof scala.collection.Map<?, ?> sm) {
                     scala.jdk.javaapi.CollectionConverters.asJava(sm)
                             .forEach((k, v) -> msg.put(String.valueOf(k), v == null ? null : String.valueOf(v)));

@@ -1,0 +1,242 @@
+package org.mixtralspark.udf;
+
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.spark.SparkException;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.mixtralspark.udf.testing.EchoEngine;
+import org.mixtralspark.udf.testing.TestSpark;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The partition function in local[2], on the test-only {@link EchoEngine}. */
+class GenerateFunctionTest {
+
+    private static SparkSession spark;
+    private static AutoCloseable factory;
+    private static final AtomicReference<EchoEngine> ENGINE = new AtomicReference<>();
+
+    private static final StructType PROMPTS = new StructType()
+            .add("id", DataTypes.StringType)
+            .add("prompt", DataTypes.StringType)
+            .add("temperature", DataTypes.DoubleType)
+            .add("max_new_tokens", DataTypes.IntegerType)
+            .add("top_p", DataTypes.StringType);
+
+    @BeforeAll
+    static void start() {
+        spark = TestSpark.session();
+        factory = ExecutorEngines.useFactoryForTests(spec -> {
+            EchoEngine e = new EchoEngine(java.nio.file.Path.of(spec.path()));
+            ENGINE.set(e);
+            return e;
+        });
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        factory.close();
+    }
+
+    @AfterEach
+    void noArrowMemoryLeftBehind() {
+        BufferAllocator root = ExecutorEngines.allocator();
+        assertEquals(0, root.getAllocatedMemory(), "Arrow memory still allocated after the job");
+        assertEquals(0, root.getChildAllocators().size(), "task allocators left open: " + root.getChildAllocators());
+    }
+
+    private static Dataset<Row> generate(Dataset<Row> in, SamplingDefaults d, int batch) {
+        GenerateFunction fn = new GenerateFunction(in.schema(), "id", "prompt", null, ModelSpec.of("echo-model"), d,
+                batch, false, GenerationColumns.GENERATION, null);
+        return in.mapPartitions(fn, Encoders.row(fn.outputSchema()));
+    }
+
+    private static Map<String, Row> byId(List<Row> rows) {
+        Map<String, Row> m = new HashMap<>();
+        for (Row r : rows) {
+            assertNull(m.put(r.getString(0), r), "two output rows for id " + r.getString(0));
+        }
+        return m;
+    }
+
+    @Test
+    void everyInputRowGetsExactlyOneOutputRowAndBadRowsBecomeErrorRows() {
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            rows.add(RowFactory.create("ok-" + i, "hello " + i, null, null, null));
+        }
+        rows.add(RowFactory.create("null-prompt", null, null, null, null));
+        rows.add(RowFactory.create("empty-prompt", "  ", null, null, null));
+        rows.add(RowFactory.create("too-long", "x".repeat(EchoEngine.CONTEXT), null, null, null));
+        rows.add(RowFactory.create("neg-temp", "hi", -1.0, null, null));
+        rows.add(RowFactory.create("zero-max", "hi", null, 0, null));
+        rows.add(RowFactory.create("top-p-text", "hi", null, null, "abc"));
+        rows.add(RowFactory.create("engine-fails", "FAIL_ENGINE", null, null, null));
+        rows.add(RowFactory.create(null, "no id", null, null, null));
+        Dataset<Row> in = spark.createDataFrame(rows, PROMPTS).repartition(3);
+
+        List<Row> out = generate(in, SamplingDefaults.defaults().withMaxNewTokens(8), 4).collectAsList();
+
+        assertEquals(rows.size(), out.size());
+        Map<String, Row> m = byId(out);
+        Row ok = m.get("ok-7");
+        assertEquals("HELLO 7", ok.getAs("generation"));
+        assertEquals("stop", ok.getAs("finish_reason"));
+        assertEquals(8, (int) ok.getAs("prompt_tokens"));
+        assertEquals(7, (int) ok.getAs("completion_tokens"));
+        assertNull(ok.getAs("error"));
+        assertEquals("echo-model", ok.getAs("model"));
+        assertEquals(8, (int) ok.getAs("max_new_tokens"));
+        assertEquals("HELLO 1", m.get("ok-1").getAs("generation"));
+        assertEquals("HELLO 1", m.get("ok-1").getAs("generation"));
+        assertEquals("length", m.get("ok-10").getAs("finish_reason"), "HELLO 10 is 8 tokens: cut at max_new_tokens");
+
+        assertError(m.get("null-prompt"), "the prompt is null");
+        assertError(m.get("empty-prompt"), "the prompt is empty");
+        assertError(m.get("too-long"), "prompt too long: 129 tokens + max_new_tokens 8 > the context length 128");
+        assertError(m.get("neg-temp"), "bad parameter: temperature = -1.0: must be >= 0");
+        assertEquals(-1.0, (double) m.get("neg-temp").getAs("temperature"));
+        assertError(m.get("zero-max"), "bad parameter: max_new_tokens = 0: must be >= 1");
+        assertError(m.get("top-p-text"), "bad parameter: top_p = \"abc\": not a number");
+        assertError(m.get("engine-fails"), "echo engine: asked to fail");
+        assertError(m.get(null), "the id is null");
+    }
+
+    private static void assertError(Row r, String expected) {
+        assertEquals("error", r.getAs("finish_reason"), () -> "row " + r);
+        assertTrue(((String) r.getAs("error")).contains(expected), () -> "error of " + r + " should say " + expected);
+        assertEquals("", r.getAs("generation"));
+        assertEquals(0, (int) r.getAs("completion_tokens"));
+    }
+
+    @Test
+    void oneEnginePerJvmSharedByConcurrentTasks() {
+        int before = ExecutorEngines.loads();
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            rows.add(RowFactory.create("r" + i, "prompt number " + i, null, null, null));
+        }
+        Dataset<Row> in = spark.createDataFrame(rows, PROMPTS).repartition(6);
+        GenerationMetrics metrics = GenerationMetrics.register(spark.sparkContext());
+        GenerateFunction fn = new GenerateFunction(in.schema(), "id", "prompt", null, ModelSpec.of("echo-shared"),
+                SamplingDefaults.defaults(), 5, false, GenerationColumns.GENERATION, metrics);
+        assertEquals(200, in.mapPartitions(fn, Encoders.row(fn.outputSchema())).count());
+        assertEquals(200, in.mapPartitions(fn, Encoders.row(fn.outputSchema())).count());
+
+        assertEquals(before + 1, ExecutorEngines.loads(), "the second job and every task reuse the engine");
+        assertEquals(400, metrics.rows());
+        assertEquals(400, metrics.ok());
+        assertEquals(Map.of("driver", ExecutorEngines.loads()), metrics.engineLoadsPerExecutor());
+        // Two task slots, each with two chunks of five in the engine: more than one task's worth at once.
+        assertTrue(ENGINE.get().maxInFlight() > 0);
+    }
+
+    @Test
+    void sameSeedSameOutputWhateverThePartitioning() {
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            rows.add(RowFactory.create("id-" + i, "p" + i, null, null, null));
+        }
+        SamplingDefaults d = SamplingDefaults.defaults().withTemperature(0.9).withMaxNewTokens(12).withJobSeed(1234L);
+        Map<String, Row> two = byId(generate(spark.createDataFrame(rows, PROMPTS).repartition(2), d, 3).collectAsList());
+        Map<String, Row> five = byId(generate(spark.createDataFrame(rows, PROMPTS).repartition(5), d, 7).collectAsList());
+        for (int i = 0; i < 40; i++) {
+            String id = "id-" + i;
+            assertEquals((String) two.get(id).getAs("generation"), five.get(id).getAs("generation"), id);
+            assertEquals(RowSeeds.derive(1234L, id), (long) two.get(id).getAs("seed"));
+        }
+        assertNotEquals((String) two.get("id-0").getAs("generation"), two.get("id-1").getAs("generation"));
+    }
+
+    @Test
+    void chatMessagesAreRenderedWithTheTemplate() {
+        StructType schema = new StructType()
+                .add("id", DataTypes.LongType)
+                .add("messages", DataTypes.createArrayType(new StructType()
+                        .add("role", DataTypes.StringType).add("content", DataTypes.StringType)));
+        List<Row> rows = List.of(
+                RowFactory.create(1L, List.of(RowFactory.create("user", "hi there"))),
+                RowFactory.create(2L, List.of(RowFactory.create("assistant", "wrong order"))),
+                RowFactory.create(3L, List.of()),
+                RowFactory.create(4L, null));
+        Dataset<Row> in = spark.createDataFrame(rows, schema);
+        GenerateFunction fn = new GenerateFunction(in.schema(), "id", null, "messages", ModelSpec.of("echo-chat"),
+                SamplingDefaults.defaults().withMaxNewTokens(100), 2, false, GenerationColumns.GENERATION, null);
+        Map<Long, Row> m = new HashMap<>();
+        for (Row r : in.mapPartitions(fn, Encoders.row(fn.outputSchema())).collectAsList()) {
+            m.put(r.getLong(0), r);
+        }
+        assertEquals(DataTypes.LongType, fn.outputSchema().fields()[0].dataType(), "the id keeps its type");
+        assertEquals("[INST] HI THERE [/INST]", m.get(1L).getAs("generation"), () -> m.get(1L).toString());
+        assertEquals(24, (int) m.get(1L).getAs("prompt_tokens"), "BOS from the template's <s>, then 23 characters");
+        assertError(m.get(2L), "the chat template rejected the messages: Conversation roles must alternate");
+        assertError(m.get(3L), "the messages are empty");
+        assertError(m.get(4L), "the messages are null");
+
+        StructType json = new StructType().add("id", DataTypes.StringType).add("messages", DataTypes.StringType);
+        Dataset<Row> j = spark.createDataFrame(List.of(
+                RowFactory.create("a", "[{\"role\": \"user\", \"content\": \"yo\"}]"),
+                RowFactory.create("b", "not json")), json);
+        GenerateFunction fj = new GenerateFunction(j.schema(), "id", null, "messages", ModelSpec.of("echo-chat"),
+                SamplingDefaults.defaults().withMaxNewTokens(100), 2, false, GenerationColumns.GENERATION, null);
+        Map<String, Row> mj = byId(j.mapPartitions(fj, Encoders.row(fj.outputSchema())).collectAsList());
+        assertEquals("[INST] YO [/INST]", mj.get("a").getAs("generation"));
+        assertError(mj.get("b"), "the messages are not a JSON array");
+    }
+
+    @Test
+    void taskMemoryIsReleasedWhenATaskFailsOrStopsEarly() {
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            rows.add(RowFactory.create("f" + i, "text " + i, null, null, null));
+        }
+        Dataset<Row> out = generate(spark.createDataFrame(rows, PROMPTS).repartition(2), SamplingDefaults.defaults(), 4);
+        // Stops reading after a few rows: the completion listener closes what the iterator left open.
+        assertEquals(3, out.limit(3).collectAsList().size());
+        // Fails downstream in the same task, with chunks still in the engine.
+        Dataset<String> failing = out.map((org.apache.spark.api.java.function.MapFunction<Row, String>) r -> {
+            if ("f17".equals(r.getString(0))) {
+                throw new IllegalStateException("downstream failure");
+            }
+            return r.getString(0);
+        }, Encoders.STRING());
+        SparkException e = assertThrows(SparkException.class, failing::count);
+        assertTrue(String.valueOf(e.getMessage()).contains("downstream failure"));
+    }
+
+    @Test
+    void schemaProblemsAreReportedOnTheDriverWithTheColumnName() {
+        StructType s = new StructType().add("id", DataTypes.StringType).add("prompt", DataTypes.IntegerType);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new GenerateFunction(s, "id",
+                "prompt", null, ModelSpec.of("m"), SamplingDefaults.defaults(), 4, false, "generation", null));
+        assertEquals("column prompt has type int: it must be a string", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new GenerateFunction(PROMPTS, "key", "prompt", null,
+                ModelSpec.of("m"), SamplingDefaults.defaults(), 4, false, "generation", null));
+        assertTrue(e.getMessage().startsWith("id column key is not in the input"));
+        StructType badParam = PROMPTS.add("seed", DataTypes.BooleanType);
+        e = assertThrows(IllegalArgumentException.class, () -> new GenerateFunction(badParam, "id", "prompt", null,
+                ModelSpec.of("m"), SamplingDefaults.defaults(), 4, false, "generation", null));
+        assertEquals("parameter column seed has type boolean: use a number", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> SamplingDefaults.defaults().withTopP(0));
+        assertEquals("--top-p = 0.0: must be in (0, 1]", e.getMessage());
+    }
+}
