@@ -4,7 +4,7 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The sampling seed of one row, from the job seed and the row's id only, so that a row samples the same tokens
- * whatever partition, batch or task attempt it runs in.
+ * whatever partition, batch or task attempt it runs in. The one place the Spark side derives seeds.
  */
 public final class RowSeeds {
 
@@ -12,23 +12,25 @@ public final class RowSeeds {
     }
 
     /**
-     * The seed for row {@code rowId} of a job seeded with {@code jobSeed}.
+     * The seed for row {@code rowId} (its string form) of a job seeded with {@code jobSeed}:
+     * {@code splitMix64(splitMix64(jobSeed) ^ fnv1a64(utf8(rowId)))}.
      *
-     * <p>TODO(sampling): call {@code SequenceSampler.deriveSeed(jobSeed, rowId)} once branch {@code sampling} is merged,
-     * so the CLI and the job derive seeds the same way. Until then: SplitMix64 over the id's UTF-8 bytes.
+     * <p>TODO(sampling): call the engine's {@code Seeds.deriveSeed(jobSeed, rowId)} once main compiles with it (it
+     * computes the same function), so that the CLI and the job share one definition.
      */
     public static long derive(long jobSeed, String rowId) {
-        long h = mix(jobSeed ^ 0x6A09E667F3BCC909L);
+        long h = 0xcbf29ce484222325L;
         for (byte b : rowId.getBytes(StandardCharsets.UTF_8)) {
-            h = mix(h ^ (b & 0xFF));
+            h ^= b & 0xff;
+            h *= 0x100000001b3L;
         }
-        return mix(h ^ rowId.length());
+        return splitMix64(splitMix64(jobSeed) ^ h);
     }
 
-    private static long mix(long z) {
-        z += 0x9E3779B97F4A7C15L;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    private static long splitMix64(long x) {
+        long z = x + 0x9e3779b97f4a7c15L;
+        z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+        z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
         return z ^ (z >>> 31);
     }
 }
