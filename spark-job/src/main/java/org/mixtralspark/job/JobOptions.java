@@ -1,0 +1,312 @@
+package org.mixtralspark.job;
+
+import org.mixtralspark.udf.ModelSpec;
+import org.mixtralspark.udf.SamplingDefaults;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The job's options: defaults, then a configuration file ({@code --config}, YAML or properties, keys = long flag
+ * names), then the command line, each overriding the one before. Checked when parsed; a bad value throws
+ * {@link UsageException} naming the flag.
+ */
+@Command(name = "mixtral-spark", sortOptions = false, usageHelpAutoWidth = true,
+        description = "Turn a table of prompts into a table of generations with a Mixtral-family model on Spark.")
+public final class JobOptions {
+
+    public static final List<String> MODES = List.of("error-if-exists", "overwrite", "append", "resume");
+    public static final List<String> INPUT_FORMATS = List.of("parquet", "table");
+    public static final List<String> OUTPUT_FORMATS = List.of("parquet", "table", "iceberg");
+
+    @Option(names = "--input", description = "Prompts: a Parquet path, or a table name with --input-format table.")
+    String input;
+
+    @Option(names = "--input-format", defaultValue = "parquet", description = "parquet | table (default: ${DEFAULT-VALUE}).")
+    String inputFormat;
+
+    @Option(names = "--id-col", defaultValue = "id", description = "Id column; unique per row (default: ${DEFAULT-VALUE}).")
+    String idCol;
+
+    @Option(names = "--prompt-col", description = "Prompt text column (default: prompt, unless --messages-col).")
+    String promptCol;
+
+    @Option(names = "--messages-col", description = "Chat messages column, rendered with the model's chat template.")
+    String messagesCol;
+
+    @Option(names = "--model", description = "GGUF file or HF checkpoint folder, as the executors see it.")
+    String model;
+
+    @Option(names = "--output", description = "A Parquet path, or a table name with --output-format table|iceberg.")
+    String output;
+
+    @Option(names = "--output-format", defaultValue = "parquet", description = "parquet | table | iceberg (default: ${DEFAULT-VALUE}).")
+    String outputFormat;
+
+    @Option(names = "--mode", defaultValue = "error-if-exists",
+            description = "error-if-exists | overwrite | append | resume (default: ${DEFAULT-VALUE}).")
+    String mode;
+
+    @Option(names = "--partitions", defaultValue = "0", description = "Partitions to spread the prompts over; 0 = Spark's default parallelism.")
+    int partitions;
+
+    @Option(names = "--max-new-tokens", defaultValue = "64", description = "Default most new tokens per row (default: ${DEFAULT-VALUE}).")
+    int maxNewTokens;
+
+    @Option(names = "--temperature", defaultValue = "0", description = "Default temperature; 0 = greedy (default: ${DEFAULT-VALUE}).")
+    double temperature;
+
+    @Option(names = "--top-p", defaultValue = "1", description = "Default nucleus mass in (0, 1]; 1 = off (default: ${DEFAULT-VALUE}).")
+    double topP;
+
+    @Option(names = "--top-k", defaultValue = "0", description = "Default top-k; 0 = off (default: ${DEFAULT-VALUE}).")
+    int topK;
+
+    @Option(names = "--seed", description = "Job seed: each row's seed derives from it and the row id (no seed: random).")
+    Long seed;
+
+    @Option(names = "--stop", description = "Default stop string (repeat the flag for more).")
+    List<String> stop;
+
+    @Option(names = "--device", defaultValue = "auto", description = "auto | cpu | cuda (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--threads", defaultValue = "0", description = "Engine threads per executor; 0 = the executor's cores.")
+    int threads;
+
+    @Option(names = "--max-batch-size", defaultValue = "32", description = "Most sequences per engine step, per executor (default: ${DEFAULT-VALUE}).")
+    int maxBatchSize;
+
+    @Option(names = "--batch-size", defaultValue = "64", description = "Rows per Arrow batch handed to the engine (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--context-length", defaultValue = "0", description = "Longest prompt + generation; 0 = the model's.")
+    int contextLength;
+
+    @Option(names = "--master", description = "Spark master when not run by spark-submit, e.g. local[2].")
+    String master;
+
+    @Option(names = "--config", description = "YAML or properties file with any of these options (flags override it).")
+    Path config;
+
+    @Option(names = "--summary", description = "Where to write the run summary JSON (default: beside the output).")
+    String summary;
+
+    @Option(names = "--show", defaultValue = "0", description = "Print this many output rows at the end.")
+    int show;
+
+    @Option(names = "--conf", description = "A Spark setting key=value (repeatable).")
+    List<String> conf;
+
+    @Option(names = "--iceberg-catalog", defaultValue = "mixtral",
+            description = "Name of the Iceberg catalog for --output-format iceberg (default: ${DEFAULT-VALUE}).")
+    String icebergCatalog;
+
+    @Option(names = "--iceberg-warehouse", description = "Warehouse folder of a Hadoop Iceberg catalog the job sets "
+            + "up when that catalog is not configured already (default: <spark.sql.warehouse.dir>/iceberg).")
+    String icebergWarehouse;
+
+    @Option(names = "--app-name", defaultValue = "mixtral-spark", description = "Spark application name.")
+    String appName;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
+    boolean help;
+
+    private JobOptions() {
+    }
+
+    /** Parses {@code args}; throws {@link UsageException} with the problem and the usage text. */
+    public static JobOptions parse(String... args) {
+        JobOptions o = new JobOptions();
+        // The last of a repeated flag wins, so a wrapper script can put defaults first.
+        CommandLine cl = new CommandLine(o).setOverwrittenOptionsAllowed(true);
+        ConfigFile cfg = ConfigFile.empty();
+        Path configPath = findConfig(args);
+        if (configPath != null) {
+            cfg = ConfigFile.load(configPath);
+            checkKeys(cl, cfg);
+        }
+        ConfigFile c = cfg;
+        cl.setDefaultValueProvider(arg -> {
+            if (arg instanceof OptionSpec opt && !opt.isMultiValue()) {
+                return c.value(opt.longestName().substring(2));
+            }
+            return null;
+        });
+        CommandLine.ParseResult parsed;
+        try {
+            parsed = cl.parseArgs(args);
+        } catch (CommandLine.ParameterException e) {
+            throw new UsageException(e.getMessage(), usage(cl));
+        }
+        if (parsed.isUsageHelpRequested()) {
+            throw new UsageException(null, usage(cl));
+        }
+        if (!parsed.hasMatchedOption("--stop") && cfg.list("stop") != null) {
+            o.stop = cfg.list("stop");
+        }
+        if (!parsed.hasMatchedOption("--conf") && cfg.list("conf") != null) {
+            o.conf = cfg.list("conf");
+        }
+        try {
+            o.validate();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage(), usage(cl));
+        }
+        return o;
+    }
+
+    private static Path findConfig(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--config") && i + 1 < args.length) {
+                return Path.of(args[i + 1]);
+            }
+            if (args[i].startsWith("--config=")) {
+                return Path.of(args[i].substring("--config=".length()));
+            }
+        }
+        return null;
+    }
+
+    private static void checkKeys(CommandLine cl, ConfigFile cfg) {
+        Set<String> known = new TreeSet<>();
+        for (OptionSpec opt : cl.getCommandSpec().options()) {
+            known.add(opt.longestName().substring(2));
+        }
+        known.remove("config");
+        known.remove("help");
+        for (String k : cfg.values().keySet()) {
+            if (!known.contains(k)) {
+                throw new UsageException("--config " + cfg.path() + ": unknown key '" + k + "' (known: "
+                        + String.join(", ", known) + ")", null);
+            }
+        }
+    }
+
+    private void validate() {
+        require(input != null && !input.isBlank(), "--input is required: a Parquet path or a table name");
+        require(model != null && !model.isBlank(), "--model is required: a GGUF file or an HF checkpoint folder");
+        require(output != null && !output.isBlank(), "--output is required: a Parquet path or a table name");
+        require(INPUT_FORMATS.contains(inputFormat), "--input-format " + inputFormat + ": must be one of " + INPUT_FORMATS);
+        require(OUTPUT_FORMATS.contains(outputFormat), "--output-format " + outputFormat + ": must be one of "
+                + OUTPUT_FORMATS);
+        require(MODES.contains(mode), "--mode " + mode + ": must be one of " + MODES);
+        require(promptCol == null || messagesCol == null, "give --prompt-col or --messages-col, not both");
+        if (promptCol == null && messagesCol == null) {
+            promptCol = "prompt";
+        }
+        require(partitions >= 0, "--partitions " + partitions + ": must be >= 0 (0 = Spark's default parallelism)");
+        require(batchSize >= 1, "--batch-size " + batchSize + ": must be >= 1");
+        require(show >= 0, "--show " + show + ": must be >= 0");
+        for (String kv : confs().keySet()) {
+            require(!kv.isBlank(), "--conf: expected key=value");
+        }
+        sampling();
+        modelSpec();
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
+    private static String usage(CommandLine cl) {
+        StringWriter w = new StringWriter();
+        cl.usage(new PrintWriter(w));
+        return w.toString();
+    }
+
+    public String input() { return input; }
+    public String inputFormat() { return inputFormat; }
+    public String idCol() { return idCol; }
+    public String promptCol() { return promptCol; }
+    public String messagesCol() { return messagesCol; }
+    public String output() { return output; }
+    public String outputFormat() { return outputFormat; }
+    public String mode() { return mode; }
+    public int partitions() { return partitions; }
+    public int batchSize() { return batchSize; }
+    public String master() { return master; }
+    public String summaryPath() { return summary; }
+    public int show() { return show; }
+    public String icebergCatalog() { return icebergCatalog; }
+    public String icebergWarehouse() { return icebergWarehouse; }
+    public String appName() { return appName; }
+
+    /** The job's default sampling parameters (validated: a bad flag throws naming it). */
+    public SamplingDefaults sampling() {
+        return new SamplingDefaults(maxNewTokens, temperature, topP, topK, seed, stop);
+    }
+
+    public ModelSpec modelSpec() {
+        try {
+            return new ModelSpec(model, device, threads, maxBatchSize, contextLength);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--device/--threads/--max-batch-size/--context-length: "
+                    + e.getMessage());
+        }
+    }
+
+    /** Spark settings from --conf key=value. */
+    public Map<String, String> confs() {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (String kv : conf == null ? List.<String>of() : conf) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("--conf " + kv + ": expected key=value");
+            }
+            m.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
+        }
+        return m;
+    }
+
+    /** The effective options, for logs and the summary. */
+    public Map<String, Object> describe() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("input", input);
+        m.put("input_format", inputFormat);
+        m.put("id_col", idCol);
+        m.put(promptCol != null ? "prompt_col" : "messages_col", promptCol != null ? promptCol : messagesCol);
+        m.put("model", model);
+        m.put("device", device);
+        m.put("output", output);
+        m.put("output_format", outputFormat);
+        m.put("mode", mode);
+        m.put("partitions", partitions);
+        m.put("max_new_tokens", maxNewTokens);
+        m.put("temperature", temperature);
+        m.put("top_p", topP);
+        m.put("top_k", topK);
+        m.put("seed", seed);
+        m.put("stop", stop == null ? List.of() : new ArrayList<>(stop));
+        m.put("batch_size", batchSize);
+        m.put("max_batch_size", maxBatchSize);
+        return m;
+    }
+
+    /** Bad options: the message names the flag; {@code usage} is the help text (or null). */
+    public static final class UsageException extends RuntimeException {
+        private final String usage;
+
+        UsageException(String message, String usage) {
+            super(message);
+            this.usage = usage;
+        }
+
+        public String usage() {
+            return usage;
+        }
+    }
+}

@@ -1,0 +1,155 @@
+package org.mixtralspark.job;
+
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.types.DataTypes;
+import org.mixtralspark.udf.GenerateFunction;
+import org.mixtralspark.udf.GenerationColumns;
+import org.mixtralspark.udf.GenerationMetrics;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.monotonically_increasing_id;
+import static org.apache.spark.sql.functions.row_number;
+import static org.apache.spark.sql.functions.when;
+
+/**
+ * One run of the job in a given SparkSession: read → mark null and duplicate ids → skip ids already in the output
+ * (resume) → spread over partitions → {@link GenerateFunction} → write → summary. Tests call {@link #run} directly.
+ */
+public final class JobRunner {
+
+    private static final Logger LOG = LoggerFactory.getLogger(JobRunner.class);
+    private static final String POSITION = "_mixtral_position";
+    private static final String RANK = "_mixtral_rank";
+    private static final String DONE_ID = "_mixtral_done_id";
+
+    private JobRunner() {
+    }
+
+    public static JobSummary run(SparkSession spark, JobOptions o) {
+        long t0 = System.nanoTime();
+        String started = Instant.now().toString();
+        Dataset<Row> input = read(spark, o);
+        String id = o.idCol();
+        OutputTable out = OutputTable.of(spark, o);
+        boolean exists = out.exists();
+        if (o.mode().equals("error-if-exists") && (exists || (out instanceof OutputTable.ParquetOutput p
+                && p.pathExists()))) {
+            throw new JobException("the output " + out.describe() + " exists already: choose --mode overwrite, "
+                    + "append or resume, or another --output");
+        }
+
+        // Input position first, before any shuffle: "the first row with an id" means the first in the input.
+        Dataset<Row> rows = input.withColumn(POSITION, monotonically_increasing_id());
+        Column idCol = rows.col(quote(id));
+        boolean resuming = o.mode().equals("resume") && exists;
+        if (resuming) {
+            Dataset<Row> existing = out.read();
+            if (!hasColumn(existing, id)) {
+                throw new JobException("--mode resume: the output " + out.describe() + " has no column " + id
+                        + "; it was not written by this job with --id-col " + id);
+            }
+            Dataset<Row> done = existing.select(existing.col(quote(id)).as(DONE_ID)).distinct();
+            rows = rows.join(done, idCol.equalTo(done.col(DONE_ID)), "left_anti");
+            // Null ids cannot be matched; their error rows are written once, by the first run.
+            if (!existing.filter(existing.col(quote(id)).isNull()).limit(1).isEmpty()) {
+                rows = rows.filter(rows.col(quote(id)).isNotNull());
+            }
+        }
+        int partitions = o.partitions() > 0 ? o.partitions() : spark.sparkContext().defaultParallelism();
+        rows = rows.repartition(partitions, rows.col(quote(id)));
+        rows = rows
+                .withColumn(RANK, row_number().over(Window.partitionBy(rows.col(quote(id))).orderBy(rows.col(POSITION))))
+                .withColumn(GenerationColumns.INPUT_ERROR,
+                        when(rows.col(quote(id)).isNull(), lit("the id is null"))
+                                .when(org.apache.spark.sql.functions.col(RANK).gt(1),
+                                        lit("duplicate id: an earlier input row has this id and is generated; "
+                                                + "this row is not"))
+                                .otherwise(lit(null).cast(DataTypes.StringType)))
+                .drop(RANK, POSITION);
+
+        GenerationMetrics metrics = GenerationMetrics.register(spark.sparkContext());
+        GenerateFunction fn;
+        try {
+            fn = new GenerateFunction(rows.schema(), id, o.promptCol(), o.messagesCol(), o.modelSpec(), o.sampling(),
+                    o.batchSize(), false, GenerationColumns.GENERATION, metrics);
+        } catch (IllegalArgumentException e) {
+            throw new JobException("input " + o.input() + ": " + e.getMessage(), e);
+        }
+        Dataset<Row> generated = rows.mapPartitions(fn, Encoders.row(fn.outputSchema()));
+
+        long inputRows = input.count();
+        LOG.info("generating {} input rows ({}) with {} over {} partitions into {} (mode {})", inputRows,
+                resuming ? "skipping ids already in the output" : "all", o.modelSpec().path(), partitions,
+                out.describe(), o.mode());
+        ProgressListener progress = new ProgressListener(metrics, inputRows);
+        spark.sparkContext().addSparkListener(progress);
+        try {
+            out.write(generated, o.mode());
+        } finally {
+            spark.sparkContext().removeSparkListener(progress);
+        }
+        double wall = (System.nanoTime() - t0) / 1e9;
+        long outputRows = out.read().count();
+
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("output", out.name);
+        details.put("output_format", o.outputFormat());
+        details.put("mode", o.mode());
+        details.put("partitions", partitions);
+        details.put("started_at", started);
+        details.put("spark_version", spark.version());
+        details.put("master", spark.sparkContext().master());
+        details.put("app_id", spark.sparkContext().applicationId());
+        details.put("options", o.describe());
+        JobSummary summary = new JobSummary(metrics.rows(), metrics.ok(), metrics.errors(), metrics.promptTokens(),
+                metrics.completionTokens(), wall, metrics.engineLoadsPerExecutor(), metrics.executorPids(), inputRows,
+                resuming ? inputRows - metrics.rows() : 0, outputRows, details);
+        String json = summary.toJson();
+        String summaryPath = o.summaryPath() != null ? o.summaryPath() : out.defaultSummaryPath();
+        out.writeText(summaryPath, json + "\n");
+        LOG.info("summary (also in {}):\n{}", summaryPath, json);
+        if (o.show() > 0) {
+            out.read().orderBy(out.read().col(quote(id))).select(quote(id), GenerationColumns.FINISH_REASON,
+                    GenerationColumns.COMPLETION_TOKENS, GenerationColumns.GENERATION, GenerationColumns.ERROR)
+                    .show(o.show(), 60, false);
+        }
+        return summary;
+    }
+
+    private static Dataset<Row> read(SparkSession spark, JobOptions o) {
+        try {
+            return switch (o.inputFormat()) {
+                case "table" -> spark.table(o.input());
+                default -> spark.read().parquet(o.input());
+            };
+        } catch (RuntimeException e) {
+            throw new JobException("cannot read --input " + o.input() + " (" + o.inputFormat() + "): "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private static boolean hasColumn(Dataset<Row> df, String name) {
+        for (String c : df.columns()) {
+            if (c.equalsIgnoreCase(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A column name as Spark's col() wants it when it may contain dots or spaces. */
+    private static String quote(String name) {
+        return "`" + name.replace("`", "``") + "`";
+    }
+}

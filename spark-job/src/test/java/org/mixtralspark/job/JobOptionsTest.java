@@ -1,0 +1,111 @@
+package org.mixtralspark.job;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class JobOptionsTest {
+
+    private static final String[] REQUIRED = {"--input", "in.parquet", "--model", "m.gguf", "--output", "out"};
+
+    private static String[] with(String... more) {
+        String[] all = new String[REQUIRED.length + more.length];
+        System.arraycopy(REQUIRED, 0, all, 0, REQUIRED.length);
+        System.arraycopy(more, 0, all, REQUIRED.length, more.length);
+        return all;
+    }
+
+    @Test
+    void defaults() {
+        JobOptions o = JobOptions.parse(REQUIRED);
+        assertEquals("parquet", o.inputFormat());
+        assertEquals("id", o.idCol());
+        assertEquals("prompt", o.promptCol());
+        assertNull(o.messagesCol());
+        assertEquals("error-if-exists", o.mode());
+        assertEquals(64, o.sampling().maxNewTokens());
+        assertEquals(0.0, o.sampling().temperature());
+        assertNull(o.sampling().jobSeed());
+        assertEquals("auto", o.modelSpec().device());
+        assertEquals(0, o.partitions());
+    }
+
+    @Test
+    void flagsOverrideTheConfigFileWhichOverridesDefaults(@TempDir Path dir) throws Exception {
+        Path yaml = dir.resolve("job.yaml");
+        Files.writeString(yaml, """
+                # a job
+                input: from-config.parquet
+                model: m.gguf
+                output: out
+                max_new_tokens: 12
+                temperature: 0.7
+                seed: 42
+                stop: ["\\n", "END"]
+                conf:
+                  spark.sql.shuffle.partitions: 3
+                """);
+        JobOptions o = JobOptions.parse("--config", yaml.toString(), "--temperature", "0.2");
+        assertEquals("from-config.parquet", o.input());
+        assertEquals(12, o.sampling().maxNewTokens());
+        assertEquals(0.2, o.sampling().temperature(), "the flag wins");
+        assertEquals(42L, o.sampling().jobSeed());
+        assertEquals(List.of("\n", "END"), o.sampling().stop());
+        assertEquals(Map.of("spark.sql.shuffle.partitions", "3"), o.confs());
+
+        JobOptions flags = JobOptions.parse("--config", yaml.toString(), "--stop", "X", "--input", "cli.parquet");
+        assertEquals(List.of("X"), flags.sampling().stop());
+        assertEquals("cli.parquet", flags.input());
+
+        Path props = dir.resolve("job.properties");
+        Files.writeString(props, "input=p.parquet\nmodel=m\noutput=o\nmode=resume\nstop=a,b\n");
+        JobOptions p = JobOptions.parse("--config", props.toString());
+        assertEquals("resume", p.mode());
+        assertEquals(List.of("a", "b"), p.sampling().stop());
+    }
+
+    @Test
+    void unknownConfigKeysAreRejected(@TempDir Path dir) throws Exception {
+        Path yaml = dir.resolve("job.yaml");
+        Files.writeString(yaml, "input: x\nmax_tokens: 5\n");
+        JobOptions.UsageException e = assertThrows(JobOptions.UsageException.class,
+                () -> JobOptions.parse("--config", yaml.toString()));
+        assertTrue(e.getMessage().contains("unknown key 'max-tokens'"), e.getMessage());
+    }
+
+    @Test
+    void badValuesNameTheFlag() {
+        assertEquals("--temperature = -1.0: must be >= 0", message(with("--temperature", "-1")));
+        assertEquals("--max-new-tokens = 0: must be >= 1", message(with("--max-new-tokens", "0")));
+        assertEquals("--top-p = 2.0: must be in (0, 1]", message(with("--top-p", "2")));
+        assertEquals("--mode upsert: must be one of [error-if-exists, overwrite, append, resume]",
+                message(with("--mode", "upsert")));
+        assertEquals("--output-format delta: must be one of [parquet, table, iceberg]",
+                message(with("--output-format", "delta")));
+        assertEquals("give --prompt-col or --messages-col, not both",
+                message(with("--prompt-col", "p", "--messages-col", "m")));
+        assertEquals("--device/--threads/--max-batch-size/--context-length: device = tpu: must be auto, cpu or cuda",
+                message(with("--device", "tpu")));
+        assertEquals("--input is required: a Parquet path or a table name", message("--model", "m", "--output", "o"));
+        assertTrue(message(with("--partitions", "many")).contains("'many' is not an int"));
+    }
+
+    @Test
+    void exitCodeTwoForBadOptionsWithoutStartingSpark() {
+        assertEquals(2, MixtralSparkJob.run("--input", "x", "--temperature", "-3"));
+        assertEquals(0, MixtralSparkJob.run("--help"));
+    }
+
+    private static String message(String... args) {
+        return assertThrows(JobOptions.UsageException.class, () -> JobOptions.parse(args)).getMessage();
+    }
+}

@@ -1,0 +1,246 @@
+package org.mixtralspark.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.mixtralspark.udf.ExecutorEngines;
+import org.mixtralspark.udf.testing.EchoEngine;
+import org.mixtralspark.udf.testing.TestSpark;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The job in local[2]: input to output, write modes, resume, tables, summary. */
+class JobRunnerTest {
+
+    private static SparkSession spark;
+    private static AutoCloseable factory;
+
+    private static final StructType PROMPTS = new StructType()
+            .add("id", DataTypes.StringType)
+            .add("prompt", DataTypes.StringType)
+            .add("temperature", DataTypes.DoubleType);
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void start() {
+        spark = TestSpark.session();
+        factory = ExecutorEngines.useFactoryForTests(spec -> new EchoEngine(Path.of(spec.path())));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        factory.close();
+    }
+
+    private String prompts(int n, Row... extra) {
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            rows.add(RowFactory.create(String.format("p%03d", i), "prompt " + i, null));
+        }
+        rows.addAll(List.of(extra));
+        String path = dir.resolve("prompts-" + n + "-" + extra.length).toString();
+        spark.createDataFrame(rows, PROMPTS).repartition(3).write().parquet(path);
+        return path;
+    }
+
+    private static JobOptions options(String input, String output, String... more) {
+        List<String> a = new ArrayList<>(List.of("--input", input, "--model", "echo", "--output", output,
+                "--max-new-tokens", "8", "--batch-size", "4"));
+        a.addAll(List.of(more));
+        return JobOptions.parse(a.toArray(String[]::new));
+    }
+
+    private static Map<String, Row> byId(Dataset<Row> df) {
+        Map<String, Row> m = new HashMap<>();
+        for (Row r : df.collectAsList()) {
+            m.put(r.getString(0), r);
+        }
+        return m;
+    }
+
+    @Test
+    void everyInputRowHasOneOutputRowAndASummary() throws Exception {
+        String in = prompts(40, RowFactory.create("p005", "a duplicate of p005", null),
+                RowFactory.create(null, "no id", null),
+                RowFactory.create("bad", "x", -2.0));
+        String out = dir.resolve("out").toString();
+
+        JobSummary s = JobRunner.run(spark, options(in, out, "--partitions", "3"));
+
+        Dataset<Row> written = spark.read().parquet(out);
+        assertEquals(43, written.count());
+        assertEquals(List.of("id", "generation", "finish_reason", "prompt_tokens", "completion_tokens", "error",
+                "latency_ms", "model", "max_new_tokens", "temperature", "top_p", "top_k", "seed", "stop"),
+                List.of(written.columns()));
+        List<Row> p005 = written.filter("id = 'p005'").collectAsList();
+        assertEquals(2, p005.size(), "a duplicate id is an error row, not a silent merge");
+        Row first = p005.stream().filter(r -> r.getAs("error") == null).findFirst().orElseThrow();
+        Row second = p005.stream().filter(r -> r.getAs("error") != null).findFirst().orElseThrow();
+        assertEquals("PROMPT 5", first.getAs("generation"));
+        assertTrue(((String) second.getAs("error")).startsWith("duplicate id"));
+        assertEquals("the id is null", written.filter("id is null").first().getAs("error"));
+        assertTrue(((String) written.filter("id = 'bad'").first().getAs("error")).contains("temperature = -2.0"));
+
+        assertEquals(43, s.rows());
+        assertEquals(40, s.ok());
+        assertEquals(3, s.errors());
+        assertEquals(43, s.inputRows());
+        assertEquals(43, s.outputRows());
+        assertEquals(Map.of("driver", ExecutorEngines.loads()), s.engineLoads());
+        assertTrue(s.completionTokens() > 0 && s.promptTokens() > 0);
+
+        JsonNode json = new ObjectMapper().readTree(new File(out + ".summary.json"));
+        for (String key : List.of("rows", "ok", "errors", "prompt_tokens", "completion_tokens", "wall_s",
+                "tokens_per_s", "engine_loads")) {
+            assertTrue(json.has(key), key);
+        }
+        assertEquals(43, json.get("rows").asLong());
+        assertEquals(3, json.get("errors").asLong());
+    }
+
+    @Test
+    void writeModes() {
+        String in = prompts(10);
+        String out = dir.resolve("modes").toString();
+        JobRunner.run(spark, options(in, out));
+        JobException e = assertThrows(JobException.class, () -> JobRunner.run(spark, options(in, out)));
+        assertTrue(e.getMessage().contains("exists already: choose --mode overwrite, append or resume"));
+
+        JobRunner.run(spark, options(in, out, "--mode", "append"));
+        assertEquals(20, spark.read().parquet(out).count(), "append adds, as asked");
+        JobRunner.run(spark, options(in, out, "--mode", "overwrite"));
+        assertEquals(10, spark.read().parquet(out).count());
+        JobSummary s = JobRunner.run(spark, options(in, out, "--mode", "resume"));
+        assertEquals(0, s.rows(), "nothing left to do");
+        assertEquals(10, s.skippedExisting());
+        assertEquals(10, spark.read().parquet(out).count());
+    }
+
+    @Test
+    void resumeRewritesExactlyTheMissingRows() throws Exception {
+        String in = prompts(60);
+        String out = dir.resolve("resume").toString();
+        JobOptions first = options(in, out, "--partitions", "4", "--temperature", "0.8", "--seed", "7");
+        JobRunner.run(spark, first);
+        Map<String, Row> before = byId(spark.read().parquet(out));
+        assertEquals(60, before.size());
+
+        // Lose two of the four part files, as a crash between two appends, or a cleanup, would.
+        List<Path> parts;
+        try (var files = Files.list(Path.of(out))) {
+            parts = files.filter(p -> p.getFileName().toString().startsWith("part-")).sorted().toList();
+        }
+        Set<String> lost = new TreeSet<>();
+        for (Path p : parts.subList(0, 2)) {
+            spark.read().parquet(p.toString()).collectAsList().forEach(r -> lost.add(r.getString(0)));
+            Files.delete(p);
+            Files.deleteIfExists(p.resolveSibling("." + p.getFileName() + ".crc"));
+        }
+        assertTrue(lost.size() > 0 && lost.size() < 60);
+
+        JobSummary s = JobRunner.run(spark, options(in, out, "--partitions", "3", "--temperature", "0.8",
+                "--seed", "7", "--mode", "resume"));
+        assertEquals(lost.size(), s.rows(), "only the missing ids are generated");
+        assertEquals(60 - lost.size(), s.skippedExisting());
+
+        Map<String, Row> after = byId(spark.read().parquet(out));
+        assertEquals(60, spark.read().parquet(out).count(), "no id twice");
+        assertEquals(before.keySet(), after.keySet());
+        for (String id : lost) {
+            assertEquals((String) before.get(id).getAs("generation"), after.get(id).getAs("generation"),
+                    "with a job seed, a rerun row is the same row: " + id);
+        }
+    }
+
+    @Test
+    void sameSeedSameOutputWithTwoPartitionCounts() {
+        String in = prompts(30);
+        JobRunner.run(spark, options(in, dir.resolve("two").toString(), "--partitions", "2", "--temperature", "0.9",
+                "--seed", "99", "--max-new-tokens", "10"));
+        JobRunner.run(spark, options(in, dir.resolve("five").toString(), "--partitions", "5", "--temperature", "0.9",
+                "--seed", "99", "--max-new-tokens", "10", "--batch-size", "3"));
+        Map<String, Row> two = byId(spark.read().parquet(dir.resolve("two").toString()));
+        Map<String, Row> five = byId(spark.read().parquet(dir.resolve("five").toString()));
+        assertEquals(30, two.size());
+        for (String id : two.keySet()) {
+            assertEquals((String) two.get(id).getAs("generation"), five.get(id).getAs("generation"), id);
+        }
+        Set<String> distinct = two.values().stream().map(r -> (String) r.getAs("generation"))
+                .collect(Collectors.toSet());
+        assertTrue(distinct.size() > 25, "temperature > 0: rows differ from each other");
+    }
+
+    @Test
+    void catalogTableWrittenAndReadBackAndResumed() {
+        String in = prompts(12);
+        spark.read().parquet(in).createOrReplaceTempView("prompt_view");
+        spark.read().parquet(in).filter("id < 'p007'").createOrReplaceTempView("first_prompts");
+        JobSummary s = JobRunner.run(spark, options("first_prompts", "generations_t", "--input-format", "table",
+                "--output-format", "table"));
+        assertEquals(7, s.outputRows());
+        assertEquals(7, spark.table("generations_t").count());
+
+        JobSummary r = JobRunner.run(spark, options("prompt_view", "generations_t", "--input-format", "table",
+                "--output-format", "table", "--mode", "resume"));
+        assertEquals(5, r.rows());
+        assertEquals(7, r.skippedExisting());
+        assertEquals(12, spark.table("generations_t").count());
+        assertEquals(12, spark.table("generations_t").select("id").distinct().count());
+        assertEquals("PROMPT 8", spark.table("generations_t").filter("id = 'p008'").first().getAs("generation"));
+    }
+
+    @Test
+    void icebergTableWrittenReadBackAndResumed() {
+        String in = prompts(15);
+        String warehouse = dir.resolve("iceberg").toString();
+        JobSummary s = JobRunner.run(spark, options(in, "db.generations", "--output-format", "iceberg",
+                "--iceberg-warehouse", warehouse));
+        assertEquals(15, s.outputRows());
+        assertEquals(15, spark.table("mixtral.db.generations").count());
+        assertEquals("PROMPT 3", spark.table("mixtral.db.generations").filter("id = 'p003'").first()
+                .getAs("generation"));
+
+        spark.sql("DELETE FROM mixtral.db.generations WHERE id < 'p004'");
+        assertEquals(11, spark.table("mixtral.db.generations").count());
+        JobSummary r = JobRunner.run(spark, options(in, "db.generations", "--output-format", "iceberg",
+                "--iceberg-warehouse", warehouse, "--mode", "resume"));
+        assertEquals(4, r.rows());
+        assertEquals(15, spark.table("mixtral.db.generations").count());
+        assertEquals(15, spark.table("mixtral.db.generations").select("id").distinct().count());
+        assertNull(spark.table("mixtral.db.generations").filter("id = 'p000'").first().getAs("error"));
+    }
+
+    @Test
+    void schemaProblemsStopTheJobBeforeItRuns() {
+        String in = prompts(3);
+        JobException e = assertThrows(JobException.class,
+                () -> JobRunner.run(spark, options(in, dir.resolve("x").toString(), "--prompt-col", "text")));
+        assertTrue(e.getMessage().contains("prompt column text is not in the input"), e.getMessage());
+        assertTrue(!Files.exists(dir.resolve("x")));
+    }
+}
