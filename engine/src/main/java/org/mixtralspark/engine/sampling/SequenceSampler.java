@@ -134,13 +134,23 @@ public final class SequenceSampler {
         }
         // dividing by T > 0 preserves order (weakly), so `best` is still a maximum of z
         double max = z[best];
+        int topK = params.topK();
+        if (topK > 0 && topK < vocabSize) {
+            // top-k selects on z, so exp is needed for the k survivors only (the whole-vocabulary exp is most of the
+            // cost of a draw); the other entries of w are stale and never read
+            int[] kept = Truncation.topK(z, topK);
+            for (int id : kept) {
+                w[id] = (float) Math.exp(z[id] - max);
+            }
+            return Categorical.draw(w, Truncation.afterTopK(w, kept, params.topP(), params.minP()), coin);
+        }
         double mass = 0;
         for (int i = 0; i < vocabSize; i++) {
             float wi = (float) Math.exp(z[i] - max);
             w[i] = wi;
             mass += wi;
         }
-        int[] kept = Truncation.keep(z, w, mass, params.topK(), params.topP(), params.minP());
+        int[] kept = Truncation.keep(z, w, mass, 0, params.topP(), params.minP());
         return Categorical.draw(w, kept, coin);
     }
 
