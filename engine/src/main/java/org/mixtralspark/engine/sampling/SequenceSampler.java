@@ -21,7 +21,8 @@ import java.util.concurrent.ThreadLocalRandom;
  *       top-k 1): argmax of the penalised logits, lowest id winning ties; no randomness is used;</li>
  *   <li>else temperature: {@code z = x / T} (fp32, as vLLM divides);</li>
  *   <li>softmax, max-subtracted, kept unnormalised: {@code w[i] = exp(z[i] - max z)} (exp in double, stored as fp32;
- *       the mass {@code sum(w)} is summed in double);</li>
+ *       the mass {@code sum(w)} is summed in double). With top-k on, the k largest {@code z} are selected first and
+ *       {@code w} is computed for them only: the same result, without 32000 calls to exp;</li>
  *   <li>top-k, then top-p (of the top-k renormalised distribution), then min-p ({@link Truncation});</li>
  *   <li>renormalise and draw with this step's coin ({@link Categorical}).</li>
  * </ol>
@@ -34,7 +35,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>Log-probabilities ({@link #logprob(int, int)}) are those of the last {@code sample} call's distribution before
  * truncation: {@code log_softmax(z)} with {@code z} the penalised logits divided by the temperature (by 1 when the
  * temperature is below {@link SamplingParams#GREEDY_TEMPERATURE}). That is the distribution the sampler truncates,
- * so a token that top-k or top-p removed still gets its honest log-probability, as in vLLM's "processed_logprobs".
+ * so a token that top-k or top-p removed still gets its finite log-probability, as {@link
+ * org.mixtralspark.engine.serving.TokenLogprob} specifies. (vLLM V1 differs by mode: its default "raw_logprobs" is
+ * taken before penalties and temperature, its "processed_logprobs" after its logits processing.)
  */
 public final class SequenceSampler {
 
