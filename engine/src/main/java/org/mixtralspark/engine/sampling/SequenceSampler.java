@@ -9,8 +9,9 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Picks the next token of one request from the model's logits. One instance per request; it holds the request's
- * seed, its token history (for the penalties) and scratch space for one vocabulary of logits. Not thread-safe: the
- * engine calls it from one thread at a time.
+ * seed, its token history (for the penalties) and two vocabulary-sized float arrays of scratch (256 KB at a vocabulary
+ * of 32000; one when greedy), kept so that {@link #logprob(int, int)} can read the last distribution. Not
+ * thread-safe: the engine calls it from one thread at a time.
  *
  * <p>{@link #sample(float[])} does, in vLLM's order ({@code vllm/v1/sample/sampler.py}, with V0's truncation order):
  * <ol>
