@@ -3,8 +3,8 @@ package org.mixtralspark.engine.sampling;
 import java.util.Arrays;
 
 /**
- * Ordering tokens by value without boxing: argmax, the n largest (partial selection) and a full descending sort of a
- * subset. Every ordering here is total and deterministic: larger value first, and on equal values the lower token id
+ * Ordering tokens by value without boxing: argmax, the n largest (partial selection) and a lazy descending order of
+ * a subset. Every ordering here is total and deterministic: larger value first, and on equal values the lower token id
  * first, so that greedy decoding and top-k give the same tokens on every machine and in every batch.
  *
  * <p>The trick: a (value, id) pair is packed into one {@code long} whose natural order is that total order, so that
@@ -62,15 +62,35 @@ final class Selection {
         return out;
     }
 
-    /** Sorts {@code ids[0..count)} in place by {@code values[id]}, largest first (ties: lower id first). */
-    static void sortDescending(float[] values, int[] ids, int count) {
-        long[] keys = new long[count];
-        for (int i = 0; i < count; i++) {
-            keys[i] = key(values[ids[i]], ids[i]);
+    /**
+     * The ids of {@code ids[0..count)} in descending order of {@code values[id]} (ties: lower id first), produced
+     * lazily: building it is O(count), each {@link #next()} O(log count). For top-p, which usually needs only the
+     * head of the order, this avoids sorting every candidate.
+     */
+    static final class Descending {
+        private final long[] heap; // min-heap of ~key, i.e. a max-heap of keys
+        private int size;
+
+        Descending(float[] values, int[] ids, int count) {
+            heap = new long[count];
+            for (int i = 0; i < count; i++) {
+                heap[i] = ~key(values[ids[i]], ids[i]); // ~ reverses the signed order exactly
+            }
+            size = count;
+            for (int i = size / 2 - 1; i >= 0; i--) {
+                siftDown(heap, i, size);
+            }
         }
-        Arrays.sort(keys);
-        for (int i = 0; i < count; i++) {
-            ids[i] = idOf(keys[count - 1 - i]);
+
+        boolean hasNext() {
+            return size > 0;
+        }
+
+        int next() {
+            long top = heap[0];
+            heap[0] = heap[--size];
+            siftDown(heap, 0, size);
+            return idOf(~top);
         }
     }
 

@@ -9,8 +9,9 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Picks the next token of one request from the model's logits. One instance per request; it holds the request's
- * seed, its token history (for the penalties) and scratch space for one vocabulary of logits. Not thread-safe: the
- * engine calls it from one thread at a time.
+ * seed, its token history (for the penalties) and two vocabulary-sized float arrays of scratch (256 KB at a vocabulary
+ * of 32000; one when greedy), kept so that {@link #logprob(int, int)} can read the last distribution. Not
+ * thread-safe: the engine calls it from one thread at a time.
  *
  * <p>{@link #sample(float[])} does, in vLLM's order ({@code vllm/v1/sample/sampler.py}, with V0's truncation order):
  * <ol>
@@ -21,7 +22,8 @@ import java.util.concurrent.ThreadLocalRandom;
  *       top-k 1): argmax of the penalised logits, lowest id winning ties; no randomness is used;</li>
  *   <li>else temperature: {@code z = x / T} (fp32, as vLLM divides);</li>
  *   <li>softmax, max-subtracted, kept unnormalised: {@code w[i] = exp(z[i] - max z)} (exp in double, stored as fp32;
- *       the mass {@code sum(w)} is summed in double);</li>
+ *       the mass {@code sum(w)} is summed in double). With top-k on, the k largest {@code z} are selected first and
+ *       {@code w} is computed for them only: the same result, without 32000 calls to exp;</li>
  *   <li>top-k, then top-p (of the top-k renormalised distribution), then min-p ({@link Truncation});</li>
  *   <li>renormalise and draw with this step's coin ({@link Categorical}).</li>
  * </ol>
@@ -34,7 +36,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>Log-probabilities ({@link #logprob(int, int)}) are those of the last {@code sample} call's distribution before
  * truncation: {@code log_softmax(z)} with {@code z} the penalised logits divided by the temperature (by 1 when the
  * temperature is below {@link SamplingParams#GREEDY_TEMPERATURE}). That is the distribution the sampler truncates,
- * so a token that top-k or top-p removed still gets its honest log-probability, as in vLLM's "processed_logprobs".
+ * so a token that top-k or top-p removed still gets its finite log-probability, as {@link
+ * org.mixtralspark.engine.serving.TokenLogprob} specifies. (vLLM V1 differs by mode: its default "raw_logprobs" is
+ * taken before penalties and temperature, its "processed_logprobs" after its logits processing.)
  */
 public final class SequenceSampler {
 
@@ -134,13 +138,23 @@ public final class SequenceSampler {
         }
         // dividing by T > 0 preserves order (weakly), so `best` is still a maximum of z
         double max = z[best];
+        int topK = params.topK();
+        if (topK > 0 && topK < vocabSize) {
+            // top-k selects on z, so exp is needed for the k survivors only (the whole-vocabulary exp is most of the
+            // cost of a draw); the other entries of w are stale and never read
+            int[] kept = Truncation.topK(z, topK);
+            for (int id : kept) {
+                w[id] = (float) Math.exp(z[id] - max);
+            }
+            return Categorical.draw(w, Truncation.afterTopK(w, kept, params.topP(), params.minP()), coin);
+        }
         double mass = 0;
         for (int i = 0; i < vocabSize; i++) {
             float wi = (float) Math.exp(z[i] - max);
             w[i] = wi;
             mass += wi;
         }
-        int[] kept = Truncation.keep(z, w, mass, params.topK(), params.topP(), params.minP());
+        int[] kept = Truncation.keep(z, w, mass, 0, params.topP(), params.minP());
         return Categorical.draw(w, kept, coin);
     }
 

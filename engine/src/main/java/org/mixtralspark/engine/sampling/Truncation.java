@@ -32,27 +32,36 @@ final class Truncation {
      * @param minP      keep {@code p >= minP * p_max}; 0 = off
      */
     static int[] keep(float[] z, float[] w, double totalMass, int topK, float topP, float minP) {
-        int vocab = z.length;
-        int[] ids = null; // null = every token, in id order
-
-        if (topK > 0 && topK < vocab) {
-            ids = topK(z, topK);
+        if (topK > 0 && topK < z.length) {
+            return afterTopK(w, topK(z, topK), topP, minP);
         }
-
+        int[] ids = null; // null = every token, in id order
         if (topP < 1.0f) {
-            double mass = totalMass;
-            if (ids == null) {
-                ids = nucleusCandidates(z, w, totalMass, topP);
-            } else {
-                // vLLM V0 takes top-p of the distribution renormalised after top-k
-                mass = 0;
-                for (int id : ids) {
-                    mass += w[id];
-                }
+            ids = nucleus(z, w, totalMass, topP);
+        }
+        if (minP > 0.0f) {
+            ids = minP(w, ids, minP);
+        }
+        return ids;
+    }
+
+    /**
+     * Top-p and min-p applied to the result of top-k. Only the weights of {@code topKIds} are read, so a caller that
+     * did top-k first needs {@code exp} for k tokens only, not for the whole vocabulary.
+     *
+     * @param w       {@code exp(z - max z)}, needed at {@code topKIds} only
+     * @param topKIds the top-k, largest first (it contains the top token)
+     */
+    static int[] afterTopK(float[] w, int[] topKIds, float topP, float minP) {
+        int[] ids = topKIds;
+        if (topP < 1.0f) {
+            // vLLM V0 takes top-p of the distribution renormalised after top-k
+            double mass = 0;
+            for (int id : ids) {
+                mass += w[id];
             }
             ids = Arrays.copyOf(ids, nucleusSize(w, ids, mass * topP));
         }
-
         if (minP > 0.0f) {
             ids = minP(w, ids, minP);
         }
@@ -65,26 +74,40 @@ final class Truncation {
     }
 
     /**
-     * Every token that can be in the top-p nucleus of the whole distribution, sorted by probability, largest first.
+     * The top-p nucleus of the whole distribution: the smallest set of most probable tokens (ties: lower id first)
+     * whose probability reaches {@code topP}, largest first; at least the top token.
      *
      * <p>Following llama2.c's {@code sample_topp}: a token with {@code p < (1 - topP) / (n - 1)} can never be in the
      * nucleus, because all such tokens together hold less than {@code 1 - topP}, so the tokens above the cutoff
-     * already reach {@code topP}. Dropping them first means only a handful of tokens is sorted, not the vocabulary.
-     * The top token (w = 1) is always kept, even when {@code topP} is so small that the cutoff exceeds it.
+     * already reach {@code topP}. Those are dropped first; the rest are taken largest first from a heap until the
+     * mass is reached, so that neither the vocabulary nor all the candidates are sorted. The top token (w = 1) is
+     * above any cutoff this can give, even when {@code topP} is tiny.
      */
-    static int[] nucleusCandidates(float[] z, float[] w, double totalMass, float topP) {
+    static int[] nucleus(float[] z, float[] w, double totalMass, float topP) {
         int vocab = w.length;
         double cutoff = vocab > 1 ? (1.0 - topP) * totalMass / (vocab - 1) : 0.0;
         cutoff = Math.min(cutoff, 1.0);
-        int[] ids = new int[vocab];
+        int[] candidates = new int[vocab];
         int n = 0;
         for (int i = 0; i < vocab; i++) {
             if (w[i] >= cutoff) {
-                ids[n++] = i;
+                candidates[n++] = i;
             }
         }
-        Selection.sortDescending(z, ids, n);
-        return Arrays.copyOf(ids, n);
+        Selection.Descending order = new Selection.Descending(z, candidates, n);
+        double target = totalMass * topP;
+        double cumulative = 0;
+        int size = 0;
+        while (order.hasNext()) {
+            int id = order.next();
+            candidates[size++] = id; // overwriting the front of the array the heap was built from is safe
+            cumulative += w[id];
+            if (cumulative >= target) {
+                break;
+            }
+        }
+        // if rounding keeps the sum just below the target, every candidate is kept
+        return Arrays.copyOf(candidates, size);
     }
 
     /**

@@ -9,6 +9,7 @@ import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class SelectionTest {
@@ -33,7 +34,7 @@ class SelectionTest {
     }
 
     @Test
-    void largestMatchesAFullSortIncludingTies() {
+    void largestAndDescendingMatchAFullSortIncludingTies() {
         Random random = new Random(11);
         for (int trial = 0; trial < 200; trial++) {
             int vocab = 1 + random.nextInt(300);
@@ -48,8 +49,13 @@ class SelectionTest {
             assertArrayEquals(expected, Selection.largest(v, n), "vocab " + vocab + ", n " + n);
 
             int[] ids = IntStream.range(0, vocab).filter(i -> i % 3 != 1).toArray();
-            int[] sorted = ids.clone();
-            Selection.sortDescending(v, sorted, sorted.length);
+            Selection.Descending order = new Selection.Descending(v, ids, ids.length);
+            int[] sorted = new int[ids.length];
+            for (int i = 0; i < sorted.length; i++) {
+                assertTrue(order.hasNext());
+                sorted[i] = order.next();
+            }
+            assertFalse(order.hasNext());
             int[] expectedSorted = Arrays.stream(ids).boxed()
                     .sorted(Comparator.<Integer>comparingDouble(i -> -v[i]).thenComparingInt(i -> i))
                     .mapToInt(Integer::intValue).toArray();
