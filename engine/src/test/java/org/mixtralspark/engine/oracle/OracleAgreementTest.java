@@ -61,12 +61,12 @@ class OracleAgreementTest {
         Path path = Oracle.model(model);
         Oracle.Reference ref = Oracle.reference(kind, stem);
         try (LoadedModel m = ModelLoader.load(path)) {
-            assertAgrees(m, ref, model + " vs " + kind + "/" + stem);
+            assertAgrees(m, ref, model + " vs " + kind + "/" + stem, team);
         }
     }
 
     /** The checks of the class comment; also used for models the tests write themselves. */
-    static void assertAgrees(LoadedModel m, Oracle.Reference ref, String label) {
+    static void assertAgrees(LoadedModel m, Oracle.Reference ref, String label, ThreadTeam team) {
         BatchForward forward = new BatchForward(m.weights(), Matmul.best(), team);
         assertEquals(ref.vocab(), m.config().vocabSize(), label + ": vocab");
         for (Oracle.Prompt p : ref.prompts()) {
