@@ -238,6 +238,11 @@ final class LocalEngine implements Engine {
             int[] stopIds = s.request.params().stopTokenIds();
             s.dropLastToken = (token == tokenizer.eosId() && !s.request.params().ignoreEos())
                     || Arrays.stream(stopIds).anyMatch(id -> id == token);
+            boolean stoppedByString = s.stops.finishReason() == FinishReason.STOP && !s.dropLastToken;
+            if (!stoppedByString) {
+                // bytes of an unfinished UTF-8 character come out as U+FFFD, as a one-shot decode gives them
+                s.text.append(s.decoder.flush());
+            }
             scheduler.finish(s);
             requests.incrementAndGet();
             s.future.complete(s.result());
