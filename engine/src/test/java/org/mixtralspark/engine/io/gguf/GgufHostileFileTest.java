@@ -2,7 +2,9 @@ package org.mixtralspark.engine.io.gguf;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.mixtralspark.engine.io.GgmlType;
 import org.mixtralspark.engine.io.ModelFormatException;
+import org.mixtralspark.engine.io.TensorInfo;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -271,6 +273,9 @@ class GgufHostileFileTest {
             assertTrue(e.getMessage().contains("tensor 'a'"), e.getMessage());
             assertThrows(ModelFormatException.class, () -> g.bytes(g.tensor("a"), -1, 1));
             assertThrows(ModelFormatException.class, () -> g.bytes(g.tensor("a"), Long.MAX_VALUE, 1));
+            // a hand-made TensorInfo could point anywhere in (or past) the file: refused
+            TensorInfo forged = new TensorInfo(g.path(), "a", GgmlType.F32, new long[]{1 << 20}, 0, 4 << 20);
+            assertThrows(IllegalArgumentException.class, () -> g.bytes(forged, 0, 4));
         }
     }
 
