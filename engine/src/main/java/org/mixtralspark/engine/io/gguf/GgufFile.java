@@ -80,8 +80,18 @@ public final class GgufFile implements TensorSource {
         return header.tensors().get(name);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalArgumentException when {@code tensor} is not one of {@link #tensors()} (a hand-made
+     *                                  {@link TensorInfo} could point anywhere; view part of a tensor with
+     *                                  {@code offset} and {@code length} instead)
+     */
     @Override
     public ByteBuffer bytes(TensorInfo tensor, long offset, long length) {
+        if (!tensor.equals(header.tensors().get(tensor.name()))) {
+            throw new IllegalArgumentException(tensor + " at offset " + tensor.fileOffset() + " is not a tensor of " + path());
+        }
         return mapped.slice(tensor, offset, length);
     }
 

@@ -105,12 +105,6 @@ final class GgufHeaderReader {
         return new String(bytes, StandardCharsets.UTF_8);
     }
 
-    /** Moves forward to {@code position}, which must not lie behind the current one nor past the end of the file. */
-    void skipTo(long position, String what) {
-        require(position - pos, what);
-        pos = position; // fill() refills the window when pos has left it
-    }
-
     /** Returns the window positioned at {@link #pos} with at least {@code n} bytes readable, and advances pos. */
     private ByteBuffer fill(int n, String what) {
         require(n, what);

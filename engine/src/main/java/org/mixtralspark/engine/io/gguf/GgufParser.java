@@ -173,9 +173,9 @@ final class GgufParser {
             long available = fileSize - dataStart; // may be negative when the file ends inside the padding
             if (relative > available || t.byteSize() > available - relative) {
                 throw fail("tensor '" + t.name() + "': data [" + relative + ", " + (relative + t.byteSize())
-                        + ") relative to the data section at " + dataStart + " ends past the end of the file: expected at most "
-                        + Math.max(0, available) + " bytes of tensor data, the file is " + fileSize
-                        + " bytes (truncated?)");
+                        + ") of the data section (which starts at " + dataStart + ") ends past the end of the file: "
+                        + "expected a file of at least " + (dataStart + relative + t.byteSize()) + " bytes, found "
+                        + fileSize + " (truncated?)");
             }
             placed.put(t.name(), new TensorInfo(file, t.name(), t.type(), t.shape(), dataStart + relative, t.byteSize()));
         }

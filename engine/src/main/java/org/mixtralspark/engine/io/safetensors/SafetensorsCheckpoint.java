@@ -180,14 +180,19 @@ public final class SafetensorsCheckpoint implements TensorSource {
         return tensors.get(name);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalArgumentException when {@code tensor} is not one of {@link #tensors()} (a hand-made
+     *                                  {@link TensorInfo} could point anywhere; view part of a tensor with
+     *                                  {@code offset} and {@code length} instead)
+     */
     @Override
     public ByteBuffer bytes(TensorInfo tensor, long offset, long length) {
-        MappedFile f = files.get(tensor.file());
-        if (f == null) {
-            throw new IllegalArgumentException("tensor " + tensor.name() + " is in " + tensor.file()
-                    + ", which is not part of " + path);
+        if (!tensor.equals(tensors.get(tensor.name()))) {
+            throw new IllegalArgumentException(tensor + " in " + tensor.file() + " is not a tensor of " + path);
         }
-        return f.slice(tensor, offset, length);
+        return files.get(tensor.file()).slice(tensor, offset, length);
     }
 
     @Override

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import org.mixtralspark.engine.io.Oracle;
+import org.opentest4j.TestAbortedException;
 import org.mixtralspark.engine.io.TensorInfo;
 import org.mixtralspark.engine.io.gguf.GgufFile;
 
@@ -25,8 +26,17 @@ class DequantizeOracleTest {
 
     @TestFactory
     List<DynamicTest> everyTensorOfEveryGgufMatchesGgml() {
+        List<String> stems;
+        try {
+            stems = Oracle.shippedGgufStems();
+        } catch (TestAbortedException noOracle) {
+            // A factory that aborts reports no test at all; a test that aborts is reported as skipped, with the reason.
+            return List.of(DynamicTest.dynamicTest("oracle", () -> {
+                throw noOracle;
+            }));
+        }
         List<DynamicTest> tests = new ArrayList<>();
-        for (String stem : Oracle.shippedGgufStems()) {
+        for (String stem : stems) {
             tests.add(DynamicTest.dynamicTest(stem, () -> checkFile(stem)));
         }
         return tests;
