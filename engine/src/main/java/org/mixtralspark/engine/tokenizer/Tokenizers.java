@@ -22,12 +22,14 @@ public final class Tokenizers {
     /**
      * The tokenizer of {@code path}:
      * <ul>
-     *   <li>a folder: its {@code tokenizer.json}, with {@code tokenizer_config.json} when present (an HF checkpoint);</li>
+     *   <li>a folder: its {@code tokenizer.json}, with {@code tokenizer_config.json} when present
+     *       (an HF checkpoint);</li>
      *   <li>a GGUF file (by its magic bytes): the vocabulary in its metadata ({@link GgufTokenizers});</li>
      *   <li>any other file: a {@code tokenizer.json}, with the {@code tokenizer_config.json} beside it.</li>
      * </ul>
      *
-     * @throws ModelFormatException     when a GGUF file is unusable or holds no supported tokenizer (naming file and key)
+     * @throws ModelFormatException     when a GGUF file is unusable or holds no supported tokenizer (naming file
+     *                                  and key)
      * @throws IllegalArgumentException when a folder has no {@code tokenizer.json}, or a JSON file is not a tokenizer
      * @throws UncheckedIOException     when a file cannot be read
      */
