@@ -1,5 +1,6 @@
 package org.mixtralspark.engine.tokenizer;
 
+import ai.djl.engine.EngineException;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -99,7 +100,8 @@ public final class HfTokenizer implements Tokenizer {
         }
         int bosId = resolveBos(root, config, idsByPiece);
         int eosId = idOf(config.eosToken() != null ? config.eosToken() : "</s>", idsByPiece);
-        boolean addBos = config.addBosToken() != null ? config.addBosToken() : postProcessorAddsBos(root, bosId, idsByPiece);
+        boolean addBos = config.addBosToken() != null
+                ? config.addBosToken() : postProcessorAddsBos(root, bosId, idsByPiece);
 
         DjlNativeCache.prepare();
         // Truncation and padding off: DJL's defaults truncate to modelMaxLength = 512 (DESIGN §5).
@@ -111,6 +113,8 @@ public final class HfTokenizer implements Tokenizer {
                     new ByteArrayInputStream(tokenizerJson.getBytes(StandardCharsets.UTF_8)), options);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        } catch (EngineException e) {
+            throw e;    // the native library itself could not be loaded: not the definition's fault
         } catch (RuntimeException e) {
             // The Rust side reports a bad definition as a plain RuntimeException with serde's message.
             throw new IllegalArgumentException("tokenizers cannot load this tokenizer.json: " + e.getMessage(), e);
@@ -229,7 +233,10 @@ public final class HfTokenizer implements Tokenizer {
         }
     }
 
-    /** id -> piece for the model's vocabulary (object {piece: id}, or Unigram's list of [piece, score]) and added tokens. */
+    /**
+     * id -> piece for the model's vocabulary (an object {piece: id}, or Unigram's list of [piece, score]) and the
+     * added tokens.
+     */
     private static String[] readPieces(JsonNode root, Map<String, Integer> idsByPiece) {
         JsonNode vocab = root.get("model").get("vocab");
         if (vocab != null && vocab.isObject()) {

@@ -92,6 +92,33 @@ class ChatTemplateTest {
     }
 
     @Test
+    void concurrentRendersKeepTheirOwnOutcome() throws Exception {
+        // raise_exception's message travels in a thread-local: renders on other threads must not see it.
+        List<Map<String, String>> good = List.of(Map.of("role", "user", "content", "Hi"));
+        List<Map<String, String>> bad = List.of(Map.of("role", "assistant", "content", "x"));
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            List<java.util.concurrent.Future<String>> results = new java.util.ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                boolean fails = i % 2 == 1;
+                results.add(pool.submit(() -> {
+                    try {
+                        return ChatTemplates.MIXTRAL_INSTRUCT.render(fails ? bad : good, true);
+                    } catch (IllegalArgumentException e) {
+                        return "raised: " + e.getMessage();
+                    }
+                }));
+            }
+            for (int i = 0; i < results.size(); i++) {
+                assertEquals(i % 2 == 1 ? "raised: Conversation roles must alternate user/assistant/user/assistant/..."
+                        : "<s>[INST] Hi [/INST]", results.get(i).get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void addGenerationPromptAndSpecialTokensReachTheTemplate() {
         // A ChatML-style template, as many models ship: it uses add_generation_prompt and trims blocks.
         String chatMl = "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"

@@ -43,7 +43,8 @@ class GgufSyntheticVocabTest {
     void gpt2ByteLevelVocabularyEncodesWithItsMerges() {
         try (HfTokenizer t = GgufTokenizers.fromMetadata(gpt2Metadata())) {
             int[] ids = t.encode("hello world<|endoftext|>", false);
-            // "hello" by four merges, " world" -> "Ġw" + single bytes (ids 0-255 are the bytes), then the CONTROL token.
+            // "hello" by four merges, " world" as "Ġw" + single bytes (ids 0-255 are the bytes), then the
+            // CONTROL token.
             assertArrayEquals(new int[] {259, 260, 'o', 'r', 'l', 'd', 261}, ids);
             assertEquals("hello world", t.decode(ids));
             assertTrue(t.isSpecial(261));

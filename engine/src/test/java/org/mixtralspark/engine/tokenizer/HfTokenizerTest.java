@@ -110,6 +110,33 @@ class HfTokenizerTest {
     }
 
     @Test
+    void concurrentEncodesGiveTheSequentialIds() throws Exception {
+        java.util.List<TokenizerOracle.Prompt> prompts = TokenizerOracle.prompts("mini-mistral");
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            java.util.List<java.util.concurrent.Future<Boolean>> results = new java.util.ArrayList<>();
+            for (int task = 0; task < 8; task++) {
+                results.add(pool.submit(() -> {
+                    for (int round = 0; round < 25; round++) {
+                        for (TokenizerOracle.Prompt p : prompts) {
+                            if (!Arrays.equals(p.ids(), mistral.encode(p.text(), true))
+                                    || !p.text().equals(mistral.decode(p.ids()))) {
+                                return false;
+                            }
+                        }
+                    }
+                    return true;
+                }));
+            }
+            for (java.util.concurrent.Future<Boolean> r : results) {
+                assertTrue(r.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void idsOutsideTheVocabularyAreRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> kquant.decode(new int[] {5, 512}));
