@@ -10,7 +10,8 @@ import java.util.Objects;
  * {@code SamplingParams}: temperature 1, no top-k / top-p / min-p truncation, no penalties.
  *
  * @param maxNewTokens      stop after this many generated tokens (>= 1)
- * @param temperature       0 means greedy (argmax, lowest id wins ties); otherwise logits are divided by it (>= 0)
+ * @param temperature       0 means greedy (argmax, lowest id wins ties); otherwise logits are divided by it (>= 0);
+ *                          below {@link #GREEDY_TEMPERATURE} counts as 0, as in vLLM
  * @param topK              keep the k most likely tokens; 0 = off (>= 0)
  * @param topP              keep the smallest set of most likely tokens whose probability reaches p; 1 = off (0, 1]
  * @param minP              drop tokens whose probability is below minP times the top probability; 0 = off [0, 1]
@@ -40,6 +41,12 @@ public record SamplingParams(
         int logprobs) {
 
     public static final int MAX_LOGPROBS = 20;
+
+    /**
+     * Temperatures below this are greedy: vLLM's {@code _SAMPLING_EPS}. Dividing logits by a tinier temperature only
+     * risks overflow, and the distribution is already an argmax to within rounding.
+     */
+    public static final float GREEDY_TEMPERATURE = 1e-5f;
 
     public SamplingParams {
         require(maxNewTokens >= 1, "max_new_tokens", maxNewTokens, "must be >= 1");
@@ -87,8 +94,9 @@ public record SamplingParams(
         return b;
     }
 
+    /** Greedy: argmax, no randomness. A temperature below {@link #GREEDY_TEMPERATURE}, or top-k 1. */
     public boolean isGreedy() {
-        return temperature == 0 || topK == 1;
+        return temperature < GREEDY_TEMPERATURE || topK == 1;
     }
 
     @Override

@@ -1,9 +1,18 @@
 package org.mixtralspark.engine.serving;
 
+import org.mixtralspark.engine.model.LoadedModel;
+import org.mixtralspark.engine.model.ModelLoader;
+import org.mixtralspark.engine.tokenizer.GgufTokenizers;
+import org.mixtralspark.engine.tokenizer.HfTokenizer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.nio.file.Path;
 
 /** Opens engines. */
 public final class Engines {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Engines.class);
 
     private Engines() {
     }
@@ -16,6 +25,40 @@ public final class Engines {
      * @throws IllegalArgumentException                         when the options cannot be met (e.g. cuda without a GPU)
      */
     public static Engine open(Path model, EngineOptions options) {
-        throw new UnsupportedOperationException("the engine is not implemented yet");
+        String device = selectDevice(options.device());
+        LoadedModel loaded = ModelLoader.load(model);
+        HfTokenizer tokenizer = null;
+        try {
+            tokenizer = loaded.format().equals("gguf")
+                    ? GgufTokenizers.fromMetadata(loaded.metadata())
+                    : HfTokenizer.load(model);
+            if (tokenizer.vocabSize() > loaded.config().vocabSize()) {
+                throw new IllegalArgumentException(model + ": the tokenizer has " + tokenizer.vocabSize()
+                        + " tokens but the model's vocabulary is " + loaded.config().vocabSize());
+            }
+            ModelRunner runner = new CpuModelRunner(loaded.weights(), options.effectiveThreads());
+            LOG.info("loaded {} ({}, {} layers, {} experts) on {} with {} threads", loaded.name(), loaded.format(),
+                    loaded.config().layers(), loaded.config().experts(), device, options.effectiveThreads());
+            return new LocalEngine(loaded, tokenizer, tokenizer.chatTemplate(), runner, options);
+        } catch (RuntimeException e) {
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
+            loaded.close();
+            throw e;
+        }
+    }
+
+    /** "auto" takes the CPU until the CUDA backend exists; "cuda" fails with the reason. */
+    static String selectDevice(String requested) {
+        return switch (requested) {
+            case "cpu" -> "cpu";
+            case "cuda" -> throw new IllegalArgumentException(
+                    "device = cuda: the CUDA backend is not part of this build yet; use --device cpu or auto");
+            default -> {
+                LOG.info("device = auto: using the CPU (no CUDA backend in this build)");
+                yield "cpu";
+            }
+        };
     }
 }

@@ -1,0 +1,106 @@
+package org.mixtralspark.engine.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.mixtralspark.engine.sampling.SamplingParams;
+import org.mixtralspark.engine.serving.Engine;
+import org.mixtralspark.engine.serving.GenerationRequest;
+import org.mixtralspark.engine.serving.Prompts;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+
+/** One line of a batch-mode JSONL file to a {@link GenerationRequest}; unknown fields are errors, not ignored. */
+final class BatchRequests {
+
+    private static final Set<String> FIELDS = Set.of("id", "prompt", "prompt_ids", "messages", "max_new_tokens",
+            "temperature", "top_k", "top_p", "min_p", "repetition_penalty", "presence_penalty", "frequency_penalty",
+            "seed", "stop", "stop_token_ids", "ignore_eos", "logprobs");
+
+    private BatchRequests() {
+    }
+
+    static GenerationRequest parse(Engine engine, JsonNode n, String id, SamplingParams defaults) {
+        for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!FIELDS.contains(f)) {
+                throw new IllegalArgumentException("unknown field \"" + f + "\"; known fields: " + FIELDS);
+            }
+        }
+        int sources = (n.has("prompt") ? 1 : 0) + (n.has("prompt_ids") ? 1 : 0) + (n.has("messages") ? 1 : 0);
+        if (sources != 1) {
+            throw new IllegalArgumentException("exactly one of prompt, prompt_ids, messages is needed");
+        }
+        int[] ids;
+        if (n.has("prompt")) {
+            if (!n.get("prompt").isTextual()) {
+                throw new IllegalArgumentException("prompt must be a string");
+            }
+            ids = Prompts.fromText(engine, n.get("prompt").asText());
+        } else if (n.has("prompt_ids")) {
+            ids = intArray(n.get("prompt_ids"), "prompt_ids");
+        } else {
+            ids = Prompts.fromMessages(engine, GenerateCommand.parseMessages(n.get("messages")));
+        }
+        SamplingParams.Builder b = defaults.toBuilder();
+        if (n.has("max_new_tokens")) b.maxNewTokens(integer(n, "max_new_tokens"));
+        if (n.has("temperature")) b.temperature(number(n, "temperature"));
+        if (n.has("top_k")) b.topK(integer(n, "top_k"));
+        if (n.has("top_p")) b.topP(number(n, "top_p"));
+        if (n.has("min_p")) b.minP(number(n, "min_p"));
+        if (n.has("repetition_penalty")) b.repetitionPenalty(number(n, "repetition_penalty"));
+        if (n.has("presence_penalty")) b.presencePenalty(number(n, "presence_penalty"));
+        if (n.has("frequency_penalty")) b.frequencyPenalty(number(n, "frequency_penalty"));
+        if (n.has("seed")) b.seed(n.get("seed").isNull() ? null : n.get("seed").asLong());
+        if (n.has("stop")) b.stopStrings(strings(n.get("stop")));
+        if (n.has("stop_token_ids")) b.stopTokenIds(intArray(n.get("stop_token_ids"), "stop_token_ids"));
+        if (n.has("ignore_eos")) b.ignoreEos(n.get("ignore_eos").asBoolean());
+        if (n.has("logprobs")) b.logprobs(integer(n, "logprobs"));
+        return new GenerationRequest(id, ids, b.build());
+    }
+
+    private static int integer(JsonNode n, String f) {
+        JsonNode v = n.get(f);
+        if (!v.canConvertToInt() || !v.isIntegralNumber()) {
+            throw new IllegalArgumentException(f + " must be an integer, got " + v);
+        }
+        return v.asInt();
+    }
+
+    private static float number(JsonNode n, String f) {
+        JsonNode v = n.get(f);
+        if (!v.isNumber()) {
+            throw new IllegalArgumentException(f + " must be a number, got " + v);
+        }
+        return (float) v.asDouble();
+    }
+
+    private static int[] intArray(JsonNode v, String f) {
+        if (v == null || !v.isArray()) {
+            throw new IllegalArgumentException(f + " must be an array of integers");
+        }
+        int[] out = new int[v.size()];
+        for (int i = 0; i < out.length; i++) {
+            if (!v.get(i).canConvertToInt() || !v.get(i).isIntegralNumber()) {
+                throw new IllegalArgumentException(f + "[" + i + "] is not an integer: " + v.get(i));
+            }
+            out[i] = v.get(i).asInt();
+        }
+        return out;
+    }
+
+    private static List<String> strings(JsonNode v) {
+        List<String> out = new ArrayList<>();
+        if (v.isTextual()) {
+            out.add(v.asText());
+        } else if (v.isArray()) {
+            for (JsonNode s : v) {
+                out.add(s.asText());
+            }
+        } else if (!v.isNull()) {
+            throw new IllegalArgumentException("stop must be a string or an array of strings");
+        }
+        return out;
+    }
+}

@@ -1,0 +1,24 @@
+package org.mixtralspark.engine.cli;
+
+import org.mixtralspark.engine.serving.EngineOptions;
+import picocli.CommandLine.Option;
+
+/** Flags that choose how the engine runs. */
+final class EngineOptionsMixin {
+
+    @Option(names = "--device", description = "auto, cpu or cuda (default ${DEFAULT-VALUE}).")
+    String device = "auto";
+
+    @Option(names = "--threads", description = "CPU threads; 0 = all processors (default ${DEFAULT-VALUE}).")
+    int threads = 0;
+
+    @Option(names = "--max-batch-size", description = "Most sequences in one step (default ${DEFAULT-VALUE}).")
+    int maxBatchSize = 32;
+
+    @Option(names = "--context-length", description = "Longest sequence; 0 = the model's (default ${DEFAULT-VALUE}).")
+    int contextLength = 0;
+
+    EngineOptions toOptions() {
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, true);
+    }
+}

@@ -1,0 +1,159 @@
+package org.mixtralspark.engine.cli;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
+import org.mixtralspark.engine.sampling.SamplingParams;
+import org.mixtralspark.engine.serving.Engine;
+import org.mixtralspark.engine.serving.Engines;
+import org.mixtralspark.engine.serving.GenerationRequest;
+import org.mixtralspark.engine.serving.GenerationResult;
+import org.mixtralspark.engine.serving.Prompts;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+
+/** {@code mixtral generate}: one prompt from the flags, or a JSONL file of requests (batch mode). */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Generate a completion of one prompt, or of every request in a JSONL file.")
+final class GenerateCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, description = "HF checkpoint folder or GGUF file.")
+    Path model;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    PromptSource source;
+
+    static final class PromptSource {
+        @Option(names = "--prompt", description = "Prompt text (BOS added as the tokenizer says).")
+        String prompt;
+
+        @Option(names = "--prompt-ids", split = ",", description = "Prompt token ids, comma-separated, used as is.")
+        int[] promptIds;
+
+        @Option(names = "--messages", description = "Chat messages as JSON: [{\"role\":\"user\",\"content\":\"...\"}]")
+        String messages;
+
+        @Option(names = "--input", description = "JSONL requests: {id, prompt | prompt_ids | messages, sampling fields}.")
+        Path input;
+    }
+
+    @Option(names = "--output", description = "Batch mode: where to write the JSONL results (default: stdout).")
+    Path output;
+
+    @Option(names = "--json", description = "Print one JSON object instead of the text.")
+    boolean json;
+
+    @Mixin
+    SamplingOptions sampling;
+
+    @Mixin
+    EngineOptionsMixin engineOptions;
+
+    @Override
+    public Integer call() throws Exception {
+        SamplingParams defaults = sampling.builder().build();
+        try (Engine engine = Engines.open(model, engineOptions.toOptions())) {
+            if (source.input != null) {
+                return batch(engine, defaults);
+            }
+            int[] ids;
+            if (source.promptIds != null) {
+                ids = source.promptIds;
+            } else if (source.messages != null) {
+                ids = Prompts.fromMessages(engine, parseMessages(Json.MAPPER.readTree(source.messages)));
+            } else {
+                ids = Prompts.fromText(engine, source.prompt);
+            }
+            GenerationResult r = engine.submit(new GenerationRequest("0", ids, defaults)).join();
+            if (!r.ok()) {
+                System.err.println("mixtral generate: error: " + r.error());
+                return 1;
+            }
+            PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+            out.println(json ? Json.write(ResultJson.of(r)) : r.text());
+            return 0;
+        }
+    }
+
+    /** Streams the input: at most a window of requests in flight, results written in input order. */
+    private int batch(Engine engine, SamplingParams defaults) throws IOException {
+        int window = 1024;
+        int errors = 0;
+        try (BufferedReader in = Files.newBufferedReader(source.input, StandardCharsets.UTF_8);
+             BufferedWriter out = output == null
+                     ? new BufferedWriter(new java.io.OutputStreamWriter(System.out, StandardCharsets.UTF_8))
+                     : Files.newBufferedWriter(output, StandardCharsets.UTF_8)) {
+            Deque<Map.Entry<String, CompletableFuture<GenerationResult>>> pending = new ArrayDeque<>();
+            String line;
+            int lineNo = 0;
+            while ((line = in.readLine()) != null) {
+                lineNo++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                String id = String.valueOf(lineNo);
+                CompletableFuture<GenerationResult> f;
+                try {
+                    JsonNode node = Json.MAPPER.readTree(line);
+                    if (node == null || !node.isObject()) {
+                        throw new IllegalArgumentException("line " + lineNo + " is not a JSON object");
+                    }
+                    if (node.hasNonNull("id")) {
+                        id = node.get("id").asText();
+                    }
+                    f = engine.submit(BatchRequests.parse(engine, node, id, defaults));
+                } catch (IOException | RuntimeException e) {
+                    f = CompletableFuture.completedFuture(GenerationResult.failed(id, new int[0],
+                            "line " + lineNo + ": " + e.getMessage()));
+                }
+                pending.addLast(Map.entry(id, f));
+                while (pending.size() >= window) {
+                    errors += writeResult(out, pending.pollFirst());
+                }
+            }
+            while (!pending.isEmpty()) {
+                errors += writeResult(out, pending.pollFirst());
+            }
+        }
+        if (errors > 0) {
+            System.err.println("mixtral generate: " + errors + " requests failed (see their error field)");
+        }
+        return 0;
+    }
+
+    private static int writeResult(BufferedWriter out, Map.Entry<String, CompletableFuture<GenerationResult>> e)
+            throws IOException {
+        GenerationResult r = e.getValue().join();
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("id", e.getKey());
+        o.putAll(ResultJson.of(r));
+        o.put("error", r.error());
+        out.write(Json.write(o));
+        out.newLine();
+        out.flush();
+        return r.ok() ? 0 : 1;
+    }
+
+    static List<Map<String, String>> parseMessages(JsonNode node) {
+        if (node == null || !node.isArray()) {
+            throw new IllegalArgumentException("messages must be a JSON array of {role, content} objects");
+        }
+        return Json.MAPPER.convertValue(node, new TypeReference<List<Map<String, String>>>() { });
+    }
+}

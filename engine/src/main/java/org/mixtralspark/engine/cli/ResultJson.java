@@ -1,0 +1,51 @@
+package org.mixtralspark.engine.cli;
+
+import org.mixtralspark.engine.serving.GenerationResult;
+import org.mixtralspark.engine.serving.TokenLogprob;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The JSON object {@code generate --json} prints for one result (and each line of batch mode). */
+final class ResultJson {
+
+    private ResultJson() {
+    }
+
+    static Map<String, Object> of(GenerationResult r) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("prompt_token_ids", r.promptIds());
+        o.put("token_ids", r.tokenIds());
+        o.put("text", r.text());
+        o.put("finish_reason", r.finishReason().wireName());
+        List<Map<String, Object>> lps = new ArrayList<>();
+        for (TokenLogprob lp : r.logprobs()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("token_id", lp.tokenId());
+            m.put("logprob", lp.logprob());
+            List<Map<String, Object>> top = new ArrayList<>();
+            for (TokenLogprob.Alternative a : lp.top()) {
+                Map<String, Object> t = new LinkedHashMap<>();
+                t.put("token_id", a.tokenId());
+                t.put("logprob", a.logprob());
+                top.add(t);
+            }
+            m.put("top", top);
+            lps.add(m);
+        }
+        o.put("logprobs", lps);
+        Map<String, Object> timings = new LinkedHashMap<>();
+        timings.put("prefill_tokens_per_s", rate(r.promptIds().length, r.prefillNanos()));
+        timings.put("decode_tokens_per_s", rate(Math.max(0, r.tokenIds().length - 1), r.decodeNanos()));
+        timings.put("prefill_ms", r.prefillNanos() / 1e6);
+        timings.put("decode_ms", r.decodeNanos() / 1e6);
+        o.put("timings", timings);
+        return o;
+    }
+
+    private static double rate(long tokens, long nanos) {
+        return nanos <= 0 ? 0.0 : tokens * 1e9 / nanos;
+    }
+}

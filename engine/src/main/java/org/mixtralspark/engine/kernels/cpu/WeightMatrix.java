@@ -1,0 +1,96 @@
+package org.mixtralspark.engine.kernels.cpu;
+
+import org.mixtralspark.engine.io.GgmlType;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * A weight matrix {@code W (rows, cols)} stored row-major in a memory-mapped buffer, in any supported
+ * {@link GgmlType}; a row is a whole number of quantisation blocks. The math convention is PyTorch's
+ * {@code nn.Linear}: {@code out = W @ x}, so {@code rows} is the output width.
+ *
+ * <p>An optional row permutation maps logical row {@code r} to stored row {@code rowMap[r]}; the loader uses it to
+ * normalise the q/k rows of HF checkpoints to the interleaved RoPE layout of GGUF files without copying weights.
+ * Immutable and shared by every thread.
+ */
+public final class WeightMatrix {
+
+    private final String name;
+    private final GgmlType type;
+    private final int rows;
+    private final int cols;
+    private final ByteBuffer data;
+    private final long rowBytes;
+    private final int[] rowMap;
+
+    /**
+     * @param name   the tensor name, for messages
+     * @param data   the stored bytes, exactly {@code rows * rowBytes(type, cols)} of them
+     * @param rowMap logical row to stored row, or null for the identity
+     */
+    public WeightMatrix(String name, GgmlType type, int rows, int cols, ByteBuffer data, int[] rowMap) {
+        if (!type.supportedForWeights()) {
+            throw new IllegalArgumentException(name + ": weights of type " + type + " are not supported");
+        }
+        if (cols % type.blockSize != 0) {
+            throw new IllegalArgumentException(name + ": row length " + cols + " is not a multiple of the "
+                    + type + " block size " + type.blockSize);
+        }
+        this.name = name;
+        this.type = type;
+        this.rows = rows;
+        this.cols = cols;
+        this.rowBytes = type.bytesFor(cols);
+        if (data.remaining() != rows * rowBytes) {
+            throw new IllegalArgumentException(name + ": expected " + rows * rowBytes + " bytes for " + rows + "x"
+                    + cols + " " + type + ", got " + data.remaining());
+        }
+        if (rowMap != null && rowMap.length != rows) {
+            throw new IllegalArgumentException(name + ": row map has " + rowMap.length + " entries for " + rows);
+        }
+        this.data = data.slice().order(ByteOrder.LITTLE_ENDIAN);
+        this.rowMap = rowMap == null ? null : rowMap.clone();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public GgmlType type() {
+        return type;
+    }
+
+    public int rows() {
+        return rows;
+    }
+
+    public int cols() {
+        return cols;
+    }
+
+    /** Bytes of one stored row. */
+    public long rowBytes() {
+        return rowBytes;
+    }
+
+    /** Bytes of the whole matrix (what one pass over it reads). */
+    public long byteSize() {
+        return rows * rowBytes;
+    }
+
+    /** The stored bytes (read-only view shared with other readers: use absolute gets only). */
+    ByteBuffer data() {
+        return data;
+    }
+
+    /** Byte offset of logical row {@code r} in {@link #data()}. */
+    long rowOffset(int r) {
+        return (rowMap == null ? r : rowMap[r]) * rowBytes;
+    }
+
+    /** Decodes logical row {@code r} into {@code out[off .. off + cols)}. */
+    public void dequantizeRow(int r, float[] out, int off) {
+        Dequantize.row(type, data, rowOffset(r), out, off, cols);
+    }
+}

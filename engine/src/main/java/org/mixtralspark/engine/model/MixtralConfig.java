@@ -1,0 +1,100 @@
+package org.mixtralspark.engine.model;
+
+/**
+ * The hyper-parameters of a Mixtral-family model (DESIGN §2). A dense Llama/Mistral model is the one-expert case:
+ * {@code experts = 1, expertsUsed = 1}. Filled from an HF {@code config.json} ({@link HfConfigs}) or from GGUF
+ * metadata ({@link GgufConfigs}) into this same record, and validated here.
+ *
+ * @param vocabSize     vocabulary size (rows of the embedding and of the LM head)
+ * @param dim           hidden size (Mixtral 8x7B: 4096)
+ * @param hiddenDim     intermediate size of one expert's SwiGLU MLP (14336)
+ * @param layers        decoder layers (32)
+ * @param heads         query heads (32)
+ * @param kvHeads       key/value heads, grouped-query attention (8)
+ * @param headDim       dimensions per head (128); usually dim / heads
+ * @param experts       experts per MoE layer (8); 1 for a dense model
+ * @param expertsUsed   experts each token is routed to (2); 1 for a dense model
+ * @param ropeTheta     RoPE base frequency (1e6)
+ * @param rmsEps        RMSNorm epsilon (1e-5)
+ * @param contextLength the model's trained context (32768)
+ */
+public record MixtralConfig(
+        int vocabSize,
+        int dim,
+        int hiddenDim,
+        int layers,
+        int heads,
+        int kvHeads,
+        int headDim,
+        int experts,
+        int expertsUsed,
+        double ropeTheta,
+        float rmsEps,
+        int contextLength) {
+
+    public MixtralConfig {
+        positive("vocab_size", vocabSize);
+        positive("hidden_size", dim);
+        positive("intermediate_size", hiddenDim);
+        positive("num_hidden_layers", layers);
+        positive("num_attention_heads", heads);
+        positive("num_key_value_heads", kvHeads);
+        positive("head_dim", headDim);
+        positive("num_local_experts", experts);
+        positive("num_experts_per_tok", expertsUsed);
+        positive("max_position_embeddings", contextLength);
+        if (heads % kvHeads != 0) {
+            throw new IllegalArgumentException("num_attention_heads = " + heads
+                    + " is not a multiple of num_key_value_heads = " + kvHeads);
+        }
+        if (headDim % 2 != 0) {
+            throw new IllegalArgumentException("head_dim = " + headDim + ": RoPE needs an even head dimension");
+        }
+        if (expertsUsed > experts) {
+            throw new IllegalArgumentException("num_experts_per_tok = " + expertsUsed
+                    + " exceeds num_local_experts = " + experts);
+        }
+        if (!(ropeTheta > 0) || Double.isInfinite(ropeTheta)) {
+            throw new IllegalArgumentException("rope_theta = " + ropeTheta + ": must be a positive number");
+        }
+        if (!(rmsEps > 0) || Float.isInfinite(rmsEps)) {
+            throw new IllegalArgumentException("rms_norm_eps = " + rmsEps + ": must be a positive number");
+        }
+    }
+
+    /** Width of the query projection: heads x headDim. */
+    public int qDim() {
+        return heads * headDim;
+    }
+
+    /** Width of the key and value projections: kvHeads x headDim. */
+    public int kvDim() {
+        return kvHeads * headDim;
+    }
+
+    /** Query heads sharing one key/value head. */
+    public int groupSize() {
+        return heads / kvHeads;
+    }
+
+    public boolean isMoe() {
+        return experts > 1;
+    }
+
+    /** Mixtral 8x7B's shape (for benchmarks and generated test models). */
+    public static MixtralConfig mixtral8x7b() {
+        return new MixtralConfig(32000, 4096, 14336, 32, 32, 8, 128, 8, 2, 1e6, 1e-5f, 32768);
+    }
+
+    /** A copy with another layer count (e.g. a 2-layer slice of 8x7B for benchmarks). */
+    public MixtralConfig withLayers(int n) {
+        return new MixtralConfig(vocabSize, dim, hiddenDim, n, heads, kvHeads, headDim, experts, expertsUsed,
+                ropeTheta, rmsEps, contextLength);
+    }
+
+    private static void positive(String name, long v) {
+        if (v <= 0) {
+            throw new IllegalArgumentException(name + " = " + v + ": must be > 0");
+        }
+    }
+}

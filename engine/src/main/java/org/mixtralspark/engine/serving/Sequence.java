@@ -1,0 +1,68 @@
+package org.mixtralspark.engine.serving;
+
+import org.mixtralspark.engine.model.mixtral.SequenceKv;
+import org.mixtralspark.engine.sampling.SequenceSampler;
+import org.mixtralspark.engine.sampling.StopConditions;
+import org.mixtralspark.engine.tokenizer.StreamingDecoder;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One request while the engine runs it: its tokens (prompt, then generated), how many of them are in the KV cache,
+ * its sampler, stop conditions and text so far. Owned by the engine's step thread.
+ */
+final class Sequence {
+
+    final GenerationRequest request;
+    final CompletableFuture<GenerationResult> future;
+    final long arrivalNanos;
+
+    SequenceKv kv;
+    SequenceSampler sampler;
+    StopConditions stops;
+    StreamingDecoder decoder;
+
+    /** Prompt ids followed by generated ids (a final EOS / stop id included). */
+    int[] tokens;
+    int length;
+    /** Tokens whose keys and values are in the cache. */
+    int computed;
+    final StringBuilder text = new StringBuilder();
+    final List<TokenLogprob> logprobs = new ArrayList<>();
+    boolean dropLastToken;
+    long prefillNanos;
+    long decodeNanos;
+
+    Sequence(GenerationRequest request, CompletableFuture<GenerationResult> future) {
+        this.request = request;
+        this.future = future;
+        this.arrivalNanos = System.nanoTime();
+        this.tokens = request.promptIds();
+        this.length = tokens.length;
+    }
+
+    int promptLength() {
+        return request.promptLength();
+    }
+
+    boolean inPrefill() {
+        return computed < promptLength();
+    }
+
+    void append(int token) {
+        if (length == tokens.length) {
+            tokens = Arrays.copyOf(tokens, Math.max(8, tokens.length * 2));
+        }
+        tokens[length++] = token;
+    }
+
+    GenerationResult result() {
+        int generatedEnd = dropLastToken ? length - 1 : length;
+        int[] generated = Arrays.copyOfRange(tokens, promptLength(), generatedEnd);
+        return new GenerationResult(request.id(), request.promptIds(), generated, text.toString(),
+                stops.finishReason(), logprobs, null, prefillNanos, decodeNanos);
+    }
+}

@@ -1,0 +1,140 @@
+package org.mixtralspark.engine.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.mixtralspark.engine.oracle.Oracle;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The CLI contract: flags, JSON shapes and exit codes, on the oracle models and generated ones. */
+class MixtralCliTest {
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static synchronized Run run(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            int code = MixtralCli.run(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void generateJsonReproducesTheOracleGreedyContinuationOfTheChatPrompt() throws Exception {
+        Oracle.Prompt chat = Oracle.reference("hf", "mini-mistral-hf").prompt("chat_20");
+        Run r = run("generate", "--model", Oracle.model("mini-mistral-hf").toString(), "--messages",
+                "[{\"role\":\"user\",\"content\":\"Which planet in our solar system has the most moons?\"}]",
+                "--temperature", "0", "--max-new-tokens", "24", "--ignore-eos", "--logprobs", "2", "--json",
+                "--threads", "2");
+        assertEquals(0, r.code(), r.err());
+        JsonNode o = Json.MAPPER.readTree(r.out());
+        assertEquals(Json.MAPPER.valueToTree(chat.promptIds()), o.get("prompt_token_ids"));
+        assertEquals(Json.MAPPER.valueToTree(chat.greedyIds()), o.get("token_ids"));
+        assertEquals("length", o.get("finish_reason").asText());
+        assertEquals(24, o.get("logprobs").size());
+        assertEquals(2, o.get("logprobs").get(0).get("top").size());
+        assertTrue(o.get("timings").has("prefill_tokens_per_s") && o.get("timings").has("decode_tokens_per_s"));
+        assertTrue(o.get("text").isTextual());
+    }
+
+    @Test
+    void batchModeWritesOneLinePerRequestInOrderWithErrorsInline(@TempDir Path tmp) throws Exception {
+        Path model = tmp.resolve("m.gguf");
+        assertEquals(0, run("random-model", "--out", model.toString(), "--type", "q8_0").code());
+        Path in = tmp.resolve("in.jsonl");
+        Files.write(in, List.of(
+                "{\"id\": \"a\", \"prompt\": \"hello there\", \"max_new_tokens\": 3, \"temperature\": 0}",
+                "{\"id\": \"b\", \"prompt_ids\": [1, 300, 301], \"max_new_tokens\": 2, \"seed\": 5}",
+                "{\"id\": \"c\", \"prompt\": \"x\", \"temperature\": -1}",
+                "not json",
+                "{\"id\": \"e\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"max_new_tokens\": 1}",
+                "{\"id\": \"f\", \"prompt\": \"x\", \"temprature\": 1}"));
+        Path out = tmp.resolve("out.jsonl");
+        Run r = run("generate", "--model", model.toString(), "--input", in.toString(), "--output", out.toString());
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = Files.readAllLines(out);
+        assertEquals(6, lines.size());
+        String[] ids = {"a", "b", "c", "4", "e", "f"};
+        boolean[] ok = {true, true, false, false, true, false};
+        for (int i = 0; i < 6; i++) {
+            JsonNode o = Json.MAPPER.readTree(lines.get(i));
+            assertEquals(ids[i], o.get("id").asText(), lines.get(i));
+            assertEquals(ok[i], o.get("error").isNull(), lines.get(i));
+            assertEquals(ok[i] ? "length" : "error", o.get("finish_reason").asText(), lines.get(i));
+        }
+        assertEquals(3, Json.MAPPER.readTree(lines.get(0)).get("token_ids").size());
+        assertTrue(Json.MAPPER.readTree(lines.get(2)).get("error").asText().contains("temperature"));
+        assertTrue(Json.MAPPER.readTree(lines.get(5)).get("error").asText().contains("temprature"));
+    }
+
+    @Test
+    void tokenizeMatchesTheOraclePromptIdsAndInputModeKeepsOrder(@TempDir Path tmp) throws Exception {
+        Oracle.Prompt p = Oracle.reference("hf", "mini-mistral-hf").prompt("short_7");
+        for (String model : new String[] {"mini-mistral-hf", "mini-mistral-f32.gguf"}) {
+            Run r = run("tokenize", "--model", Oracle.model(model).toString(), "--text", "Rain fell softly on the old",
+                    "--json");
+            assertEquals(0, r.code(), r.err());
+            assertEquals(Json.MAPPER.valueToTree(p.promptIds()), Json.MAPPER.readTree(r.out()).get("ids"), model);
+        }
+        Path in = tmp.resolve("t.jsonl");
+        Files.write(in, List.of("{\"text\": \"Rain fell softly on the old\"}", "{\"text\": \"\"}"));
+        Run r = run("tokenize", "--model", Oracle.model("mini-mistral-hf").resolve("tokenizer.json").toString(),
+                "--input", in.toString(), "--no-bos");
+        assertEquals(0, r.code(), r.err());
+        String[] lines = r.out().strip().split("\n");
+        assertEquals(2, lines.length);
+        assertEquals(6, Json.MAPPER.readTree(lines[0]).get("ids").size());
+        assertEquals(0, Json.MAPPER.readTree(lines[1]).get("ids").size());
+    }
+
+    @Test
+    void inspectJsonListsTensorsWithTypesAndShapes() throws Exception {
+        Run r = run("inspect", "--model", Oracle.model("kquant-q4_k_m.gguf").toString(), "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode o = Json.MAPPER.readTree(r.out());
+        assertEquals(256, o.get("config").get("dim").asInt());
+        assertEquals(33, o.get("tensor_count").asInt());
+        boolean found = false;
+        for (JsonNode t : o.get("tensors")) {
+            if (t.get("name").asText().equals("blk.0.ffn_gate_exps.weight")) {
+                assertEquals("Q4_K", t.get("type").asText());
+                assertEquals("[8,256,256]", t.get("shape").toString());
+                found = true;
+            }
+        }
+        assertTrue(found);
+    }
+
+    @Test
+    void errorsGoToStderrWithANonZeroExit(@TempDir Path tmp) throws Exception {
+        Run missing = run("generate", "--model", tmp.resolve("nope.gguf").toString(), "--prompt", "hi");
+        assertNotEquals(0, missing.code());
+        assertTrue(missing.err().contains("nope.gguf"), missing.err());
+        Path junk = tmp.resolve("junk.gguf");
+        Files.writeString(junk, "this is not a model");
+        Run bad = run("inspect", "--model", junk.toString());
+        assertNotEquals(0, bad.code());
+        assertTrue(bad.err().contains("junk.gguf"), bad.err());
+        Run flags = run("generate", "--model", junk.toString());
+        assertNotEquals(0, flags.code());
+    }
+}

@@ -1,0 +1,144 @@
+package org.mixtralspark.engine.model.mixtral;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.mixtralspark.engine.io.GgmlType;
+import org.mixtralspark.engine.kernels.cpu.Matmul;
+import org.mixtralspark.engine.kernels.cpu.ScalarMatmul;
+import org.mixtralspark.engine.kernels.cpu.ThreadTeam;
+import org.mixtralspark.engine.model.LoadedModel;
+import org.mixtralspark.engine.model.MixtralConfig;
+import org.mixtralspark.engine.model.ModelLoader;
+import org.mixtralspark.engine.model.gen.Checkpoint;
+import org.mixtralspark.engine.model.gen.CheckpointWriter;
+import org.mixtralspark.engine.model.gen.RandomCheckpoints;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The production path (batched, Vector API, threads) against the reference path (one token at a time, sums in
+ * double) on generated models in every file format we write, and batch invariance: a sequence's logits do not depend
+ * on what else is in the batch.
+ */
+class ReferenceVsBatchTest {
+
+    private static final MixtralConfig TINY = new MixtralConfig(300, 64, 96, 2, 4, 2, 16, 4, 2, 1e6, 1e-5f, 256);
+    private static ThreadTeam team;
+
+    @BeforeAll
+    static void start() {
+        team = new ThreadTeam(2, "ref");
+    }
+
+    @AfterAll
+    static void stop() {
+        team.close();
+    }
+
+    @Test
+    void batchedMatchesReferenceOnEveryFormat(@TempDir Path tmp) {
+        Checkpoint ckpt = RandomCheckpoints.create("t", TINY, 5);
+        Path[] files = {tmp.resolve("hf-f32"), tmp.resolve("hf-bf16"), tmp.resolve("f32.gguf"),
+                tmp.resolve("f16.gguf"), tmp.resolve("q8_0.gguf"), tmp.resolve("split.gguf")};
+        CheckpointWriter.writeHf(ckpt, files[0], GgmlType.F32, 2);
+        CheckpointWriter.writeHf(ckpt, files[1], GgmlType.BF16, 1);
+        CheckpointWriter.writeGguf(ckpt, files[2], GgmlType.F32, false);
+        CheckpointWriter.writeGguf(ckpt, files[3], GgmlType.F16, false);
+        CheckpointWriter.writeGguf(ckpt, files[4], GgmlType.Q8_0, false);
+        CheckpointWriter.writeGguf(ckpt, files[5], GgmlType.F32, true);
+        int[] prompt = {1, 40, 7, 299, 12, 12, 5, 260, 100, 3, 77};
+        float[] hfF32 = null;
+        for (Path f : files) {
+            try (LoadedModel m = ModelLoader.load(f)) {
+                ReferenceForward ref = new ReferenceForward(m.weights());
+                ReferenceForward.Sequence seq = new ReferenceForward.Sequence(m.config(), prompt.length);
+                float[] expected = null;
+                for (int t : prompt) {
+                    expected = ref.forward(seq, t);
+                }
+                for (Matmul mm : new Matmul[] {Matmul.best(), new ScalarMatmul()}) {
+                    float[] actual = last(new BatchForward(m.weights(), mm, team), prompt);
+                    for (int i = 0; i < expected.length; i++) {
+                        assertEquals(expected[i], actual[i], 1e-3, f.getFileName() + " " + mm.getClass()
+                                .getSimpleName() + " logit " + i);
+                    }
+                }
+                if (hfF32 == null) {
+                    hfF32 = expected;
+                } else if (f.getFileName().toString().equals("f32.gguf")
+                        || f.getFileName().toString().equals("split.gguf")) {
+                    // the same F32 weights in another file: the same logits (HF q/k rows permuted at load)
+                    for (int i = 0; i < expected.length; i++) {
+                        assertEquals(hfF32[i], expected[i], 1e-4, f.getFileName() + " vs hf-f32 logit " + i);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void aSequencesLogitsDoNotDependOnTheRestOfTheBatch(@TempDir Path tmp) {
+        Path file = tmp.resolve("m.gguf");
+        CheckpointWriter.writeGguf(RandomCheckpoints.create("t", TINY, 9), file, GgmlType.Q8_0, false);
+        try (LoadedModel m = ModelLoader.load(file)) {
+            BatchForward f = new BatchForward(m.weights(), Matmul.best(), team);
+            int[] a = {1, 5, 9, 13, 200};
+            int[] b = {1, 250, 251, 252, 3, 4, 8};
+            float[] alone = last(f, a);
+            // a's prompt in the same step as b's prompt, then a decode step of both together
+            SequenceKv ka = new SequenceKv(m.config(), 16);
+            SequenceKv kb = new SequenceKv(m.config(), 16);
+            int n = a.length + b.length;
+            int[] tokens = new int[n];
+            int[] pos = new int[n];
+            SequenceKv[] caches = new SequenceKv[n];
+            for (int i = 0; i < a.length; i++) {
+                tokens[i] = a[i];
+                pos[i] = i;
+                caches[i] = ka;
+            }
+            for (int i = 0; i < b.length; i++) {
+                tokens[a.length + i] = b[i];
+                pos[a.length + i] = i;
+                caches[a.length + i] = kb;
+            }
+            float[] both = f.forward(tokens, pos, caches, new int[] {a.length - 1, n - 1});
+            assertArrayEquals(alone, Arrays.copyOf(both, alone.length), "prefill together == alone, bit for bit");
+
+            float[] nextAlone = f.forward(new int[] {42}, new int[] {a.length}, new SequenceKv[] {
+                    prefilled(f, m.config(), a)}, new int[] {0});
+            float[] nextBoth = f.forward(new int[] {42, 43}, new int[] {a.length, b.length},
+                    new SequenceKv[] {ka, kb}, new int[] {0, 1});
+            assertArrayEquals(nextAlone, Arrays.copyOf(nextBoth, nextAlone.length), "decode together == alone");
+        }
+    }
+
+    private static SequenceKv prefilled(BatchForward f, MixtralConfig c, int[] prompt) {
+        SequenceKv kv = new SequenceKv(c, 16);
+        int[] pos = new int[prompt.length];
+        SequenceKv[] caches = new SequenceKv[prompt.length];
+        for (int i = 0; i < prompt.length; i++) {
+            pos[i] = i;
+            caches[i] = kv;
+        }
+        f.forward(prompt, pos, caches, new int[] {prompt.length - 1});
+        return kv;
+    }
+
+    private static float[] last(BatchForward f, int[] prompt) {
+        SequenceKv kv = new SequenceKv(f.config(), prompt.length);
+        int[] pos = new int[prompt.length];
+        SequenceKv[] caches = new SequenceKv[prompt.length];
+        for (int i = 0; i < prompt.length; i++) {
+            pos[i] = i;
+            caches[i] = kv;
+        }
+        return f.forward(prompt, pos, caches, new int[] {prompt.length - 1});
+    }
+}

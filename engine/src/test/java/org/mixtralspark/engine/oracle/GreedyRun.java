@@ -1,0 +1,75 @@
+package org.mixtralspark.engine.oracle;
+
+import org.mixtralspark.engine.model.mixtral.BatchForward;
+import org.mixtralspark.engine.model.mixtral.SequenceKv;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Runs what the oracle harness ran, through the production forward pass: the whole prompt in one step with logits
+ * at every position, then greedy decoding (argmax of the raw logits, lowest id on ties), one token per step.
+ */
+final class GreedyRun {
+
+    /** Logits at every prompt position, (n_prompt, vocab). */
+    final float[] promptLogits;
+    /** Logits of each greedy step: step 0 is the last prompt position. */
+    final List<float[]> stepLogits = new ArrayList<>();
+    final int[] greedyIds;
+    final int vocab;
+
+    GreedyRun(BatchForward forward, int[] prompt, int steps) {
+        vocab = forward.config().vocabSize();
+        SequenceKv kv = new SequenceKv(forward.config(), prompt.length + steps);
+        int n = prompt.length;
+        int[] positions = new int[n];
+        SequenceKv[] caches = new SequenceKv[n];
+        int[] rows = new int[n];
+        for (int i = 0; i < n; i++) {
+            positions[i] = i;
+            caches[i] = kv;
+            rows[i] = i;
+        }
+        promptLogits = forward.forward(prompt, positions, caches, rows);
+        float[] last = Arrays.copyOfRange(promptLogits, (n - 1) * vocab, n * vocab);
+        greedyIds = new int[steps];
+        for (int s = 0; s < steps; s++) {
+            stepLogits.add(last);
+            int token = argmax(last);
+            greedyIds[s] = token;
+            if (s + 1 < steps) {
+                last = forward.forward(new int[] {token}, new int[] {n + s}, new SequenceKv[] {kv}, new int[] {0});
+            }
+        }
+    }
+
+    float[] positionLogits(int i) {
+        return Arrays.copyOfRange(promptLogits, i * vocab, (i + 1) * vocab);
+    }
+
+    static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            if (v[i] > v[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /** The k largest ids, ties to the lower id. */
+    static int[] topK(float[] v, int k) {
+        Integer[] idx = new Integer[v.length];
+        for (int i = 0; i < v.length; i++) {
+            idx[i] = i;
+        }
+        Arrays.sort(idx, (a, b) -> v[a] != v[b] ? Float.compare(v[b], v[a]) : Integer.compare(a, b));
+        int[] out = new int[k];
+        for (int i = 0; i < k; i++) {
+            out[i] = idx[i];
+        }
+        return out;
+    }
+}

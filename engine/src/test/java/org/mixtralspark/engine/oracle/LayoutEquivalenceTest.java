@@ -1,0 +1,78 @@
+package org.mixtralspark.engine.oracle;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.mixtralspark.engine.io.GgmlType;
+import org.mixtralspark.engine.kernels.cpu.Matmul;
+import org.mixtralspark.engine.kernels.cpu.ThreadTeam;
+import org.mixtralspark.engine.model.LoadedModel;
+import org.mixtralspark.engine.model.ModelLoader;
+import org.mixtralspark.engine.model.gen.Checkpoint;
+import org.mixtralspark.engine.model.gen.CheckpointWriter;
+import org.mixtralspark.engine.model.gen.HfCheckpoints;
+import org.mixtralspark.engine.model.mixtral.BatchForward;
+
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The same weights in different files give the same logits: HF folder vs GGUF (q/k permuted, RoPE layouts
+ * normalised at load), merged vs the old per-expert GGUF layout (written from kquant-hf by our converter, which
+ * the oracle README §1.2 says llama.cpp no longer loads; it must reproduce the kquant-f32 references).
+ */
+class LayoutEquivalenceTest {
+
+    private static ThreadTeam team;
+
+    @BeforeAll
+    static void start() {
+        team = new ThreadTeam(2, "layout");
+    }
+
+    @AfterAll
+    static void stop() {
+        team.close();
+    }
+
+    @Test
+    void hfFolderAndGgufFileOfTheSameWeightsGiveTheSameLogits() {
+        Oracle.Reference ref = Oracle.reference("hf", "mini-mistral-hf");
+        try (LoadedModel hf = ModelLoader.load(Oracle.model("mini-mistral-hf"));
+             LoadedModel gguf = ModelLoader.load(Oracle.model("mini-mistral-f32.gguf"))) {
+            for (Oracle.Prompt p : ref.prompts()) {
+                float[] a = lastLogits(hf, p.promptIds());
+                float[] b = lastLogits(gguf, p.promptIds());
+                double d = OracleAgreementTest.maxAbsDiff(a, b);
+                assertTrue(d < 1e-4, p.name() + ": HF vs GGUF max |diff| " + d);
+            }
+        }
+    }
+
+    @Test
+    void splitAndMergedExpertLayoutsWrittenFromKquantHfMeetTheF32References(@TempDir Path tmp) {
+        Checkpoint ckpt = HfCheckpoints.read(Oracle.model("kquant-hf"), Oracle.model("kquant-q8_0.gguf"));
+        Path merged = tmp.resolve("kquant-f32.gguf");
+        Path split = tmp.resolve("kquant-f32-split-experts.gguf");
+        CheckpointWriter.writeGguf(ckpt, merged, GgmlType.F32, false);
+        CheckpointWriter.writeGguf(ckpt, split, GgmlType.F32, true);
+        try (LoadedModel m = ModelLoader.load(merged); LoadedModel s = ModelLoader.load(split)) {
+            assertTrue(s.source().tensors().containsKey("blk.0.ffn_gate.7.weight"), "split layout written");
+            assertTrue(!s.source().tensors().containsKey("blk.0.ffn_gate_exps.weight"), "no merged tensors");
+            OracleAgreementTest.assertAgrees(m, Oracle.reference("llamacpp", "kquant-f32"), "merged kquant-f32", team);
+            OracleAgreementTest.assertAgrees(s, Oracle.reference("exact-f64", "kquant-f32"), "split kquant-f32", team);
+            for (Oracle.Prompt p : Oracle.reference("exact-f64", "kquant-f32").prompts()) {
+                assertArrayEquals(lastLogits(m, p.promptIds()), lastLogits(s, p.promptIds()),
+                        p.name() + ": merged and split layouts must give bit-identical logits");
+            }
+        }
+    }
+
+    private static float[] lastLogits(LoadedModel m, int[] prompt) {
+        BatchForward f = new BatchForward(m.weights(), Matmul.best(), team);
+        return new GreedyRun(f, prompt, 1).stepLogits.get(0);
+    }
+}
