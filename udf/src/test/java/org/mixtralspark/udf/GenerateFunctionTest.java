@@ -9,18 +9,19 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.mixtralspark.udf.testing.EchoEngine;
 import org.mixtralspark.udf.testing.TestSpark;
+import org.mixtralspark.udf.testing.TinyModels;
 
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -28,12 +29,14 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The partition function in local[2], on the test-only {@link EchoEngine}. */
+/**
+ * The partition function in local[2] on the real engine and a tiny random-weight model; one test (an engine that
+ * fails a request) on the test-only {@link EchoEngine}, since the real one cannot be made to.
+ */
 class GenerateFunctionTest {
 
     private static SparkSession spark;
-    private static AutoCloseable factory;
-    private static final AtomicReference<EchoEngine> ENGINE = new AtomicReference<>();
+    private static String model;
 
     private static final StructType PROMPTS = new StructType()
             .add("id", DataTypes.StringType)
@@ -45,16 +48,7 @@ class GenerateFunctionTest {
     @BeforeAll
     static void start() {
         spark = TestSpark.session();
-        factory = ExecutorEngines.useFactoryForTests(spec -> {
-            EchoEngine e = new EchoEngine(java.nio.file.Path.of(spec.path()));
-            ENGINE.set(e);
-            return e;
-        });
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        factory.close();
+        model = TinyModels.tiny().toString();
     }
 
     @AfterEach
@@ -64,8 +58,13 @@ class GenerateFunctionTest {
         assertEquals(0, root.getChildAllocators().size(), "task allocators left open: " + root.getChildAllocators());
     }
 
+    /** The tiny model with a short context, so that "too long" is easy to reach. */
+    private static ModelSpec spec() {
+        return ModelSpec.of(model).withContextLength(64);
+    }
+
     private static Dataset<Row> generate(Dataset<Row> in, SamplingDefaults d, int batch) {
-        GenerateFunction fn = new GenerateFunction(in.schema(), "id", "prompt", null, ModelSpec.of("echo-model"), d,
+        GenerateFunction fn = new GenerateFunction(in.schema(), "id", "prompt", null, spec(), d,
                 batch, false, GenerationColumns.GENERATION, null);
         return in.mapPartitions(fn, Encoders.row(fn.outputSchema()));
     }
@@ -81,44 +80,61 @@ class GenerateFunctionTest {
     @Test
     void everyInputRowGetsExactlyOneOutputRowAndBadRowsBecomeErrorRows() {
         List<Row> rows = new ArrayList<>();
+        Map<String, String> okPrompts = new LinkedHashMap<>();
         for (int i = 0; i < 30; i++) {
             rows.add(RowFactory.create("ok-" + i, "hello " + i, null, null, null));
+            okPrompts.put("ok-" + i, "hello " + i);
         }
         rows.add(RowFactory.create("null-prompt", null, null, null, null));
         rows.add(RowFactory.create("empty-prompt", "  ", null, null, null));
-        rows.add(RowFactory.create("too-long", "x".repeat(EchoEngine.CONTEXT), null, null, null));
+        rows.add(RowFactory.create("too-long", "the quick brown fox jumps over the lazy dog ".repeat(20), null, null,
+                null));
         rows.add(RowFactory.create("neg-temp", "hi", -1.0, null, null));
         rows.add(RowFactory.create("zero-max", "hi", null, 0, null));
         rows.add(RowFactory.create("top-p-text", "hi", null, null, "abc"));
-        rows.add(RowFactory.create("engine-fails", "FAIL_ENGINE", null, null, null));
         rows.add(RowFactory.create(null, "no id", null, null, null));
         Dataset<Row> in = spark.createDataFrame(rows, PROMPTS).repartition(3);
+        SamplingDefaults defaults = SamplingDefaults.defaults().withMaxNewTokens(8);
 
-        List<Row> out = generate(in, SamplingDefaults.defaults().withMaxNewTokens(8), 4).collectAsList();
+        List<Row> out = generate(in, defaults, 4).collectAsList();
 
         assertEquals(rows.size(), out.size());
         Map<String, Row> m = byId(out);
-        Row ok = m.get("ok-7");
-        assertEquals("HELLO 7", ok.getAs("generation"));
-        assertEquals("stop", ok.getAs("finish_reason"));
-        assertEquals(8, (int) ok.getAs("prompt_tokens"));
-        assertEquals(7, (int) ok.getAs("completion_tokens"));
-        assertNull(ok.getAs("error"));
-        assertEquals("echo-model", ok.getAs("model"));
-        assertEquals(8, (int) ok.getAs("max_new_tokens"));
-        assertEquals("HELLO 1", m.get("ok-1").getAs("generation"));
-        assertEquals("HELLO 1", m.get("ok-1").getAs("generation"));
-        assertEquals("length", m.get("ok-10").getAs("finish_reason"), "HELLO 10 is 8 tokens: cut at max_new_tokens");
-
+        Map<String, String> alone = TinyModels.engineAlone(TinyModels.tiny(), spec().engineOptions(), okPrompts,
+                defaults);
+        for (String id : okPrompts.keySet()) {
+            Row ok = m.get(id);
+            assertNull(ok.getAs("error"), id);
+            assertTrue(List.of("stop", "length").contains((String) ok.getAs("finish_reason")), id);
+            assertTrue((int) ok.getAs("prompt_tokens") > 0, id);
+            assertTrue((int) ok.getAs("completion_tokens") <= 8, id);
+            assertEquals(alone.get(id), ok.getAs("generation"), "the engine alone says the same for " + id);
+            assertEquals(model, ok.getAs("model"));
+            assertEquals(8, (int) ok.getAs("max_new_tokens"));
+            assertEquals(0.0, (double) ok.getAs("temperature"));
+        }
         assertError(m.get("null-prompt"), "the prompt is null");
         assertError(m.get("empty-prompt"), "the prompt is empty");
-        assertError(m.get("too-long"), "prompt too long: 129 tokens + max_new_tokens 8 > the context length 128");
+        assertError(m.get("too-long"), "+ max_new_tokens 8 > the context length 64");
         assertError(m.get("neg-temp"), "bad parameter: temperature = -1.0: must be >= 0");
         assertEquals(-1.0, (double) m.get("neg-temp").getAs("temperature"));
         assertError(m.get("zero-max"), "bad parameter: max_new_tokens = 0: must be >= 1");
         assertError(m.get("top-p-text"), "bad parameter: top_p = \"abc\": not a number");
-        assertError(m.get("engine-fails"), "echo engine: asked to fail");
         assertError(m.get(null), "the id is null");
+    }
+
+    @Test
+    void anEngineThatFailsARequestGivesAnErrorRow() throws Exception {
+        // The real engine cannot be made to fail one request on purpose; the echo engine can.
+        try (AutoCloseable echo = ExecutorEngines.useFactoryForTests(s -> new EchoEngine(Path.of(s.path())))) {
+            Dataset<Row> in = spark.createDataFrame(List.of(RowFactory.create("a", "fine", null, null, null),
+                    RowFactory.create("b", "FAIL_ENGINE", null, null, null)), PROMPTS);
+            GenerateFunction fn = new GenerateFunction(in.schema(), "id", "prompt", null, ModelSpec.of("echo"),
+                    SamplingDefaults.defaults(), 4, false, GenerationColumns.GENERATION, null);
+            Map<String, Row> m = byId(in.mapPartitions(fn, Encoders.row(fn.outputSchema())).collectAsList());
+            assertEquals("FINE", m.get("a").getAs("generation"));
+            assertError(m.get("b"), "echo engine: asked to fail");
+        }
     }
 
     private static void assertError(Row r, String expected) {
@@ -137,8 +153,9 @@ class GenerateFunctionTest {
         }
         Dataset<Row> in = spark.createDataFrame(rows, PROMPTS).repartition(6);
         GenerationMetrics metrics = GenerationMetrics.register(spark.sparkContext());
-        GenerateFunction fn = new GenerateFunction(in.schema(), "id", "prompt", null, ModelSpec.of("echo-shared"),
-                SamplingDefaults.defaults(), 5, false, GenerationColumns.GENERATION, metrics);
+        GenerateFunction fn = new GenerateFunction(in.schema(), "id", "prompt", null,
+                ModelSpec.of(model).withMaxBatchSize(16), SamplingDefaults.defaults().withMaxNewTokens(4), 5, false,
+                GenerationColumns.GENERATION, metrics);
         assertEquals(200, in.mapPartitions(fn, Encoders.row(fn.outputSchema())).count());
         assertEquals(200, in.mapPartitions(fn, Encoders.row(fn.outputSchema())).count());
 
@@ -146,8 +163,6 @@ class GenerateFunctionTest {
         assertEquals(400, metrics.rows());
         assertEquals(400, metrics.ok());
         assertEquals(Map.of("driver", ExecutorEngines.loads()), metrics.engineLoadsPerExecutor());
-        // Two task slots, each with two chunks of five in the engine: more than one task's worth at once.
-        assertTrue(ENGINE.get().maxInFlight() > 0);
     }
 
     @Test
@@ -156,7 +171,7 @@ class GenerateFunctionTest {
         for (int i = 0; i < 40; i++) {
             rows.add(RowFactory.create("id-" + i, "p" + i, null, null, null));
         }
-        SamplingDefaults d = SamplingDefaults.defaults().withTemperature(0.9).withMaxNewTokens(12).withJobSeed(1234L);
+        SamplingDefaults d = SamplingDefaults.defaults().withTemperature(0.9).withMaxNewTokens(8).withJobSeed(1234L);
         Map<String, Row> two = byId(generate(spark.createDataFrame(rows, PROMPTS).repartition(2), d, 3).collectAsList());
         Map<String, Row> five = byId(generate(spark.createDataFrame(rows, PROMPTS).repartition(5), d, 7).collectAsList());
         for (int i = 0; i < 40; i++) {
@@ -179,16 +194,18 @@ class GenerateFunctionTest {
                 RowFactory.create(3L, List.of()),
                 RowFactory.create(4L, null));
         Dataset<Row> in = spark.createDataFrame(rows, schema);
-        GenerateFunction fn = new GenerateFunction(in.schema(), "id", null, "messages", ModelSpec.of("echo-chat"),
-                SamplingDefaults.defaults().withMaxNewTokens(100), 2, false, GenerationColumns.GENERATION, null);
+        GenerateFunction fn = new GenerateFunction(in.schema(), "id", null, "messages", ModelSpec.of(model),
+                SamplingDefaults.defaults().withMaxNewTokens(4), 2, false, GenerationColumns.GENERATION, null);
         Map<Long, Row> m = new HashMap<>();
         for (Row r : in.mapPartitions(fn, Encoders.row(fn.outputSchema())).collectAsList()) {
             m.put(r.getLong(0), r);
         }
         assertEquals(DataTypes.LongType, fn.outputSchema().fields()[0].dataType(), "the id keeps its type");
-        assertEquals("[INST] HI THERE [/INST]", m.get(1L).getAs("generation"), () -> m.get(1L).toString());
-        assertEquals(24, (int) m.get(1L).getAs("prompt_tokens"), "BOS from the template's <s>, then 23 characters");
-        assertError(m.get(2L), "the chat template rejected the messages: Conversation roles must alternate");
+        assertNull(m.get(1L).getAs("error"), () -> m.get(1L).toString());
+        int expected = TinyModels.chatPromptTokens(TinyModels.tiny(), "hi there");
+        assertEquals(expected, (int) m.get(1L).getAs("prompt_tokens"), "the template's text, its <s> as BOS");
+        assertError(m.get(2L), "the chat template rejected the messages:");
+        assertTrue(((String) m.get(2L).getAs("error")).contains("roles must alternate"));
         assertError(m.get(3L), "the messages are empty");
         assertError(m.get(4L), "the messages are null");
 
@@ -196,10 +213,11 @@ class GenerateFunctionTest {
         Dataset<Row> j = spark.createDataFrame(List.of(
                 RowFactory.create("a", "[{\"role\": \"user\", \"content\": \"yo\"}]"),
                 RowFactory.create("b", "not json")), json);
-        GenerateFunction fj = new GenerateFunction(j.schema(), "id", null, "messages", ModelSpec.of("echo-chat"),
-                SamplingDefaults.defaults().withMaxNewTokens(100), 2, false, GenerationColumns.GENERATION, null);
+        GenerateFunction fj = new GenerateFunction(j.schema(), "id", null, "messages", ModelSpec.of(model),
+                SamplingDefaults.defaults().withMaxNewTokens(4), 2, false, GenerationColumns.GENERATION, null);
         Map<String, Row> mj = byId(j.mapPartitions(fj, Encoders.row(fj.outputSchema())).collectAsList());
-        assertEquals("[INST] YO [/INST]", mj.get("a").getAs("generation"));
+        assertNull(mj.get("a").getAs("error"));
+        assertEquals(TinyModels.chatPromptTokens(TinyModels.tiny(), "yo"), (int) mj.get("a").getAs("prompt_tokens"));
         assertError(mj.get("b"), "the messages are not a JSON array");
     }
 
@@ -209,7 +227,8 @@ class GenerateFunctionTest {
         for (int i = 0; i < 50; i++) {
             rows.add(RowFactory.create("f" + i, "text " + i, null, null, null));
         }
-        Dataset<Row> out = generate(spark.createDataFrame(rows, PROMPTS).repartition(2), SamplingDefaults.defaults(), 4);
+        Dataset<Row> out = generate(spark.createDataFrame(rows, PROMPTS).repartition(2),
+                SamplingDefaults.defaults().withMaxNewTokens(4), 4);
         // Stops reading after a few rows: the completion listener closes what the iterator left open.
         assertEquals(3, out.limit(3).collectAsList().size());
         // Fails downstream in the same task, with chunks still in the engine.

@@ -10,27 +10,33 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.mixtralspark.udf.testing.EchoEngine;
+import org.mixtralspark.engine.serving.EngineOptions;
 import org.mixtralspark.udf.testing.TestSpark;
+import org.mixtralspark.udf.testing.TinyModels;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Params, transform, persistence and rejected configurations, as Spark's own Transformer suites test them. */
+/**
+ * Params, transform (against the engine alone, on a tiny real model), persistence and rejected configurations, as
+ * Spark's own Transformer suites test them.
+ */
 class MixtralGeneratorTest {
 
     private static SparkSession spark;
-    private static AutoCloseable factory;
+    private static String model;
 
     private static final StructType SCHEMA = new StructType()
             .add("id", DataTypes.IntegerType)
@@ -40,12 +46,18 @@ class MixtralGeneratorTest {
     @BeforeAll
     static void start() {
         spark = TestSpark.session();
-        factory = ExecutorEngines.useFactoryForTests(spec -> new EchoEngine(Path.of(spec.path())));
+        model = TinyModels.tiny().toString();
     }
 
-    @AfterAll
-    static void stop() throws Exception {
-        factory.close();
+    /** Rows whose "expected" column is what the engine alone generates for "text" (greedy, 6 tokens). */
+    private static Dataset<Row> withExpected(Map<Integer, String> texts) {
+        Map<String, String> prompts = new LinkedHashMap<>();
+        texts.forEach((id, t) -> prompts.put(id.toString(), t));
+        Map<String, String> alone = TinyModels.engineAlone(TinyModels.tiny(), EngineOptions.defaults(), prompts,
+                SamplingDefaults.defaults().withMaxNewTokens(6));
+        List<Row> rows = new ArrayList<>();
+        texts.forEach((id, t) -> rows.add(RowFactory.create(id, t, alone.get(id.toString()))));
+        return spark.createDataFrame(rows, SCHEMA);
     }
 
     @Test
@@ -83,20 +95,24 @@ class MixtralGeneratorTest {
 
     @Test
     void transformAppendsTheGenerationColumns() {
-        Dataset<Row> in = spark.createDataFrame(List.of(
-                RowFactory.create(1, "abc", "ABC"),
-                RowFactory.create(2, "hello world", "HELLO WORLD"),
-                RowFactory.create(3, "", "")), SCHEMA);
-        MixtralGenerator g = new MixtralGenerator().setModel("echo-transformer").setInputCol("text")
-                .setOutputCol("completion").setMaxNewTokens(50).setBatchSize(2);
+        Map<Integer, String> texts = new LinkedHashMap<>();
+        texts.put(1, "abc");
+        texts.put(2, "hello world");
+        texts.put(3, "a third prompt");
+        Dataset<Row> in = withExpected(texts).union(spark.createDataFrame(List.of(RowFactory.create(4, "", "")),
+                SCHEMA));
+        MixtralGenerator g = new MixtralGenerator().setModel(model).setInputCol("text")
+                .setOutputCol("completion").setMaxNewTokens(6).setBatchSize(2);
         Dataset<Row> out = g.transform(in);
         assertEquals(g.transformSchema(in.schema()), out.schema());
         assertEquals(List.of("id", "text", "expected", "completion", "finish_reason", "prompt_tokens",
                 "completion_tokens", "error", "latency_ms", "model", "max_new_tokens", "temperature", "top_p", "top_k",
                 "seed", "stop"), List.of(out.columns()));
-        for (Row r : out.collectAsList()) {
-            assertEquals(r.<String>getAs("expected"), r.getAs("completion"));
-            assertEquals(r.<String>getAs("text").isEmpty() ? "error" : "stop", r.getAs("finish_reason"));
+        List<Row> rows = out.collectAsList();
+        assertEquals(4, rows.size());
+        for (Row r : rows) {
+            assertEquals(r.<String>getAs("expected"), r.getAs("completion"), r.toString());
+            assertEquals(r.<String>getAs("text").isEmpty(), "error".equals(r.getAs("finish_reason")), r.toString());
         }
     }
 
@@ -116,12 +132,13 @@ class MixtralGeneratorTest {
         assertEquals("cpu", back.getDevice());
 
         // Inside a Pipeline too.
-        PipelineModel model = new Pipeline().setStages(new PipelineStage[] {g.setModel("echo-pipeline").setTemperature(0)})
+        PipelineModel fitted = new Pipeline().setStages(new PipelineStage[] {
+            new MixtralGenerator().setModel(model).setInputCol("text").setMaxNewTokens(6)})
                 .fit(spark.createDataFrame(List.of(RowFactory.create(1, "x", "X")), SCHEMA));
-        model.write().overwrite().save(dir.resolve("pipeline").toString());
+        fitted.write().overwrite().save(dir.resolve("pipeline").toString());
         PipelineModel loaded = PipelineModel.load(dir.resolve("pipeline").toString());
-        Row r = loaded.transform(spark.createDataFrame(List.of(RowFactory.create(7, "pipe", "PIPE")), SCHEMA)).first();
-        assertEquals("PIPE", r.getAs("generation"));
+        Row r = loaded.transform(withExpected(Map.of(7, "pipe"))).first();
+        assertEquals(r.<String>getAs("expected"), r.getAs("generation"));
     }
 
     @Test

@@ -1,0 +1,85 @@
+package org.mixtralspark.udf.testing;
+
+import org.mixtralspark.engine.cli.MixtralCli;
+import org.mixtralspark.engine.sampling.SamplingParams;
+import org.mixtralspark.engine.serving.Engine;
+import org.mixtralspark.engine.serving.EngineOptions;
+import org.mixtralspark.engine.serving.Engines;
+import org.mixtralspark.engine.serving.GenerationRequest;
+import org.mixtralspark.engine.serving.GenerationResult;
+import org.mixtralspark.udf.RowSeeds;
+import org.mixtralspark.udf.SamplingDefaults;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Real, tiny, random-weight Mixtral models for tests, written once per build by the engine's own
+ * {@code mixtral random-model} command (the one the README's demo uses), and the engine run alone on them, to compare
+ * the Spark side's output with.
+ */
+public final class TinyModels {
+
+    private TinyModels() {
+    }
+
+    /** {@code --preset tiny} (8 experts, 2 layers, 512-token vocabulary) as GGUF, under target/test-models. */
+    public static synchronized Path tiny() {
+        Path p = Path.of("target", "test-models", "tiny.gguf").toAbsolutePath();
+        if (!Files.exists(p)) {
+            try {
+                Files.createDirectories(p.getParent());
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            int rc = MixtralCli.run("random-model", "--out", p.toString(), "--preset", "tiny", "--seed", "1");
+            if (rc != 0) {
+                throw new IllegalStateException("mixtral random-model failed with exit code " + rc);
+            }
+        }
+        return p;
+    }
+
+    /**
+     * What the engine alone, outside Spark, generates for these prompts with the job's defaults (seeds derived from
+     * the ids as the job derives them): id → generated text.
+     */
+    public static Map<String, String> engineAlone(Path model, EngineOptions options, Map<String, String> prompts,
+                                                  SamplingDefaults d) {
+        Map<String, String> out = new LinkedHashMap<>();
+        try (Engine engine = Engines.open(model, options)) {
+            List<GenerationRequest> requests = new ArrayList<>();
+            for (Map.Entry<String, String> e : prompts.entrySet()) {
+                SamplingParams p = SamplingParams.builder()
+                        .maxNewTokens(d.maxNewTokens())
+                        .temperature((float) d.temperature())
+                        .topP((float) d.topP())
+                        .topK(d.topK())
+                        .seed(d.jobSeed() == null ? null : RowSeeds.derive(d.jobSeed(), e.getKey()))
+                        .stopStrings(d.stop())
+                        .build();
+                requests.add(new GenerationRequest(e.getKey(), engine.tokenizer().encode(e.getValue()), p));
+            }
+            for (GenerationResult r : engine.generate(requests)) {
+                out.put(r.id(), r.text());
+            }
+        }
+        return out;
+    }
+
+    /** Token count of a one-message user chat, rendered by the model's template (its {@code <s>} becoming BOS). */
+    public static int chatPromptTokens(Path model, String userMessage) {
+        try (Engine engine = Engines.open(model, EngineOptions.defaults().withThreads(1))) {
+            String text = engine.chatTemplate().render(List.of(Map.of("role", "user", "content", userMessage)), true);
+            int[] ids = engine.tokenizer().encode(text, false);
+            if (ids[0] != engine.tokenizer().bosId()) {
+                throw new AssertionError("the rendered template should start with BOS: " + text);
+            }
+            return ids.length;
+        }
+    }
+}
