@@ -8,13 +8,14 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mixtralspark.udf.ExecutorEngines;
-import org.mixtralspark.udf.testing.EchoEngine;
+import org.mixtralspark.engine.serving.EngineOptions;
+import org.mixtralspark.udf.SamplingDefaults;
 import org.mixtralspark.udf.testing.TestSpark;
+import org.mixtralspark.udf.testing.TinyModels;
 
 import java.io.File;
 import java.nio.file.Files;
@@ -32,11 +33,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The job in local[2]: input to output, write modes, resume, tables, summary. */
+/** The job in local[2] on the real engine and a tiny random model: input to output, modes, resume, tables, summary. */
 class JobRunnerTest {
 
     private static SparkSession spark;
-    private static AutoCloseable factory;
+    private static String model;
 
     private static final StructType PROMPTS = new StructType()
             .add("id", DataTypes.StringType)
@@ -49,12 +50,7 @@ class JobRunnerTest {
     @BeforeAll
     static void start() {
         spark = TestSpark.session();
-        factory = ExecutorEngines.useFactoryForTests(spec -> new EchoEngine(Path.of(spec.path())));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        factory.close();
+        model = TinyModels.tiny().toString();
     }
 
     private String prompts(int n, Row... extra) {
@@ -69,7 +65,7 @@ class JobRunnerTest {
     }
 
     private static JobOptions options(String input, String output, String... more) {
-        List<String> a = new ArrayList<>(List.of("--input", input, "--model", "echo", "--output", output,
+        List<String> a = new ArrayList<>(List.of("--input", input, "--model", model, "--output", output,
                 "--max-new-tokens", "8", "--batch-size", "4"));
         a.addAll(List.of(more));
         return JobOptions.parse(a.toArray(String[]::new));
@@ -101,7 +97,8 @@ class JobRunnerTest {
         assertEquals(2, p005.size(), "a duplicate id is an error row, not a silent merge");
         Row first = p005.stream().filter(r -> r.getAs("error") == null).findFirst().orElseThrow();
         Row second = p005.stream().filter(r -> r.getAs("error") != null).findFirst().orElseThrow();
-        assertEquals("PROMPT 5", first.getAs("generation"));
+        assertEquals(TinyModels.engineAlone(TinyModels.tiny(), EngineOptions.defaults(), Map.of("p005", "prompt 5"),
+                SamplingDefaults.defaults().withMaxNewTokens(8)).get("p005"), first.getAs("generation"));
         assertTrue(((String) second.getAs("error")).startsWith("duplicate id"));
         assertEquals("the id is null", written.filter("id is null").first().getAs("error"));
         assertTrue(((String) written.filter("id = 'bad'").first().getAs("error")).contains("temperature = -2.0"));
@@ -192,7 +189,7 @@ class JobRunnerTest {
         }
         Set<String> distinct = two.values().stream().map(r -> (String) r.getAs("generation"))
                 .collect(Collectors.toSet());
-        assertTrue(distinct.size() > 25, "temperature > 0: rows differ from each other");
+        assertTrue(distinct.size() > 5, "temperature > 0: rows differ from each other: " + distinct);
     }
 
     @Test
@@ -211,7 +208,7 @@ class JobRunnerTest {
         assertEquals(7, r.skippedExisting());
         assertEquals(12, spark.table("generations_t").count());
         assertEquals(12, spark.table("generations_t").select("id").distinct().count());
-        assertEquals("PROMPT 8", spark.table("generations_t").filter("id = 'p008'").first().getAs("generation"));
+        assertNull(spark.table("generations_t").filter("id = 'p008'").first().getAs("error"));
     }
 
     @Test
@@ -222,8 +219,7 @@ class JobRunnerTest {
                 "--iceberg-warehouse", warehouse));
         assertEquals(15, s.outputRows());
         assertEquals(15, spark.table("mixtral.db.generations").count());
-        assertEquals("PROMPT 3", spark.table("mixtral.db.generations").filter("id = 'p003'").first()
-                .getAs("generation"));
+        Row p003 = spark.table("mixtral.db.generations").filter("id = 'p003'").first();
 
         spark.sql("DELETE FROM mixtral.db.generations WHERE id < 'p004'");
         assertEquals(11, spark.table("mixtral.db.generations").count());
@@ -233,6 +229,9 @@ class JobRunnerTest {
         assertEquals(15, spark.table("mixtral.db.generations").count());
         assertEquals(15, spark.table("mixtral.db.generations").select("id").distinct().count());
         assertNull(spark.table("mixtral.db.generations").filter("id = 'p000'").first().getAs("error"));
+        assertEquals(p003.<String>getAs("generation"),
+                spark.table("mixtral.db.generations").filter("id = 'p003'").first().getAs("generation"),
+                "greedy: the rewritten row is the row it replaces");
     }
 
     @Test
