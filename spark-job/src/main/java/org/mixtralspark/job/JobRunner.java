@@ -118,9 +118,13 @@ public final class JobRunner {
         String json = summary.toJson();
         String summaryPath = o.summaryPath() != null ? o.summaryPath() : out.defaultSummaryPath();
         out.writeText(summaryPath, json + "\n");
-        LOG.info("summary (also in {}):\n{}", summaryPath, json);
+        LOG.info("done: {} rows ({} ok, {} errors), {} prompt + {} completion tokens in {} s = {} tokens/s; engine "
+                + "loads per executor {}; summary in {}", summary.rows(), summary.ok(), summary.errors(),
+                summary.promptTokens(), summary.completionTokens(), String.format("%.1f", wall),
+                String.format("%.1f", summary.tokensPerSecond()), summary.engineLoads(), summaryPath);
         if (o.show() > 0) {
-            out.read().orderBy(out.read().col(quote(id))).select(quote(id), GenerationColumns.FINISH_REASON,
+            Dataset<Row> written = out.read();
+            written.orderBy(written.col(quote(id))).select(quote(id), GenerationColumns.FINISH_REASON,
                     GenerationColumns.COMPLETION_TOKENS, GenerationColumns.GENERATION, GenerationColumns.ERROR)
                     .show(o.show(), 60, false);
         }

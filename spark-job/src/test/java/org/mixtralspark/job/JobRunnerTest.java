@@ -86,7 +86,7 @@ class JobRunnerTest {
                 RowFactory.create("bad", "x", -2.0));
         String out = dir.resolve("out").toString();
 
-        JobSummary s = JobRunner.run(spark, options(in, out, "--partitions", "3"));
+        JobSummary s = JobRunner.run(spark, options(in, out, "--partitions", "3", "--show", "3"));
 
         Dataset<Row> written = spark.read().parquet(out);
         assertEquals(43, written.count());
