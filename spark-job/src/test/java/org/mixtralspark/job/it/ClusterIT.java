@@ -1,0 +1,266 @@
+package org.mixtralspark.job.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.mixtralspark.engine.cli.MixtralCli;
+import org.mixtralspark.job.ExamplePrompts;
+import org.mixtralspark.udf.testing.TestSpark;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The job on a real standalone cluster: a Master and two Workers on 127.0.0.1, one 1-core executor JVM per Worker,
+ * the shaded job jar submitted with {@code org.apache.spark.deploy.SparkSubmit} in client mode as users do, the real
+ * engine on a tiny random-weight model. Runs with {@code -Pcluster-it} (see spark-job/README-section.md).
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int PROMPTS = 60;
+
+    private static Path repo;
+    private static Path work;
+    private static Path jobJar;
+    private static Path model;
+    private static Path input;
+    private static StandaloneCluster cluster;
+    private static SparkSession local;
+    private static final long T0 = System.nanoTime();
+
+    @BeforeAll
+    static void startCluster() throws Exception {
+        repo = Path.of(System.getProperty("mixtral.root", "..")).toAbsolutePath().normalize();
+        jobJar = Path.of(System.getProperty("mixtral.jobJar")).toAbsolutePath();
+        assertTrue(Files.isRegularFile(jobJar), "the shaded job jar " + jobJar + " (mvn package) is missing");
+        Path target = repo.resolve("spark-job/target");
+        work = target.resolve("cluster-it");
+        deleteRecursively(work);
+        Files.createDirectories(work);
+
+        Path sparkHome = StandaloneCluster.assembleSparkHome(repo, target.resolve("spark-home"));
+        model = work.resolve("model/tiny.gguf");
+        Files.createDirectories(model.getParent());
+        assertEquals(0, MixtralCli.run("random-model", "--out", model.toString(), "--preset", "tiny", "--seed", "3"));
+
+        // The input: 60 prompts plus a duplicate id and a bad row, as one Parquet folder.
+        local = TestSpark.session();
+        List<Row> rows = new ArrayList<>(ExamplePrompts.rows(PROMPTS));
+        rows.add(RowFactory.create("ex-0007", "a second row with the id ex-0007", null, null));
+        rows.add(RowFactory.create("bad-max", "asks for no tokens at all", 0, null));
+        input = work.resolve("prompts");
+        ExamplePrompts.frame(local, rows).repartition(3).write().parquet(input.toString());
+
+        cluster = new StandaloneCluster(sparkHome, work.resolve("cluster"));
+        cluster.start(2, 1, "2g");
+        log("cluster up at " + cluster.masterUrl());
+    }
+
+    @AfterAll
+    static void stopCluster() throws Exception {
+        if (cluster != null) {
+            cluster.close();
+        }
+        log("cluster stopped");
+    }
+
+    private static void log(String s) {
+        System.err.printf("[ClusterIT %5.1f s] %s%n", (System.nanoTime() - T0) / 1e9, s);
+    }
+
+    /** spark-submit, as a user runs it (client mode), with the project's conf/spark-defaults.conf. */
+    private static Submitted submit(String name, String... jobArgs) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(StandaloneCluster.javaBin());
+        cmd.add("-Xmx768m");
+        cmd.addAll(StandaloneCluster.FAST_START);
+        cmd.addAll(StandaloneCluster.moduleOptions());
+        cmd.add("-cp");
+        cmd.add(cluster.sparkHome().resolve("conf") + ":" + cluster.sparkHome().resolve("jars") + "/*");
+        cmd.add("org.apache.spark.deploy.SparkSubmit");
+        cmd.addAll(List.of("--master", cluster.masterUrl(), "--deploy-mode", "client",
+                "--class", "org.mixtralspark.job.MixtralSparkJob", "--name", "cluster-it-" + name,
+                "--properties-file", repo.resolve("conf/spark-defaults.conf").toString(),
+                "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
+                "--conf", "spark.ui.enabled=false",
+                "--conf", "spark.executor.cores=1", "--conf", "spark.executor.memory=1g", "--conf", "spark.cores.max=2",
+                "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0",
+                "--conf", "spark.scheduler.maxRegisteredResourcesWaitingTime=120s",
+                "--conf", "spark.locality.wait=0", "--conf", "spark.sql.shuffle.partitions=4",
+                "--conf", "spark.sql.warehouse.dir=" + work.resolve("warehouse").toUri(),
+                jobJar.toString()));
+        cmd.addAll(List.of("--model", model.toString(), "--max-new-tokens", "8", "--temperature", "0.8",
+                "--seed", "11", "--batch-size", "4", "--partitions", "4"));
+        cmd.addAll(List.of(jobArgs));
+        Path out = work.resolve("submit-" + name + ".log");
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true)
+                .redirectOutput(out.toFile());
+        cluster.environment(pb.environment());
+        long t = System.nanoTime();
+        Process p = cluster.track(pb.start());
+        if (!p.waitFor(300, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("spark-submit " + name + " did not finish in 300 s:\n"
+                    + StandaloneCluster.tail(out, 60) + "\n" + cluster.executorLogs(30));
+        }
+        log("submit " + name + ": exit " + p.exitValue() + " in " + String.format("%.1f", (System.nanoTime() - t)
+                / 1e9) + " s");
+        if (p.exitValue() != 0) {
+            throw new AssertionError("spark-submit " + name + " exited with " + p.exitValue() + ":\n"
+                    + StandaloneCluster.tail(out, 80) + "\n" + cluster.executorLogs(40));
+        }
+        return new Submitted(p.pid(), out);
+    }
+
+    private record Submitted(long driverPid, Path log) {
+    }
+
+    private static JsonNode summary(String path) throws Exception {
+        return JSON.readTree(new File(path));
+    }
+
+    private static Map<String, String> generations(String parquet) {
+        Map<String, String> m = new HashMap<>();
+        for (Row r : local.read().parquet(parquet).filter("error is null").select("id", "generation").collectAsList()) {
+            m.put(r.getString(0), r.getString(1));
+        }
+        return m;
+    }
+
+    @Test
+    @Order(1)
+    void everyRowOnceAndOneEnginePerExecutorJvm() throws Exception {
+        String out = work.resolve("out/generations").toString();
+        Submitted s = submit("parquet", "--input", input.toString(), "--output", out);
+
+        List<Row> written = local.read().parquet(out).collectAsList();
+        assertEquals(PROMPTS + 2, written.size(), "one output row per input row");
+        Map<String, Integer> perId = new HashMap<>();
+        for (Row r : written) {
+            perId.merge(r.getString(0), 1, Integer::sum);
+        }
+        assertEquals(PROMPTS + 1, perId.size());
+        assertEquals(2, perId.get("ex-0007"), "the duplicate id is an error row of its own");
+        assertEquals(1, local.read().parquet(out).filter("id = 'ex-0007' and error like 'duplicate id%'").count());
+        assertTrue(local.read().parquet(out).filter("id = 'bad-max'").first().<String>getAs("error")
+                .contains("max_new_tokens = 0"));
+
+        JsonNode sum = summary(out + ".summary.json");
+        assertEquals(PROMPTS + 2, sum.get("rows").asLong());
+        assertEquals(2, sum.get("errors").asLong());
+        assertTrue(sum.get("completion_tokens").asLong() > 0);
+        JsonNode loads = sum.get("engine_loads");
+        assertEquals(2, loads.size(), "two executors ran tasks: " + loads);
+        loads.fields().forEachRemaining(e -> assertEquals(1, e.getValue().asInt(),
+                "executor " + e.getKey() + " loaded the engine exactly once"));
+        Set<Long> pids = new HashSet<>();
+        sum.get("executor_pids").forEach(p -> pids.add(p.asLong()));
+        assertEquals(2, pids.size(), "two executor JVMs");
+        assertFalse(pids.contains(s.driverPid()), "executors are not the driver");
+        log("executor pids " + pids + ", driver " + s.driverPid() + "; summary " + sum.get("tokens_per_s")
+                + " tokens/s, wall " + sum.get("wall_s") + " s");
+    }
+
+    @Test
+    @Order(2)
+    void resumeRewritesExactlyTheDeletedRows() throws Exception {
+        String out = work.resolve("out/generations").toString();
+        Map<String, String> before = generations(out);
+        List<Path> parts;
+        try (Stream<Path> files = Files.list(Path.of(out))) {
+            parts = files.filter(p -> p.getFileName().toString().startsWith("part-")).sorted().toList();
+        }
+        assertTrue(parts.size() >= 2, "parts: " + parts);
+        Set<String> deleted = new TreeSet<>();
+        for (Path p : parts.subList(0, 2)) {
+            local.read().parquet(p.toString()).collectAsList().forEach(r -> deleted.add(r.getString(0)));
+            Files.delete(p);
+            Files.deleteIfExists(p.resolveSibling("." + p.getFileName() + ".crc"));
+        }
+        long left = local.read().parquet(out).count();
+        log("deleted " + deleted.size() + " ids in 2 part files; " + left + " rows left");
+
+        submit("resume", "--input", input.toString(), "--output", out, "--mode", "resume");
+
+        JsonNode sum = summary(out + ".summary.json");
+        List<Row> after = local.read().parquet(out).collectAsList();
+        assertEquals(PROMPTS + 2, after.size(), "every row back, none twice");
+        assertEquals(PROMPTS + 2 - left, sum.get("rows").asLong(), "only the deleted rows were generated");
+        Map<String, String> again = generations(out);
+        assertEquals(before.keySet(), again.keySet());
+        for (String id : deleted) {
+            if (before.containsKey(id)) {
+                assertEquals(before.get(id), again.get(id), "seeded: the rewritten row is the same row, " + id);
+            }
+        }
+    }
+
+    @Test
+    @Order(3)
+    void catalogTableWrittenAndReadBack() throws Exception {
+        submit("table", "--input", input.toString(), "--output", "generations", "--output-format", "table",
+                "--summary", work.resolve("table.summary.json").toString());
+        JsonNode sum = summary(work.resolve("table.summary.json").toString());
+        assertEquals(PROMPTS + 2, sum.get("output_rows").asLong(), "read back from the catalog by the job");
+        // The in-memory catalog is gone with the application; its table's files stay in the warehouse.
+        assertEquals(PROMPTS + 2, local.read().parquet(work.resolve("warehouse/generations").toString()).count());
+    }
+
+    @Test
+    @Order(4)
+    void icebergTableWrittenAndReadBack() throws Exception {
+        Path warehouse = work.resolve("iceberg");
+        submit("iceberg", "--input", input.toString(), "--output", "db.generations", "--output-format", "iceberg",
+                "--iceberg-warehouse", warehouse.toString(), "--summary", work.resolve("iceberg.summary.json").toString());
+        assertEquals(PROMPTS + 2, summary(work.resolve("iceberg.summary.json").toString()).get("output_rows").asLong());
+        local.conf().set("spark.sql.catalog.it_iceberg", "org.apache.iceberg.spark.SparkCatalog");
+        local.conf().set("spark.sql.catalog.it_iceberg.type", "hadoop");
+        local.conf().set("spark.sql.catalog.it_iceberg.warehouse", warehouse.toString());
+        assertEquals(PROMPTS + 2, local.table("it_iceberg.db.generations").count());
+        Map<String, String> parquet = generations(work.resolve("out/generations").toString());
+        Map<String, String> iceberg = new HashMap<>();
+        for (Row r : local.table("it_iceberg.db.generations").filter("error is null").collectAsList()) {
+            iceberg.put(r.getAs("id"), r.getAs("generation"));
+        }
+        assertEquals(parquet, iceberg, "same seed, same rows, whichever table and run");
+        assertNotEquals(0, iceberg.size());
+        log("total " + String.format("%.1f", (System.nanoTime() - T0) / 1e9) + " s");
+    }
+
+    private static void deleteRecursively(Path p) throws Exception {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path f : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(f);
+            }
+        }
+    }
+}
