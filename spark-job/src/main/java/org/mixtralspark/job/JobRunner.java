@@ -78,6 +78,7 @@ public final class JobRunner {
                                 .otherwise(lit(null).cast(DataTypes.StringType)))
                 .drop(RANK, POSITION);
 
+        checkModelVisible(spark, o);
         GenerationMetrics metrics = GenerationMetrics.register(spark.sparkContext());
         GenerateFunction fn;
         try {
@@ -129,6 +130,23 @@ public final class JobRunner {
                     .show(o.show(), 60, false);
         }
         return summary;
+    }
+
+    /**
+     * In local mode the driver is the executor: a missing model is an error now rather than four failed tasks later.
+     * On a cluster the executors may see a path the driver does not (or get the file by --files), so only warn.
+     */
+    private static void checkModelVisible(SparkSession spark, JobOptions o) {
+        String path = o.modelSpec().path();
+        if (java.nio.file.Files.exists(java.nio.file.Path.of(path))) {
+            return;
+        }
+        if (spark.sparkContext().isLocal()) {
+            throw new JobException("--model " + path + ": no such file or folder (working folder "
+                    + java.nio.file.Path.of("").toAbsolutePath() + ")");
+        }
+        LOG.warn("--model {} is not visible on the driver; the executors must find it (a shared path, or --files / "
+                + "--archives)", path);
     }
 
     private static Dataset<Row> read(SparkSession spark, JobOptions o) {

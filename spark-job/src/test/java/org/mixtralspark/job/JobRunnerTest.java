@@ -235,6 +235,16 @@ class JobRunnerTest {
     }
 
     @Test
+    void aMissingModelStopsALocalJobBeforeItRuns() {
+        String in = prompts(2);
+        List<String> a = new ArrayList<>(List.of("--input", in, "--model", "no/such/model.gguf", "--output",
+                dir.resolve("y").toString()));
+        JobException e = assertThrows(JobException.class,
+                () -> JobRunner.run(spark, JobOptions.parse(a.toArray(String[]::new))));
+        assertTrue(e.getMessage().startsWith("--model no/such/model.gguf: no such file or folder"), e.getMessage());
+    }
+
+    @Test
     void schemaProblemsStopTheJobBeforeItRuns() {
         String in = prompts(3);
         JobException e = assertThrows(JobException.class,
