@@ -183,6 +183,31 @@ class GenerateFunctionTest {
     }
 
     @Test
+    void aRetriedTaskGivesTheSameRows() {
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            rows.add(RowFactory.create("t-" + i, "retry " + i, null, null, null));
+        }
+        SamplingDefaults d = SamplingDefaults.defaults().withTemperature(1.0).withMaxNewTokens(6).withJobSeed(5L);
+        Map<String, Row> once = byId(generate(spark.createDataFrame(rows, PROMPTS).repartition(3), d, 4)
+                .collectAsList());
+        // The first attempt of partition 1 dies after its rows were generated; Spark runs the task again.
+        Dataset<Row> flaky = generate(spark.createDataFrame(rows, PROMPTS).repartition(3), d, 4)
+                .map((org.apache.spark.api.java.function.MapFunction<Row, Row>) r -> {
+                    org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
+                    if (tc.partitionId() == 1 && tc.attemptNumber() == 0) {
+                        throw new IllegalStateException("first attempt lost");
+                    }
+                    return r;
+                }, Encoders.row(generate(spark.createDataFrame(rows, PROMPTS), d, 4).schema()));
+        Map<String, Row> retried = byId(flaky.collectAsList());
+        assertEquals(24, retried.size());
+        for (String id : once.keySet()) {
+            assertEquals((String) once.get(id).getAs("generation"), retried.get(id).getAs("generation"), id);
+        }
+    }
+
+    @Test
     void chatMessagesAreRenderedWithTheTemplate() {
         StructType schema = new StructType()
                 .add("id", DataTypes.LongType)

@@ -6,8 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * One {@code local[2]} SparkSession for all tests of a test JVM (starting Spark costs seconds on two cores), stopped
- * when the JVM exits. Two task slots, so two tasks share the executor's engine as on a cluster.
+ * One {@code local[2,2]} SparkSession for all tests of a test JVM (starting Spark costs seconds on two cores), stopped
+ * when the JVM exits. Two task slots, so two tasks share the executor's engine as on a cluster; a failed task gets a
+ * second attempt, as on a cluster.
  */
 public final class TestSpark {
 
@@ -25,7 +26,8 @@ public final class TestSpark {
                 throw new java.io.UncheckedIOException(e);
             }
             spark = SparkSession.builder()
-                    .master("local[2]")
+                    // local[N, maxFailures]: a failed task is retried once, as on a cluster.
+                    .master("local[2,2]")
                     .appName("mixtral-spark tests")
                     .config("spark.ui.enabled", "false")
                     .config("spark.sql.shuffle.partitions", "4")
