@@ -2,9 +2,12 @@ package org.mixtralspark.job.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -50,6 +53,8 @@ class ClusterIT {
     private static Path jobJar;
     private static Path model;
     private static Path input;
+    private static Path chatInput;
+    private static final int CHATS = 20;
     private static StandaloneCluster cluster;
     private static SparkSession local;
     private static final long T0 = System.nanoTime();
@@ -77,6 +82,18 @@ class ClusterIT {
         input = work.resolve("prompts");
         ExamplePrompts.frame(local, rows).repartition(3).write().parquet(input.toString());
 
+        // A chat input: the model's chat template (jinjava, shaded into the job jar) runs on the executors.
+        StructType message = new StructType().add("role", DataTypes.StringType).add("content", DataTypes.StringType);
+        StructType chatSchema = new StructType().add("id", DataTypes.LongType)
+                .add("messages", DataTypes.createArrayType(message));
+        List<Row> chats = new ArrayList<>();
+        for (long i = 0; i < CHATS - 1; i++) {
+            chats.add(RowFactory.create(i, List.of(RowFactory.create("user", "Tell me about topic " + i))));
+        }
+        chats.add(RowFactory.create(999L, List.of(RowFactory.create("assistant", "I speak first, which is wrong"))));
+        chatInput = work.resolve("chats");
+        local.createDataFrame(chats, chatSchema).repartition(2).write().parquet(chatInput.toString());
+
         cluster = new StandaloneCluster(sparkHome, work.resolve("cluster"));
         cluster.start(2, 1, "2g");
         log("cluster up at " + cluster.masterUrl());
@@ -96,6 +113,10 @@ class ClusterIT {
 
     /** spark-submit, as a user runs it (client mode), with the project's conf/spark-defaults.conf. */
     private static Submitted submit(String name, String... jobArgs) throws Exception {
+        return submit(name, List.of(), jobArgs);
+    }
+
+    private static Submitted submit(String name, List<String> sparkArgs, String... jobArgs) throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add(StandaloneCluster.javaBin());
         cmd.add("-Xmx768m");
@@ -113,8 +134,9 @@ class ClusterIT {
                 "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0",
                 "--conf", "spark.scheduler.maxRegisteredResourcesWaitingTime=120s",
                 "--conf", "spark.locality.wait=0", "--conf", "spark.sql.shuffle.partitions=4",
-                "--conf", "spark.sql.warehouse.dir=" + work.resolve("warehouse").toUri(),
-                jobJar.toString()));
+                "--conf", "spark.sql.warehouse.dir=" + work.resolve("warehouse").toUri()));
+        cmd.addAll(sparkArgs);
+        cmd.add(jobJar.toString());
         cmd.addAll(List.of("--model", model.toString(), "--max-new-tokens", "8", "--temperature", "0.8",
                 "--seed", "11", "--batch-size", "4", "--partitions", "4"));
         cmd.addAll(List.of(jobArgs));
@@ -223,20 +245,27 @@ class ClusterIT {
 
     @Test
     @Order(3)
-    void catalogTableWrittenAndReadBack() throws Exception {
-        submit("table", "--input", input.toString(), "--output", "generations", "--output-format", "table",
-                "--summary", work.resolve("table.summary.json").toString());
+    void catalogTableOfChatRowsWrittenAndReadBack() throws Exception {
+        submit("table", "--input", chatInput.toString(), "--messages-col", "messages", "--output", "chats",
+                "--output-format", "table", "--summary", work.resolve("table.summary.json").toString());
         JsonNode sum = summary(work.resolve("table.summary.json").toString());
-        assertEquals(PROMPTS + 2, sum.get("output_rows").asLong(), "read back from the catalog by the job");
+        assertEquals(CHATS, sum.get("output_rows").asLong(), "read back from the catalog by the job");
+        assertEquals(1, sum.get("errors").asLong());
         // The in-memory catalog is gone with the application; its table's files stay in the warehouse.
-        assertEquals(PROMPTS + 2, local.read().parquet(work.resolve("warehouse/generations").toString()).count());
+        Dataset<Row> table = local.read().parquet(work.resolve("warehouse/chats").toString());
+        assertEquals(CHATS, table.count());
+        assertTrue(table.filter("id = 999").first().<String>getAs("error")
+                .startsWith("the chat template rejected the messages"));
+        assertEquals(CHATS - 1, table.filter("error is null and prompt_tokens > 5").count());
     }
 
     @Test
     @Order(4)
-    void icebergTableWrittenAndReadBack() throws Exception {
+    void icebergTableWrittenAndReadBackWithTheModelShippedByFiles() throws Exception {
         Path warehouse = work.resolve("iceberg");
-        submit("iceberg", "--input", input.toString(), "--output", "db.generations", "--output-format", "iceberg",
+        // The model travels with --files this time: the executors find it by name in their working folders.
+        submit("iceberg", List.of("--files", model.toString()), "--model", model.getFileName().toString(),
+                "--input", input.toString(), "--output", "db.generations", "--output-format", "iceberg",
                 "--iceberg-warehouse", warehouse.toString(), "--summary", work.resolve("iceberg.summary.json").toString());
         assertEquals(PROMPTS + 2, summary(work.resolve("iceberg.summary.json").toString()).get("output_rows").asLong());
         local.conf().set("spark.sql.catalog.it_iceberg", "org.apache.iceberg.spark.SparkCatalog");
