@@ -50,13 +50,15 @@ final class StandaloneCluster implements AutoCloseable {
         if (ready) {
             try (Stream<Path> s = Files.list(jars)) {
                 List<String> names = s.map(p -> p.getFileName().toString()).toList();
-                ready = names.stream().anyMatch(n -> n.startsWith("spark-core_2.13-"))
-                        && names.stream().anyMatch(n -> n.startsWith("iceberg-spark"));
+                ready = names.contains("spark-core_2.13-" + System.getProperty("mixtral.sparkVersion", "4.1.3")
+                        + ".jar") && names.stream().anyMatch(n -> n.startsWith("iceberg-spark"));
             }
         }
         if (!ready) {
             List<String> cmd = List.of(repoRoot.resolve("mvnw").toString(), "-B", "-q", "-f",
                     repoRoot.resolve("spark-job/src/it/spark-home/pom.xml").toString(),
+                    "-Dspark.version=" + System.getProperty("mixtral.sparkVersion", "4.1.3"),
+                    "-Diceberg.version=" + System.getProperty("mixtral.icebergVersion", "1.12.0"),
                     "dependency:copy-dependencies", "-DoutputDirectory=" + jars);
             Process p = new ProcessBuilder(cmd).directory(repoRoot.toFile()).inheritIO().start();
             if (p.waitFor() != 0) {
