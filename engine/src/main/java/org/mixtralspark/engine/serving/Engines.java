@@ -1,6 +1,8 @@
 package org.mixtralspark.engine.serving;
 
+import org.mixtralspark.engine.kv.PagedKvCache;
 import org.mixtralspark.engine.model.LoadedModel;
+import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.ModelLoader;
 import org.mixtralspark.engine.tokenizer.GgufTokenizers;
 import org.mixtralspark.engine.tokenizer.HfTokenizer;
@@ -36,7 +38,8 @@ public final class Engines {
                 throw new IllegalArgumentException(model + ": the tokenizer has " + tokenizer.vocabSize()
                         + " tokens but the model's vocabulary is " + loaded.config().vocabSize());
             }
-            ModelRunner runner = new CpuModelRunner(loaded.weights(), options.effectiveThreads());
+            long kvBytes = kvBudget(loaded.config(), options);
+            ModelRunner runner = new CpuModelRunner(loaded.weights(), options.effectiveThreads(), kvBytes);
             LOG.info("loaded {} ({}, {} layers, {} experts) on {} with {} threads", loaded.name(), loaded.format(),
                     loaded.config().layers(), loaded.config().experts(), device, options.effectiveThreads());
             return new LocalEngine(loaded, tokenizer, tokenizer.chatTemplate(), runner, options);
@@ -47,6 +50,19 @@ public final class Engines {
             loaded.close();
             throw e;
         }
+    }
+
+    /** The KV cache budget: the option, or enough for maxBatchSize full-context sequences within heap/4. */
+    static long kvBudget(MixtralConfig c, EngineOptions options) {
+        if (options.kvCacheBytes() > 0) {
+            return options.kvCacheBytes();
+        }
+        int context = options.contextLength() == 0 ? c.contextLength()
+                : Math.min(options.contextLength(), c.contextLength());
+        long perPosition = PagedKvCache.bytesPerBlock(c, 1);
+        long wanted = perPosition * context * options.maxBatchSize();
+        return Math.max(perPosition * PagedKvCache.DEFAULT_BLOCK_SIZE, Math.min(wanted,
+                Runtime.getRuntime().maxMemory() / 4));
     }
 
     /** "auto" takes the CPU until the CUDA backend exists; "cuda" fails with the reason. */

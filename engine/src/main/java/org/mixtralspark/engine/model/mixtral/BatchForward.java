@@ -3,6 +3,8 @@ package org.mixtralspark.engine.model.mixtral;
 import org.mixtralspark.engine.kernels.cpu.Matmul;
 import org.mixtralspark.engine.kernels.cpu.ThreadTeam;
 import org.mixtralspark.engine.kernels.cpu.VectorMatmul;
+import org.mixtralspark.engine.kv.BlockTable;
+import org.mixtralspark.engine.kv.PagedKvCache;
 import org.mixtralspark.engine.model.ExpertWeights;
 import org.mixtralspark.engine.model.LayerWeights;
 import org.mixtralspark.engine.model.MixtralConfig;
@@ -25,9 +27,14 @@ public final class BatchForward {
     private final Rope rope;
     private final Matmul matmul;
     private final ThreadTeam team;
+    private final PagedKvCache cache;
     private final ThreadLocal<float[]> scoreScratch = ThreadLocal.withInitial(() -> new float[0]);
 
-    public BatchForward(MixtralWeights weights, Matmul matmul, ThreadTeam team) {
+    /**
+     * @param cache the paged KV cache the step's block tables point into
+     */
+    public BatchForward(MixtralWeights weights, Matmul matmul, ThreadTeam team, PagedKvCache cache) {
+        this.cache = cache;
         this.w = weights;
         this.c = weights.config();
         this.rope = new Rope(c.headDim(), c.ropeTheta());
@@ -39,21 +46,26 @@ public final class BatchForward {
         return c;
     }
 
+    public PagedKvCache cache() {
+        return cache;
+    }
+
     /**
      * Runs one step.
      *
      * @param tokens     token ids, (T)
      * @param positions  each token's position in its sequence, (T); a sequence's tokens in a step are consecutive
      *                   and in order, and its cache already holds every earlier position
-     * @param caches     each token's sequence cache, (T); made large enough here
+     * @param tables     each token's sequence block table, (T); already holding a block for its position
      * @param logitRows  indices into the batch of the tokens whose next-token logits are wanted, in order
      * @return logits, (logitRows.length, vocab) row-major
      */
-    public float[] forward(int[] tokens, int[] positions, SequenceKv[] caches, int[] logitRows) {
+    public float[] forward(int[] tokens, int[] positions, BlockTable[] tables, int[] logitRows) {
         int n = tokens.length;
         int dim = c.dim();
+        int[] rows = new int[n]; // each token's row in the paged cache
         for (int t = 0; t < n; t++) {
-            caches[t].ensureCapacity(positions[t] + 1);
+            rows[t] = cache.row(tables[t], positions[t]);
         }
 
         // x = embed_tokens[tokens], (T, dim)
@@ -83,12 +95,12 @@ public final class BatchForward {
             for (int t = 0; t < n; t++) {
                 rope.apply(q, t * c.qDim(), c.heads(), positions[t]);
                 rope.apply(k, t * c.kvDim(), c.kvHeads(), positions[t]);
-                System.arraycopy(k, t * c.kvDim(), caches[t].keys(l), positions[t] * c.kvDim(), c.kvDim());
-                System.arraycopy(v, t * c.kvDim(), caches[t].values(l), positions[t] * c.kvDim(), c.kvDim());
+                System.arraycopy(k, t * c.kvDim(), cache.keys(l), rows[t] * c.kvDim(), c.kvDim());
+                System.arraycopy(v, t * c.kvDim(), cache.values(l), rows[t] * c.kvDim(), c.kvDim());
             }
 
             // grouped-query attention over each token's own sequence, causal
-            attention(l, q, positions, caches, attn, n);
+            attention(l, q, positions, tables, attn, n);
 
             // output projection, residual back into x
             matmul.apply(lw.wo(), attn, n, o, team);
@@ -113,25 +125,28 @@ public final class BatchForward {
         return logits;
     }
 
-    private void attention(int layer, float[] q, int[] positions, SequenceKv[] caches, float[] out, int n) {
+    private void attention(int layer, float[] q, int[] positions, BlockTable[] tables, float[] out, int n) {
         int hd = c.headDim();
         int kvDim = c.kvDim();
         float scale = (float) (1.0 / Math.sqrt(hd));
+        int blockSize = cache.blockSize();
+        float[] keys = cache.keys(layer);
+        float[] values = cache.values(layer);
         team.forRange(n * c.heads(), 1, (start, end) -> {
             for (int th = start; th < end; th++) {
                 int t = th / c.heads();
                 int h = th % c.heads();
                 int pos = positions[t];
-                float[] keys = caches[t].keys(layer);
-                float[] values = caches[t].values(layer);
+                BlockTable table = tables[t];
                 int kvOff = (h / c.groupSize()) * hd;
                 int qOff = t * c.qDim() + h * hd;
                 float[] scores = scratch(pos + 1);
                 float max = Float.NEGATIVE_INFINITY;
                 for (int p = 0; p <= pos; p++) {
+                    int kOff = (table.block(p / blockSize) * blockSize + p % blockSize) * kvDim + kvOff;
                     float s = VectorMatmul.isAvailable()
-                            ? VectorMatmul.dot(q, qOff, keys, p * kvDim + kvOff, hd)
-                            : dotScalar(q, qOff, keys, p * kvDim + kvOff, hd);
+                            ? VectorMatmul.dot(q, qOff, keys, kOff, hd)
+                            : dotScalar(q, qOff, keys, kOff, hd);
                     scores[p] = s * scale;
                     max = Math.max(max, scores[p]);
                 }
@@ -146,7 +161,7 @@ public final class BatchForward {
                 java.util.Arrays.fill(out, oOff, oOff + hd, 0f);
                 for (int p = 0; p <= pos; p++) {
                     float a = scores[p] * inv;
-                    int vOff = p * kvDim + kvOff;
+                    int vOff = (table.block(p / blockSize) * blockSize + p % blockSize) * kvDim + kvOff;
                     for (int i = 0; i < hd; i++) {
                         out[oOff + i] += a * values[vOff + i];
                     }
