@@ -30,6 +30,20 @@ public final class BatchForward {
     private final PagedKvCache cache;
     private final ThreadLocal<float[]> scoreScratch = ThreadLocal.withInitial(() -> new float[0]);
 
+    // Step buffers, grown to the largest step seen and reused: forward() runs on one thread at a time.
+    private static final int X = 0, XB = 1, Q = 2, K = 3, V = 4, ATTN = 5, O = 6, MOE = 7, XE = 8, GATE = 9, UP = 10,
+            Y = 11, WEIGHTS = 12, ROUTER = 13, LAST = 14, NORMED = 15, BUFFERS = 16;
+    private final float[][] buffers = new float[BUFFERS][0];
+    private int[] chosenBuffer = new int[0];
+
+    /** Buffer {@code slot} with room for at least {@code n} floats (contents undefined). */
+    private float[] buffer(int slot, int n) {
+        if (buffers[slot].length < n) {
+            buffers[slot] = new float[n];
+        }
+        return buffers[slot];
+    }
+
     /**
      * @param cache the paged KV cache the step's block tables point into
      */
@@ -63,23 +77,23 @@ public final class BatchForward {
     public float[] forward(int[] tokens, int[] positions, BlockTable[] tables, int[] logitRows) {
         int n = tokens.length;
         int dim = c.dim();
-        int[] rows = new int[n]; // each token's row in the paged cache
+        int[] rows = new int[n]; // each token's row in the paged cache (small)
         for (int t = 0; t < n; t++) {
             rows[t] = cache.row(tables[t], positions[t]);
         }
 
         // x = embed_tokens[tokens], (T, dim)
-        float[] x = new float[n * dim];
+        float[] x = buffer(X, n * dim);
         for (int t = 0; t < n; t++) {
             w.tokenEmbedding().dequantizeRow(tokens[t], x, t * dim);
         }
 
-        float[] xb = new float[n * dim];
-        float[] q = new float[n * c.qDim()];
-        float[] k = new float[n * c.kvDim()];
-        float[] v = new float[n * c.kvDim()];
-        float[] attn = new float[n * c.qDim()];
-        float[] o = new float[n * dim];
+        float[] xb = buffer(XB, n * dim);
+        float[] q = buffer(Q, n * c.qDim());
+        float[] k = buffer(K, n * c.kvDim());
+        float[] v = buffer(V, n * c.kvDim());
+        float[] attn = buffer(ATTN, n * c.qDim());
+        float[] o = buffer(O, n * dim);
         for (int l = 0; l < c.layers(); l++) {
             LayerWeights lw = w.layers()[l];
 
@@ -114,11 +128,11 @@ public final class BatchForward {
 
         // final rmsnorm of the wanted rows, LM head
         int m = logitRows.length;
-        float[] last = new float[m * dim];
+        float[] last = buffer(LAST, m * dim);
         for (int i = 0; i < m; i++) {
             System.arraycopy(x, logitRows[i] * dim, last, i * dim, dim);
         }
-        float[] normed = new float[m * dim];
+        float[] normed = buffer(NORMED, m * dim);
         rmsnorm(last, w.outputNorm(), normed, m);
         float[] logits = new float[m * c.vocabSize()];
         matmul.apply(w.lmHead(), normed, m, logits, team);
@@ -180,15 +194,18 @@ public final class BatchForward {
     private float[] moe(LayerWeights lw, float[] xb, int n) {
         int dim = c.dim();
         int k = c.expertsUsed();
-        int[] chosen = new int[n * k];
-        float[] weights = new float[n * k];
+        if (chosenBuffer.length < n * k) {
+            chosenBuffer = new int[n * k];
+        }
+        int[] chosen = chosenBuffer;
+        float[] weights = buffer(WEIGHTS, n * k);
         route(lw, xb, n, chosen, weights);
 
         // group: for each expert, the (token, slot) pairs routed to it, in token order
         int experts = lw.experts().length;
         int[] count = new int[experts];
-        for (int e : chosen) {
-            count[e]++;
+        for (int i = 0; i < n * k; i++) {
+            count[chosen[i]]++;
         }
         int[][] members = new int[experts][];
         for (int e = 0; e < experts; e++) {
@@ -199,7 +216,8 @@ public final class BatchForward {
             members[chosen[i]][count[chosen[i]]++] = i;
         }
 
-        float[] out = new float[n * dim];
+        float[] out = buffer(MOE, n * dim);
+        java.util.Arrays.fill(out, 0, n * dim, 0f);
         for (int e = 0; e < experts; e++) {
             int[] group = members[e];
             if (group.length == 0) {
@@ -208,20 +226,20 @@ public final class BatchForward {
             ExpertWeights ew = lw.experts()[e];
             int g = group.length;
             // gather the group's inputs, (g, dim)
-            float[] xe = new float[g * dim];
+            float[] xe = buffer(XE, g * dim);
             for (int j = 0; j < g; j++) {
                 System.arraycopy(xb, (group[j] / k) * dim, xe, j * dim, dim);
             }
             // SwiGLU: h = silu(w1 xe) * (w3 xe), (g, hiddenDim); y = w2 h, (g, dim)
-            float[] gate = new float[g * c.hiddenDim()];
-            float[] up = new float[g * c.hiddenDim()];
+            float[] gate = buffer(GATE, g * c.hiddenDim());
+            float[] up = buffer(UP, g * c.hiddenDim());
             matmul.apply(ew.gate(), xe, g, gate, team);
             matmul.apply(ew.up(), xe, g, up, team);
-            for (int i = 0; i < gate.length; i++) {
+            for (int i = 0, len = g * c.hiddenDim(); i < len; i++) {
                 float a = gate[i];
                 gate[i] = (float) (a / (1.0 + Math.exp(-a))) * up[i];
             }
-            float[] y = new float[g * dim];
+            float[] y = buffer(Y, g * dim);
             matmul.apply(ew.down(), gate, g, y, team);
             // combine: out[token] += weight * y
             for (int j = 0; j < g; j++) {
@@ -239,11 +257,12 @@ public final class BatchForward {
     private void route(LayerWeights lw, float[] xb, int n, int[] chosen, float[] weights) {
         int k = c.expertsUsed();
         if (lw.router() == null) { // dense model: one expert, weight 1
-            java.util.Arrays.fill(weights, 1f);
+            java.util.Arrays.fill(weights, 0, n * k, 1f);
+            java.util.Arrays.fill(chosen, 0, n * k, 0);
             return;
         }
         int experts = c.experts();
-        float[] logits = new float[experts];
+        float[] logits = buffer(ROUTER, experts);
         for (int t = 0; t < n; t++) {
             for (int e = 0; e < experts; e++) {
                 logits[e] = VectorMatmul.isAvailable()
