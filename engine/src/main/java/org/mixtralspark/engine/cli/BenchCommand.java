@@ -4,6 +4,7 @@ import org.mixtralspark.engine.model.LoadedModel;
 import org.mixtralspark.engine.model.ModelLoader;
 import org.mixtralspark.engine.sampling.SamplingParams;
 import org.mixtralspark.engine.serving.Engine;
+import org.mixtralspark.engine.serving.EngineStats;
 import org.mixtralspark.engine.serving.Engines;
 import org.mixtralspark.engine.serving.GenerationRequest;
 import org.mixtralspark.engine.serving.GenerationResult;
@@ -31,8 +32,8 @@ import java.util.concurrent.Callable;
  * <ul>
  *   <li>prefill tokens/s: one prompt of {@code --prompt-tokens} ids, generating one token, best of the repeats;</li>
  *   <li>decode tokens/s at concurrency c: c sequences prefill together and then generate {@code --new-tokens} each;
- *       the time of a run that generates one token each (the prefill) is subtracted, and the c x (n - 1) tokens of
- *       the decode phase are divided by the rest (llama-batched-bench's S_TG).</li>
+ *       the tokens of the steps that held only decode tokens are divided by those steps' time (the engine's own
+ *       step timer), i.e. aggregate generation throughput as llama-batched-bench's S_TG, without the prompt.</li>
  * </ul>
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
@@ -96,19 +97,16 @@ final class BenchCommand implements Callable<Integer> {
                 double best = 0;
                 for (int r = 0; r < repeats; r++) {
                     List<GenerationRequest> ps = prompts(vocab, c, promptTokens, 1000 + r);
-                    long t0 = System.nanoTime();
-                    run(engine, ps, 1);
-                    long prefillOnly = System.nanoTime() - t0;
-                    t0 = System.nanoTime();
+                    EngineStats before = engine.stats();
                     run(engine, ps, newTokens);
-                    long full = System.nanoTime() - t0;
-                    double rate = (double) c * (newTokens - 1) * 1e9 / Math.max(1, full - prefillOnly);
+                    EngineStats d = engine.stats().minus(before);
+                    double rate = d.decodeStepTokens() * 1e9 / Math.max(1, d.decodeStepNanos());
                     best = Math.max(best, rate);
                 }
-                Map<String, Object> d = new LinkedHashMap<>();
-                d.put("concurrency", c);
-                d.put("tokens_per_s", best);
-                decode.add(d);
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("concurrency", c);
+                row.put("tokens_per_s", best);
+                decode.add(row);
                 if (!json) {
                     out.printf("decode   c=%-4d      : %10.1f tokens/s (aggregate)%n", c, best);
                 }

@@ -47,6 +47,9 @@ final class LocalEngine implements Engine {
     private final AtomicLong generatedTokens = new AtomicLong();
     private final AtomicLong steps = new AtomicLong();
     private final AtomicLong busyNanos = new AtomicLong();
+    private final AtomicLong decodeSteps = new AtomicLong();
+    private final AtomicLong decodeStepTokens = new AtomicLong();
+    private final AtomicLong decodeStepNanos = new AtomicLong();
 
     LocalEngine(LoadedModel model, Tokenizer tokenizer, ChatTemplate chatTemplate, ModelRunner runner,
                 EngineOptions options) {
@@ -206,6 +209,15 @@ final class LocalEngine implements Engine {
         long elapsed = System.nanoTime() - t0;
         steps.incrementAndGet();
         busyNanos.addAndGet(elapsed);
+        boolean pureDecode = true;
+        for (Sequence s : seqs) {
+            pureDecode &= !s.inPrefill() && s.length - s.computed == 1;
+        }
+        if (pureDecode) {
+            decodeSteps.incrementAndGet();
+            decodeStepTokens.addAndGet(n);
+            decodeStepNanos.addAndGet(elapsed);
+        }
 
         int vocab = model.config().vocabSize();
         int li = 0;
@@ -274,7 +286,7 @@ final class LocalEngine implements Engine {
     @Override
     public EngineStats stats() {
         return new EngineStats(requests.get(), promptTokens.get(), generatedTokens.get(), steps.get(),
-                busyNanos.get());
+                busyNanos.get(), decodeSteps.get(), decodeStepTokens.get(), decodeStepNanos.get());
     }
 
     @Override
