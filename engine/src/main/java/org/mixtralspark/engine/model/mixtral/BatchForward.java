@@ -3,6 +3,7 @@ package org.mixtralspark.engine.model.mixtral;
 import org.mixtralspark.engine.kernels.cpu.Matmul;
 import org.mixtralspark.engine.kernels.cpu.ThreadTeam;
 import org.mixtralspark.engine.kernels.cpu.VectorMatmul;
+import org.mixtralspark.engine.kernels.cpu.VectorOps;
 import org.mixtralspark.engine.kv.BlockTable;
 import org.mixtralspark.engine.kv.PagedKvCache;
 import org.mixtralspark.engine.model.ExpertWeights;
@@ -174,11 +175,8 @@ public final class BatchForward {
                 int oOff = t * c.qDim() + h * hd;
                 java.util.Arrays.fill(out, oOff, oOff + hd, 0f);
                 for (int p = 0; p <= pos; p++) {
-                    float a = scores[p] * inv;
                     int vOff = (table.block(p / blockSize) * blockSize + p % blockSize) * kvDim + kvOff;
-                    for (int i = 0; i < hd; i++) {
-                        out[oOff + i] += a * values[vOff + i];
-                    }
+                    VectorOps.axpy(scores[p] * inv, values, vOff, out, oOff, hd);
                 }
             }
         });
