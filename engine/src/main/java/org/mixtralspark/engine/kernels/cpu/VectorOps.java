@@ -6,7 +6,7 @@ import jdk.incubator.vector.VectorSpecies;
 /** Small vector operations of the forward pass outside the matrix products (attention's weighted sum of values). */
 public final class VectorOps {
 
-    private static final VectorSpecies<Float> SPECIES = VectorMatmul.isAvailable() ? FloatVector.SPECIES_PREFERRED : null;
+    private static final VectorSpecies<Float> SPECIES = VectorMatmul.SPECIES; // the same choice as the matmuls
 
     private VectorOps() {
     }
