@@ -1,11 +1,10 @@
 package org.mixtralspark.engine.serving;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mixtralspark.engine.io.GgmlType;
-import org.mixtralspark.engine.kernels.cuda.CudaAvailability;
+import org.mixtralspark.engine.kernels.cuda.GpuAssumptions;
 import org.mixtralspark.engine.kernels.cuda.CudaModelRunner;
 import org.mixtralspark.engine.kernels.cuda.CudaOptions;
 import org.mixtralspark.engine.kernels.cuda.Precision;
@@ -40,8 +39,7 @@ class CudaEngineGpuTest {
 
     @BeforeEach
     void requireCuda() {
-        CudaAvailability a = CudaAvailability.probe();
-        Assumptions.assumeTrue(a.available(), "SKIPPED: no CUDA device: " + a.reason());
+        GpuAssumptions.requireCuda();
     }
 
     @Test

@@ -26,7 +26,7 @@ final class Equivalence {
     static final double BF16_REL_L2 = 2e-2;
 
     /** One scenario's comparison. */
-    record Result(String model, String precision, String scenario, int logitRows, double relL2, double maxAbs,
+    record Result(String device, String model, String precision, String scenario, int logitRows, double relL2, double maxAbs,
                   double maxAbsReference, double argmaxAgreement, boolean greedyIdentical, boolean pass,
                   String note) {
     }
@@ -69,7 +69,8 @@ final class Equivalence {
         CudaOptions o = new CudaOptions(ordinal, p, kvBytes, 8, Math.min(context, 4096), 512, 0,
                 Boolean.parseBoolean(System.getProperty("mixtral.cuda.sync", "true")));
         try (ModelRunner cpu = new CpuModelRunner(weights, threads, kvBytes);
-             ModelRunner gpu = CudaModelRunner.load(weights, model, o)) {
+             CudaModelRunner gpu = CudaModelRunner.load(weights, model, o)) {
+            String device = gpu.deviceName() + " (" + gpu.device() + ")";
             for (Case c : cases) {
                 Scenario.Trace ref = Scenario.run(cpu, c.prompts(), c.chunk(), c.steps(), null);
                 Scenario.Trace forced = Scenario.run(gpu, c.prompts(), c.chunk(), c.steps(), ref.tokens());
@@ -85,13 +86,13 @@ final class Equivalence {
                         }
                     }
                 }
-                results.add(measure(model, p, c.name(), ref, forced, greedy, note));
+                results.add(measure(device, model, p, c.name(), ref, forced, greedy, note));
             }
         }
         return results;
     }
 
-    static Result measure(String model, Precision p, String scenario, Scenario.Trace ref, Scenario.Trace got,
+    static Result measure(String device, String model, Precision p, String scenario, Scenario.Trace ref, Scenario.Trace got,
                           boolean greedyIdentical, String note) {
         double diff2 = 0;
         double ref2 = 0;
@@ -124,7 +125,7 @@ final class Equivalence {
         boolean pass = finite && (p == Precision.F32
                 ? rel <= F32_REL_L2 && maxAbs <= F32_MAX_ABS && greedyIdentical
                 : rel <= BF16_REL_L2);
-        return new Result(model, p.name().toLowerCase(), scenario, rows, rel, finite ? maxAbs : Double.NaN, maxRef,
+        return new Result(device, model, p.name().toLowerCase(), scenario, rows, rel, finite ? maxAbs : Double.NaN, maxRef,
                 agree / (double) rows, greedyIdentical, pass, finite ? note : "non-finite logits from the GPU");
     }
 }

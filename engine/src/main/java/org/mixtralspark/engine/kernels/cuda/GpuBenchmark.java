@@ -37,26 +37,33 @@ final class GpuBenchmark {
         this.deadlineNanos = deadlineNanos;
     }
 
-    /** Runs everything and returns the result fields (issue 5's JSON, less device and commit). */
-    static Map<String, Object> run(MixtralConfig c, int ordinal, double seconds) {
+    /**
+     * Runs everything into {@code out} (issue 5's JSON fields), calling {@code save} after each measurement so that a
+     * run killed by its time limit still leaves what it measured.
+     */
+    static void run(MixtralConfig c, int ordinal, double seconds, Map<String, Object> out, Runnable save) {
         long start = System.nanoTime();
         long deadline = start + (long) (seconds * 1e9);
         CudaOptions o = new CudaOptions(ordinal, Precision.BF16, 16L << 30, 256, 4096, 2048, 0, false);
-        Map<String, Object> out = new LinkedHashMap<>();
         try (CudaModelRunner r = CudaModelRunner.random(c, 1234, o)) {
             out.put("weights_generated_s", (System.nanoTime() - start) / 1e9);
             GpuBenchmark b = new GpuBenchmark(r, deadline);
-            b.measure(out);
+            b.measure(out, save);
         }
         out.put("total_s", (System.nanoTime() - start) / 1e9);
-        return out;
+        save.run();
     }
 
-    private void measure(Map<String, Object> out) {
+    private void measure(Map<String, Object> out, Runnable save) {
         out.put("gpu_name", r.deviceName());
         out.put("active_bytes_per_token", r.activeBytesPerToken());
+        out.put("notes", notes);
         double bandwidth = copyBandwidth();
         out.put("hbm_copy_bytes_per_s", bandwidth);
+        double roofline = bandwidth / r.activeBytesPerToken();
+        out.put("roofline_tokens_per_s_c1", roofline);
+        memory(out);
+        save.run();
 
         // warm up: module load, first launches
         prefill(1, 64, 64);
@@ -69,34 +76,38 @@ final class GpuBenchmark {
         Arrays.sort(ttft);
         out.put("ttft_ms", ttft[1]);
         out.put("ttft_prompt_tokens", PROMPT);
+        save.run();
 
         // prefill throughput: 8 prompts of 512 tokens, 2048 tokens per step
         double t = prefill(8, PROMPT, 2048);
         out.put("prefill_tokens_per_s", 8 * PROMPT / t);
         out.put("prefill_step_tokens", 2048);
+        save.run();
 
         List<Map<String, Object>> decode = new ArrayList<>();
+        out.put("decode", decode);
         for (int conc : CONCURRENCY) {
             if (System.nanoTime() > deadlineNanos) {
                 notes.add("decode at concurrency " + conc + " skipped: past the deadline");
                 continue;
             }
-            decode.add(decode(conc, conc <= 64 ? 32 : 16));
+            Map<String, Object> d = decode(conc, conc <= 64 ? 32 : 16);
+            decode.add(d);
+            if (conc == 1) {
+                out.put("roofline_fraction_c1", (double) d.get("tokens_per_s") / roofline);
+            }
+            memory(out);
+            save.run();
         }
-        out.put("decode", decode);
+    }
+
+    /** Device memory in use now (every process) and this engine's share. */
+    private void memory(Map<String, Object> out) {
         long[] info = r.deviceMemoryInfo();
         out.put("gpu_memory_bytes", info[1] - info[0]);
         out.put("gpu_memory_total_bytes", info[1]);
         out.put("engine_device_bytes", r.deviceBytesInUse());
         out.put("engine_device_peak_bytes", r.memory().peak());
-        double roofline = bandwidth / r.activeBytesPerToken();
-        out.put("roofline_tokens_per_s_c1", roofline);
-        for (Map<String, Object> d : decode) {
-            if ((int) d.get("concurrency") == 1) {
-                out.put("roofline_fraction_c1", (double) d.get("tokens_per_s") / roofline);
-            }
-        }
-        out.put("notes", notes);
     }
 
     /** Device-to-device copy of 2 GiB, 10 times, timed with events: (read + written bytes) / s. */

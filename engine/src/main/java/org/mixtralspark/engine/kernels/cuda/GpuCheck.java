@@ -44,7 +44,9 @@ public final class GpuCheck {
         if (!cuda.available()) {
             System.exit(2);
         }
+        ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         Map<String, Object> json = new LinkedHashMap<>();
+        json.put("device", cuda.describe());
         json.put("commit", a.getOrDefault("commit", "unknown"));
         boolean pass;
         switch (mode) {
@@ -55,9 +57,17 @@ public final class GpuCheck {
                 MixtralConfig c = MixtralConfig.mixtral8x7b().withLayers(layers);
                 json.put("model", "Mixtral-8x7B shape (" + layers + " layers), random bf16 weights generated on the "
                         + "device");
-                Map<String, Object> r = GpuBenchmark.run(c, 0, seconds);
-                json.put("device", r.get("gpu_name") + ", driver CUDA " + cuda.driver());
-                json.putAll(r);
+                Runnable save = () -> {
+                    if (json.containsKey("gpu_name")) {
+                        json.put("device", json.get("gpu_name") + ", driver CUDA " + cuda.driver());
+                    }
+                    try {
+                        m.writeValue(out.toFile(), json);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                };
+                GpuBenchmark.run(c, 0, seconds, json, save);
                 pass = true;
             }
             default -> {
@@ -67,7 +77,6 @@ public final class GpuCheck {
                 return;
             }
         }
-        ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         m.writeValue(out.toFile(), json);
         System.out.println(m.writeValueAsString(json));
         System.exit(pass ? 0 : 1);
@@ -99,6 +108,7 @@ public final class GpuCheck {
                     String name = p.getFileName().toString();
                     long t0 = System.nanoTime();
                     for (Equivalence.Result r : Equivalence.compare(m.weights(), name, precision, 0, threads)) {
+                        device = r.device();
                         Map<String, Object> row = new LinkedHashMap<>();
                         row.put("model", r.model());
                         row.put("precision", r.precision());
@@ -127,6 +137,9 @@ public final class GpuCheck {
                         + ", greedy continuations identical",
                 "bf16", "rel L2 <= " + Equivalence.BF16_REL_L2 + " over all logits of all steps (teacher-forced "
                         + "on the CPU's greedy path)"));
+        if (device != null) {
+            json.put("device", device);
+        }
         json.put("results", rows);
         json.put("skipped", skipped);
         json.put("pass", pass);

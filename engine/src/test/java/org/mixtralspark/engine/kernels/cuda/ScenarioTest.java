@@ -39,7 +39,7 @@ class ScenarioTest {
             Equivalence.Case batch = cases.get(1);
             Scenario.Trace a = Scenario.run(cpu, batch.prompts(), batch.chunk(), batch.steps(), null);
             Scenario.Trace b = Scenario.run(cpu, batch.prompts(), batch.chunk(), batch.steps(), a.tokens());
-            Equivalence.Result r = Equivalence.measure("tiny", Precision.F32, batch.name(), a, b, true, "");
+            Equivalence.Result r = Equivalence.measure("cpu", "tiny", Precision.F32, batch.name(), a, b, true, "");
             assertEquals(0.0, r.relL2());
             assertTrue(r.pass());
             assertEquals(4 * (batch.steps() + 1), r.logitRows());
