@@ -17,6 +17,13 @@ out=$2
 report=$3
 nvcc=${4:-${MIXTRAL_NVCC:-}}
 
+mkdir -p "$out" "$report"
+if [[ "$nvcc" == none ]]; then
+    rm -f "$out"/*.fatbin "$out"/kernels.list
+    echo "not built: nvcc disabled by -Dmixtral.nvcc=none" >"$out/BUILD-INFO.txt"
+    echo "[cuda] nvcc disabled (-Dmixtral.nvcc=none): CUDA kernels not built"
+    exit 0
+fi
 if [[ -z "$nvcc" || ! -x "$nvcc" ]]; then
     nvcc=$(command -v nvcc || true)
 fi
@@ -26,7 +33,6 @@ for candidate in "${CUDA_HOME:-/nonexistent}/bin/nvcc" /usr/local/cuda/bin/nvcc;
     fi
 done
 
-mkdir -p "$out" "$report"
 if [[ -z "$nvcc" ]]; then
     rm -f "$out"/*.fatbin "$out"/kernels.list
     echo "not built: nvcc was not found (PATH, \$CUDA_HOME/bin, /usr/local/cuda/bin; or set -Dmixtral.nvcc=PATH)" \

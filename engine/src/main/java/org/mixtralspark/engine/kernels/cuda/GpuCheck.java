@@ -78,7 +78,10 @@ public final class GpuCheck {
             }
         }
         m.writeValue(out.toFile(), json);
-        System.out.println(m.writeValueAsString(json));
+        if (mode.equals("bench")) {
+            System.out.println(m.writeValueAsString(json));
+        }
+        System.out.println("wrote " + out + (pass ? "" : ": FAILED"));
         System.exit(pass ? 0 : 1);
     }
 

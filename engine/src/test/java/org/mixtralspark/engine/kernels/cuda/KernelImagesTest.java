@@ -20,9 +20,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class KernelImagesTest {
 
-    /** nvcc where src/main/cuda/build.sh looks for it. */
+    /** nvcc where src/main/cuda/build.sh looks for it (-Dmixtral.nvcc=none: the build was told not to use it). */
     static boolean nvccPresent() {
-        if (!System.getProperty("mixtral.nvcc", "").isEmpty()) {
+        String configured = System.getProperty("mixtral.nvcc", "");
+        if (configured.equals("none")) {
+            return false;
+        }
+        if (!configured.isEmpty()) {
             return true;
         }
         String path = System.getenv().getOrDefault("PATH", "");
@@ -45,14 +49,15 @@ class KernelImagesTest {
             assertTrue(info.contains("code=sm_80") && info.contains("code=sm_90") && info.contains("code=compute_90"),
                     "sm_80 and sm_90 machine code plus compute_90 PTX: " + info);
         } else {
-            assertTrue(info.startsWith("not built: nvcc was not found"), info);
+            assertTrue(info.startsWith("not built: nvcc "), info);
         }
     }
 
     @Test
     void withNvccEveryKernelFileIsAFatbinOnTheClassPath() {
         if (!nvccPresent()) {
-            assertTrue(KernelImages.missingReason().contains("nvcc"), KernelImages.missingReason());
+            assertTrue(KernelImages.missingReason().startsWith("the CUDA kernels are not in this build (not built: nvcc"),
+                    KernelImages.missingReason());
             System.out.println("SKIPPED: no nvcc on this machine; the CUDA backend reports: "
                     + KernelImages.missingReason());
             return;
