@@ -14,21 +14,28 @@ import java.util.SplittableRandom;
  * every step even where bf16 rounding would make a near-tie go the other way; in the F32 mode the GPU's own greedy
  * continuation must also be the CPU's, token for token.
  *
- * <p>Tolerances, over all logits of all steps and sequences: F32 mode, relative L2 error
- * {@code ||gpu - cpu|| / ||cpu||} at most {@value #F32_REL_L2} and max |diff| at most {@value #F32_MAX_ABS} (the
- * oracle agreement tests' bound); BF16 mode, relative L2 at most {@value #BF16_REL_L2} (bf16 operands give 1e-3 to
- * 1e-2 per product; the layers compound it).
+ * <p>Tolerances, with the relative L2 error {@code ||gpu - cpu|| / ||cpu||} taken over all logits of all compared
+ * rows (each sequence after its prompt and after each decoded token) and per row:
+ * <ul>
+ * <li>F32 mode: overall at most {@value #F32_REL_L2}, max |diff| at most {@value #F32_MAX_ABS} (the oracle agreement
+ * tests' bound), greedy continuations identical;
+ * <li>BF16 mode: the median row at most {@value #BF16_MEDIAN_REL_L2} (bf16 operands give 1e-3 to 1e-2 per product)
+ * and overall at most {@value #BF16_REL_L2}. The overall bound is looser because bf16 rounding legitimately flips a
+ * router's near-tie now and then, and a token routed to another expert has visibly different logits; a systematic
+ * error shows in the median.
+ * </ul>
  */
 final class Equivalence {
 
     static final double F32_REL_L2 = 1e-4;
     static final double F32_MAX_ABS = 1e-3;
-    static final double BF16_REL_L2 = 2e-2;
+    static final double BF16_REL_L2 = 5e-2;
+    static final double BF16_MEDIAN_REL_L2 = 1e-2;
 
     /** One scenario's comparison. */
-    record Result(String device, String model, String precision, String scenario, int logitRows, double relL2, double maxAbs,
-                  double maxAbsReference, double argmaxAgreement, boolean greedyIdentical, boolean pass,
-                  String note) {
+    record Result(String device, String model, String precision, String scenario, int logitRows, double relL2,
+                  double medianRowRelL2, double maxRowRelL2, double maxAbs, double maxAbsReference,
+                  double argmaxAgreement, boolean greedyIdentical, boolean pass, String note) {
     }
 
     /** A scenario: prompts (token ids), prefill chunk, decode steps. */
@@ -101,6 +108,7 @@ final class Equivalence {
         int rows = 0;
         int agree = 0;
         boolean finite = true;
+        List<Double> rowRel = new ArrayList<>();
         for (int s = 0; s < ref.logits().length; s++) {
             for (int i = 0; i < ref.logits()[s].length; i++) {
                 float[] a = ref.logits()[s][i];
@@ -109,23 +117,32 @@ final class Equivalence {
                 if (Scenario.argmax(a) == Scenario.argmax(b)) {
                     agree++;
                 }
+                double rowDiff2 = 0;
+                double rowRef2 = 0;
                 for (int v = 0; v < a.length; v++) {
                     if (!Float.isFinite(b[v])) {
                         finite = false;
                     }
                     double d = (double) b[v] - a[v];
-                    diff2 += d * d;
-                    ref2 += (double) a[v] * a[v];
+                    rowDiff2 += d * d;
+                    rowRef2 += (double) a[v] * a[v];
                     maxAbs = Math.max(maxAbs, Math.abs(d));
                     maxRef = Math.max(maxRef, Math.abs(a[v]));
                 }
+                diff2 += rowDiff2;
+                ref2 += rowRef2;
+                rowRel.add(Math.sqrt(rowDiff2 / rowRef2));
             }
         }
+        java.util.Collections.sort(rowRel);
         double rel = finite ? Math.sqrt(diff2 / ref2) : Double.NaN;
+        double median = finite ? rowRel.get(rowRel.size() / 2) : Double.NaN;
+        double maxRow = finite ? rowRel.get(rowRel.size() - 1) : Double.NaN;
         boolean pass = finite && (p == Precision.F32
                 ? rel <= F32_REL_L2 && maxAbs <= F32_MAX_ABS && greedyIdentical
-                : rel <= BF16_REL_L2);
-        return new Result(device, model, p.name().toLowerCase(), scenario, rows, rel, finite ? maxAbs : Double.NaN, maxRef,
-                agree / (double) rows, greedyIdentical, pass, finite ? note : "non-finite logits from the GPU");
+                : rel <= BF16_REL_L2 && median <= BF16_MEDIAN_REL_L2);
+        return new Result(device, model, p.name().toLowerCase(), scenario, rows, rel, median, maxRow,
+                finite ? maxAbs : Double.NaN, maxRef, agree / (double) rows, greedyIdentical, pass,
+                finite ? note : "non-finite logits from the GPU");
     }
 }
