@@ -3,7 +3,8 @@ package org.mixtralspark.engine.serving;
 /**
  * How to run a model.
  *
- * @param device        "auto" (CUDA when a device and our kernels are present, else CPU), "cpu" or "cuda"
+ * @param device        "auto" (CUDA device 0 when a device and our kernels are present, else CPU), "cpu", "cuda"
+ *                      (device 0) or "cuda:N" (device N, e.g. the GPU address Spark's resource discovery gave)
  * @param threads       CPU threads for the forward pass; 0 = every available processor
  * @param maxBatchSize  most sequences in one forward step
  * @param contextLength longest sequence accepted (prompt + generation); 0 = the model's own context length
@@ -19,8 +20,9 @@ public record EngineOptions(String device, int threads, int maxBatchSize, int co
     }
 
     public EngineOptions {
-        if (device == null || !(device.equals("auto") || device.equals("cpu") || device.equals("cuda"))) {
-            throw new IllegalArgumentException("device = " + device + ": must be auto, cpu or cuda");
+        if (device == null || !(device.equals("auto") || device.equals("cpu") || device.equals("cuda")
+                || device.matches("cuda:[0-9]{1,4}"))) {
+            throw new IllegalArgumentException("device = " + device + ": must be auto, cpu, cuda or cuda:N");
         }
         if (threads < 0) {
             throw new IllegalArgumentException("threads = " + threads + ": must be >= 0 (0 = all processors)");
