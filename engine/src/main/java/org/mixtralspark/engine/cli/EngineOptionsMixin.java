@@ -6,7 +6,7 @@ import picocli.CommandLine.Option;
 /** Flags that choose how the engine runs. */
 final class EngineOptionsMixin {
 
-    @Option(names = "--device", description = "auto, cpu or cuda (default ${DEFAULT-VALUE}).")
+    @Option(names = "--device", description = "auto, cpu, cuda or cuda:N (default ${DEFAULT-VALUE}).")
     String device = "auto";
 
     @Option(names = "--threads", description = "CPU threads; 0 = all processors (default ${DEFAULT-VALUE}).")

@@ -8,8 +8,9 @@ import picocli.CommandLine.Command;
  * and checks rely on (see the README).
  */
 @Command(name = "mixtral", mixinStandardHelpOptions = true, version = "mixtral-spark 0.1.0",
-        description = "Run Mixtral-family models on the CPU: generate, tokenize, inspect, write random test models.",
-        subcommands = {GenerateCommand.class, TokenizeCommand.class, InspectCommand.class, RandomModelCommand.class})
+        description = "Run Mixtral-family models on the CPU: generate, tokenize, inspect, bench, write random test models.",
+        subcommands = {GenerateCommand.class, TokenizeCommand.class, InspectCommand.class, BenchCommand.class,
+                RandomModelCommand.class})
 public final class MixtralCli {
 
     public static void main(String[] args) {

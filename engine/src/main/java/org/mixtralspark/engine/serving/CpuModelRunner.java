@@ -2,22 +2,30 @@ package org.mixtralspark.engine.serving;
 
 import org.mixtralspark.engine.kernels.cpu.Matmul;
 import org.mixtralspark.engine.kernels.cpu.ThreadTeam;
+import org.mixtralspark.engine.kv.BlockAllocator;
+import org.mixtralspark.engine.kv.BlockTable;
+import org.mixtralspark.engine.kv.PagedKvCache;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.MixtralWeights;
 import org.mixtralspark.engine.model.mixtral.BatchForward;
-import org.mixtralspark.engine.model.mixtral.SequenceKv;
 
-/** Runs the batched forward pass on the CPU with a team of threads. */
-final class CpuModelRunner implements ModelRunner {
+/** Runs the batched forward pass on the CPU with a team of threads and a heap-resident paged KV cache. */
+public final class CpuModelRunner implements ModelRunner {
 
     private final MixtralConfig config;
     private final ThreadTeam team;
+    private final PagedKvCache cache;
     private final BatchForward forward;
 
-    CpuModelRunner(MixtralWeights weights, int threads) {
+    /**
+     * @param kvCacheBytes the KV cache budget; it is allocated on the heap now, so the JVM needs that much headroom
+     */
+    public CpuModelRunner(MixtralWeights weights, int threads, long kvCacheBytes) {
         this.config = weights.config();
+        int blocks = PagedKvCache.blocksForBudget(config, kvCacheBytes, PagedKvCache.DEFAULT_BLOCK_SIZE);
+        this.cache = new PagedKvCache(config, blocks, PagedKvCache.DEFAULT_BLOCK_SIZE);
         this.team = new ThreadTeam(threads, "mixtral-cpu");
-        this.forward = new BatchForward(weights, Matmul.best(), team);
+        this.forward = new BatchForward(weights, Matmul.best(), team, cache);
     }
 
     @Override
@@ -31,13 +39,13 @@ final class CpuModelRunner implements ModelRunner {
     }
 
     @Override
-    public SequenceKv newCache(int maxPositions) {
-        return new SequenceKv(config, maxPositions);
+    public BlockAllocator blocks() {
+        return cache.allocator();
     }
 
     @Override
-    public float[] forward(int[] tokens, int[] positions, SequenceKv[] caches, int[] logitRows) {
-        return forward.forward(tokens, positions, caches, logitRows);
+    public float[] forward(int[] tokens, int[] positions, BlockTable[] tables, int[] logitRows) {
+        return forward.forward(tokens, positions, tables, logitRows);
     }
 
     @Override

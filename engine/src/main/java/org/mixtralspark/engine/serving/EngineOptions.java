@@ -3,23 +3,35 @@ package org.mixtralspark.engine.serving;
 /**
  * How to run a model.
  *
- * @param device        "auto" (CUDA when a device and our kernels are present, else CPU), "cpu" or "cuda"
+ * @param device        "auto" (CUDA device 0 when a device and our kernels are present, else CPU), "cpu", "cuda"
+ *                      (device 0) or "cuda:N" (device N, e.g. the GPU address Spark's resource discovery gave)
  * @param threads       CPU threads for the forward pass; 0 = every available processor
  * @param maxBatchSize  most sequences in one forward step
  * @param contextLength longest sequence accepted (prompt + generation); 0 = the model's own context length
  * @param exactMath     on the CPU: keep activations fp32 for every weight type (the default, and today the only path)
+ * @param kvCacheBytes  memory for the paged KV cache; 0 = enough for maxBatchSize full-context sequences, capped at a
+ *                      quarter of the JVM's maximum heap (the CPU cache lives on the heap)
  */
-public record EngineOptions(String device, int threads, int maxBatchSize, int contextLength, boolean exactMath) {
+public record EngineOptions(String device, int threads, int maxBatchSize, int contextLength, boolean exactMath,
+                            long kvCacheBytes) {
+
+    public EngineOptions(String device, int threads, int maxBatchSize, int contextLength, boolean exactMath) {
+        this(device, threads, maxBatchSize, contextLength, exactMath, 0);
+    }
 
     public EngineOptions {
-        if (device == null || !(device.equals("auto") || device.equals("cpu") || device.equals("cuda"))) {
-            throw new IllegalArgumentException("device = " + device + ": must be auto, cpu or cuda");
+        if (device == null || !(device.equals("auto") || device.equals("cpu") || device.equals("cuda")
+                || device.matches("cuda:[0-9]{1,4}"))) {
+            throw new IllegalArgumentException("device = " + device + ": must be auto, cpu, cuda or cuda:N");
         }
         if (threads < 0) {
             throw new IllegalArgumentException("threads = " + threads + ": must be >= 0 (0 = all processors)");
         }
         if (maxBatchSize < 1) {
             throw new IllegalArgumentException("max batch size = " + maxBatchSize + ": must be >= 1");
+        }
+        if (kvCacheBytes < 0) {
+            throw new IllegalArgumentException("KV cache bytes = " + kvCacheBytes + ": must be >= 0 (0 = automatic)");
         }
         if (contextLength < 0) {
             throw new IllegalArgumentException("context length = " + contextLength + ": must be >= 0 (0 = model's)");
@@ -31,19 +43,23 @@ public record EngineOptions(String device, int threads, int maxBatchSize, int co
     }
 
     public EngineOptions withDevice(String d) {
-        return new EngineOptions(d, threads, maxBatchSize, contextLength, exactMath);
+        return new EngineOptions(d, threads, maxBatchSize, contextLength, exactMath, kvCacheBytes);
     }
 
     public EngineOptions withThreads(int t) {
-        return new EngineOptions(device, t, maxBatchSize, contextLength, exactMath);
+        return new EngineOptions(device, t, maxBatchSize, contextLength, exactMath, kvCacheBytes);
     }
 
     public EngineOptions withMaxBatchSize(int b) {
-        return new EngineOptions(device, threads, b, contextLength, exactMath);
+        return new EngineOptions(device, threads, b, contextLength, exactMath, kvCacheBytes);
     }
 
     public EngineOptions withContextLength(int c) {
-        return new EngineOptions(device, threads, maxBatchSize, c, exactMath);
+        return new EngineOptions(device, threads, maxBatchSize, c, exactMath, kvCacheBytes);
+    }
+
+    public EngineOptions withKvCacheBytes(long bytes) {
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, exactMath, bytes);
     }
 
     public int effectiveThreads() {

@@ -1,6 +1,11 @@
 package org.mixtralspark.engine.serving;
 
+import org.mixtralspark.engine.kernels.cuda.CudaAvailability;
+import org.mixtralspark.engine.kernels.cuda.CudaModelRunner;
+import org.mixtralspark.engine.kernels.cuda.CudaOptions;
+import org.mixtralspark.engine.kv.PagedKvCache;
 import org.mixtralspark.engine.model.LoadedModel;
+import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.ModelLoader;
 import org.mixtralspark.engine.tokenizer.GgufTokenizers;
 import org.mixtralspark.engine.tokenizer.HfTokenizer;
@@ -36,9 +41,10 @@ public final class Engines {
                 throw new IllegalArgumentException(model + ": the tokenizer has " + tokenizer.vocabSize()
                         + " tokens but the model's vocabulary is " + loaded.config().vocabSize());
             }
-            ModelRunner runner = new CpuModelRunner(loaded.weights(), options.effectiveThreads());
-            LOG.info("loaded {} ({}, {} layers, {} experts) on {} with {} threads", loaded.name(), loaded.format(),
-                    loaded.config().layers(), loaded.config().experts(), device, options.effectiveThreads());
+            ModelRunner runner = runner(loaded, device, options);
+            LOG.info("loaded {} ({}, {} layers, {} experts) on {}{}", loaded.name(), loaded.format(),
+                    loaded.config().layers(), loaded.config().experts(), runner.device(),
+                    runner.device().equals("cpu") ? " with " + options.effectiveThreads() + " threads" : "");
             return new LocalEngine(loaded, tokenizer, tokenizer.chatTemplate(), runner, options);
         } catch (RuntimeException e) {
             if (tokenizer != null) {
@@ -49,16 +55,64 @@ public final class Engines {
         }
     }
 
-    /** "auto" takes the CPU until the CUDA backend exists; "cuda" fails with the reason. */
-    static String selectDevice(String requested) {
-        return switch (requested) {
-            case "cpu" -> "cpu";
-            case "cuda" -> throw new IllegalArgumentException(
-                    "device = cuda: the CUDA backend is not part of this build yet; use --device cpu or auto");
-            default -> {
-                LOG.info("device = auto: using the CPU (no CUDA backend in this build)");
-                yield "cpu";
+    /**
+     * The backend on {@code device} ("cpu" or "cuda:N"). An explicit cuda device that cannot take the model fails; with
+     * device = auto, a CUDA failure (e.g. the model does not fit) is logged and the CPU takes over.
+     */
+    private static ModelRunner runner(LoadedModel loaded, String device, EngineOptions options) {
+        if (device.startsWith("cuda:")) {
+            int context = options.contextLength() == 0 ? loaded.config().contextLength()
+                    : Math.min(options.contextLength(), loaded.config().contextLength());
+            CudaOptions cuda = CudaOptions.defaults(Integer.parseInt(device.substring(5)), options.maxBatchSize(),
+                    context, options.kvCacheBytes());
+            try {
+                return CudaModelRunner.load(loaded.weights(), loaded.name(), cuda);
+            } catch (RuntimeException e) {
+                if (!options.device().equals("auto")) {
+                    throw e;
+                }
+                LOG.warn("device = auto: {} could not take the model, using the CPU: {}", device, e.getMessage());
             }
-        };
+        }
+        return new CpuModelRunner(loaded.weights(), options.effectiveThreads(), kvBudget(loaded.config(), options));
+    }
+
+    /** The KV cache budget: the option, or enough for maxBatchSize full-context sequences within heap/4. */
+    static long kvBudget(MixtralConfig c, EngineOptions options) {
+        if (options.kvCacheBytes() > 0) {
+            return options.kvCacheBytes();
+        }
+        int context = options.contextLength() == 0 ? c.contextLength()
+                : Math.min(options.contextLength(), c.contextLength());
+        long perPosition = PagedKvCache.bytesPerBlock(c, 1);
+        long wanted = perPosition * context * options.maxBatchSize();
+        return Math.max(perPosition * PagedKvCache.DEFAULT_BLOCK_SIZE, Math.min(wanted,
+                Runtime.getRuntime().maxMemory() / 4));
+    }
+
+    /**
+     * "cpu"; "cuda" or "cuda:N" when CUDA is available, else an IllegalArgumentException with the reason; "auto": CUDA
+     * device 0 when available, else the CPU, logging why.
+     *
+     * @return "cpu" or "cuda:N"
+     */
+    static String selectDevice(String requested) {
+        if (requested.equals("cpu")) {
+            return "cpu";
+        }
+        CudaAvailability cuda = CudaAvailability.probe();
+        if (requested.equals("auto")) {
+            if (cuda.available()) {
+                LOG.info("device = auto: using cuda:0 ({})", cuda.describe());
+                return "cuda:0";
+            }
+            LOG.info("device = auto: using the CPU ({})", cuda.describe());
+            return "cpu";
+        }
+        if (!cuda.available()) {
+            throw new IllegalArgumentException("device = " + requested + ": " + cuda.describe()
+                    + "; use --device cpu or auto");
+        }
+        return requested.equals("cuda") ? "cuda:0" : requested;
     }
 }

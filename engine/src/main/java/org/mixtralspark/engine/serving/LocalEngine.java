@@ -2,7 +2,7 @@ package org.mixtralspark.engine.serving;
 
 import org.mixtralspark.engine.model.LoadedModel;
 import org.mixtralspark.engine.model.MixtralConfig;
-import org.mixtralspark.engine.model.mixtral.SequenceKv;
+import org.mixtralspark.engine.kv.BlockTable;
 import org.mixtralspark.engine.sampling.SequenceSampler;
 import org.mixtralspark.engine.sampling.StopConditions;
 import org.mixtralspark.engine.tokenizer.ChatTemplate;
@@ -47,6 +47,9 @@ final class LocalEngine implements Engine {
     private final AtomicLong generatedTokens = new AtomicLong();
     private final AtomicLong steps = new AtomicLong();
     private final AtomicLong busyNanos = new AtomicLong();
+    private final AtomicLong decodeSteps = new AtomicLong();
+    private final AtomicLong decodeStepTokens = new AtomicLong();
+    private final AtomicLong decodeStepNanos = new AtomicLong();
 
     LocalEngine(LoadedModel model, Tokenizer tokenizer, ChatTemplate chatTemplate, ModelRunner runner,
                 EngineOptions options) {
@@ -59,7 +62,19 @@ final class LocalEngine implements Engine {
                 : Math.min(options.contextLength(), c.contextLength());
         this.description = new ModelDescription(model.path(), model.name(), model.format(), contextLength,
                 c.vocabSize(), runner.device());
-        this.scheduler = new Scheduler(options.maxBatchSize(), STEP_TOKEN_BUDGET);
+        this.scheduler = new Scheduler(options.maxBatchSize(), STEP_TOKEN_BUDGET, runner.blocks(), s -> {
+            if (s.hasGenerated()) {
+                // it grew to fill the whole cache: end it like a context limit, keeping what it generated
+                requests.incrementAndGet();
+                s.text.append(s.decoder.flush());
+                s.future.complete(s.result(FinishReason.LENGTH));
+                return;
+            }
+            long need = runner.blocks().blocksFor(s.length + 1);
+            fail(s, new IllegalArgumentException("the sequence needs " + need + " KV cache blocks of "
+                    + runner.blocks().blockSize() + " positions, but the whole cache has "
+                    + runner.blocks().totalBlocks() + ": raise the KV cache budget or shorten the prompt"));
+        });
         this.stepThread = new Thread(this::loop, "mixtral-engine");
         this.stepThread.setDaemon(true);
         this.stepThread.start();
@@ -142,7 +157,6 @@ final class LocalEngine implements Engine {
 
     private void start(Sequence s) {
         try {
-            s.kv = runner.newCache(contextLength);
             s.sampler = new SequenceSampler(s.request.params(), s.request.promptIds(), model.config().vocabSize());
             s.stops = new StopConditions(s.request.params(), tokenizer.eosId(), s.promptLength(), contextLength);
             s.decoder = tokenizer.streamingDecoder();
@@ -160,7 +174,7 @@ final class LocalEngine implements Engine {
         }
         int[] tokens = new int[n];
         int[] positions = new int[n];
-        SequenceKv[] caches = new SequenceKv[n];
+        BlockTable[] tables = new BlockTable[n];
         List<Sequence> seqs = batch.sequences();
         int[] logitRows = new int[seqs.size()];
         boolean[] wantsLogits = new boolean[seqs.size()];
@@ -171,7 +185,7 @@ final class LocalEngine implements Engine {
             for (int j = 0; j < batch.tokenCounts()[i]; j++) {
                 tokens[row] = s.tokens[s.computed + j];
                 positions[row] = s.computed + j;
-                caches[row] = s.kv;
+                tables[row] = s.table;
                 row++;
             }
             // logits are needed once the sequence has caught up with all its known tokens
@@ -183,7 +197,7 @@ final class LocalEngine implements Engine {
         long t0 = System.nanoTime();
         float[] logits;
         try {
-            logits = runner.forward(tokens, positions, caches, Arrays.copyOf(logitRows, logitCount));
+            logits = runner.forward(tokens, positions, tables, Arrays.copyOf(logitRows, logitCount));
         } catch (RuntimeException e) {
             LOG.error("forward step failed; failing its {} sequences", seqs.size(), e);
             for (Sequence s : seqs) {
@@ -195,6 +209,15 @@ final class LocalEngine implements Engine {
         long elapsed = System.nanoTime() - t0;
         steps.incrementAndGet();
         busyNanos.addAndGet(elapsed);
+        boolean pureDecode = true;
+        for (Sequence s : seqs) {
+            pureDecode &= !s.inPrefill() && s.length - s.computed == 1;
+        }
+        if (pureDecode) {
+            decodeSteps.incrementAndGet();
+            decodeStepTokens.addAndGet(n);
+            decodeStepNanos.addAndGet(elapsed);
+        }
 
         int vocab = model.config().vocabSize();
         int li = 0;
@@ -255,10 +278,15 @@ final class LocalEngine implements Engine {
         s.future.complete(GenerationResult.failed(s.request.id(), s.request.promptIds(), message));
     }
 
+    /** Sequences pre-empted so far because the KV cache was full (for tests and logs). */
+    long preemptions() {
+        return scheduler.preemptions();
+    }
+
     @Override
     public EngineStats stats() {
         return new EngineStats(requests.get(), promptTokens.get(), generatedTokens.get(), steps.get(),
-                busyNanos.get());
+                busyNanos.get(), decodeSteps.get(), decodeStepTokens.get(), decodeStepNanos.get());
     }
 
     @Override

@@ -1,19 +1,27 @@
 package org.mixtralspark.engine.serving;
 
+import org.mixtralspark.engine.kv.BlockAllocator;
+
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
- * Decides what the next forward step computes. No model, no threads: the engine's step loop calls
- * {@link #schedule()} and then reports back.
+ * Decides what the next forward step computes, and who holds the KV cache's blocks. No model, no threads: the
+ * engine's step loop calls {@link #schedule()} and then reports back.
  *
  * <p>NOTE: as in vLLM's scheduler there are no separate prefill and decode phases: each running sequence just
  * catches up its computed tokens with its known tokens. A sequence that is decoding needs one token; a sequence in
  * its prompt takes as many as the step's token budget leaves, so long prompts are prefilled in chunks interleaved
- * with other sequences' decode steps. Sequences join the running batch whenever there is room and leave it as soon
- * as they finish (continuous batching).
+ * with other sequences' decode steps. Sequences join the running batch whenever there is room — a free slot and
+ * free KV blocks for their prompt — and leave it as soon as they finish (continuous batching).
+ *
+ * <p>When the cache is full: a new sequence waits; a running one that needs a block for its next token takes it
+ * from the youngest running sequence, which is pre-empted: its blocks are freed, and it goes back to the head of
+ * the queue to recompute its tokens (prompt and generated so far) when blocks are free again. Nothing is dropped
+ * and memory never grows past the budget. A sequence that cannot fit even alone is failed with the sizes.
  */
 final class Scheduler {
 
@@ -23,12 +31,20 @@ final class Scheduler {
 
     private final int maxRunning;
     private final int tokenBudget;
+    private final BlockAllocator blocks;
+    private final Consumer<Sequence> tooLarge;
     private final Deque<Sequence> waiting = new ArrayDeque<>();
     private final List<Sequence> running = new ArrayList<>();
+    private long preemptions;
 
-    Scheduler(int maxRunning, int tokenBudget) {
+    /**
+     * @param tooLarge called for a sequence that cannot fit in the whole cache (it is removed from scheduling)
+     */
+    Scheduler(int maxRunning, int tokenBudget, BlockAllocator blocks, Consumer<Sequence> tooLarge) {
         this.maxRunning = maxRunning;
         this.tokenBudget = tokenBudget;
+        this.blocks = blocks;
+        this.tooLarge = tooLarge;
     }
 
     void add(Sequence s) {
@@ -39,26 +55,55 @@ final class Scheduler {
         return !waiting.isEmpty() || !running.isEmpty();
     }
 
-    List<Sequence> running() {
-        return running;
+    long preemptions() {
+        return preemptions;
     }
 
-    /** Every sequence not yet finished, waiting or running (to fail them on shutdown). */
+    int runningCount() {
+        return running.size();
+    }
+
+    int waitingCount() {
+        return waiting.size();
+    }
+
+    /** Every sequence not yet finished, waiting or running (to fail them on shutdown); their blocks are freed. */
     List<Sequence> drainAll() {
         List<Sequence> all = new ArrayList<>(running);
         all.addAll(waiting);
+        for (Sequence s : all) {
+            blocks.release(s.table);
+        }
         running.clear();
         waiting.clear();
         return all;
     }
 
+    /** A sequence finished (or failed): it leaves the batch and its blocks are freed. */
     void finish(Sequence s) {
         running.remove(s);
+        waiting.remove(s);
+        blocks.release(s.table);
     }
 
     ScheduledBatch schedule() {
-        while (running.size() < maxRunning && !waiting.isEmpty()) {
-            running.add(waiting.pollFirst());
+        admit();
+        // every decoding sequence needs room for its next position; take it from the youngest if need be
+        for (int i = 0; i < running.size(); i++) {
+            Sequence s = running.get(i);
+            if (s.inPrefill() || blocks.reserve(s.table, s.length)) {
+                continue;
+            }
+            while (!blocks.reserve(s.table, s.length)) {
+                Sequence victim = running.get(running.size() - 1);
+                preempt(victim);
+                if (victim == s) {
+                    break;
+                }
+            }
+            if (!running.contains(s)) {
+                i--; // s itself was the youngest and went back to the queue
+            }
         }
         List<Sequence> seqs = new ArrayList<>();
         List<Integer> counts = new ArrayList<>();
@@ -86,5 +131,31 @@ final class Scheduler {
             total += c[i];
         }
         return new ScheduledBatch(seqs, c, total);
+    }
+
+    /** Moves waiting sequences into the batch while there is a slot and blocks for all their known tokens. */
+    private void admit() {
+        while (running.size() < maxRunning && !waiting.isEmpty()) {
+            Sequence s = waiting.peekFirst();
+            int need = blocks.blocksFor(s.length + 1);
+            if (need > blocks.totalBlocks()) {
+                waiting.pollFirst();
+                tooLarge.accept(s);
+                continue;
+            }
+            if (!blocks.reserve(s.table, s.length + 1)) {
+                return; // first come, first served: later arrivals wait behind it
+            }
+            running.add(waiting.pollFirst());
+        }
+    }
+
+    private void preempt(Sequence victim) {
+        running.remove(victim);
+        blocks.release(victim.table);
+        victim.computed = 0;
+        victim.preemptions++;
+        preemptions++;
+        waiting.addFirst(victim);
     }
 }

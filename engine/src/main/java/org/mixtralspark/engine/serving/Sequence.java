@@ -1,6 +1,6 @@
 package org.mixtralspark.engine.serving;
 
-import org.mixtralspark.engine.model.mixtral.SequenceKv;
+import org.mixtralspark.engine.kv.BlockTable;
 import org.mixtralspark.engine.sampling.SequenceSampler;
 import org.mixtralspark.engine.sampling.StopConditions;
 import org.mixtralspark.engine.tokenizer.StreamingDecoder;
@@ -20,7 +20,10 @@ final class Sequence {
     final CompletableFuture<GenerationResult> future;
     final long arrivalNanos;
 
-    SequenceKv kv;
+    /** Its blocks in the runner's paged KV cache. */
+    final BlockTable table = new BlockTable();
+    /** Times its cache was taken back to make room (it then recomputes its tokens). */
+    int preemptions;
     SequenceSampler sampler;
     StopConditions stops;
     StreamingDecoder decoder;
@@ -60,9 +63,18 @@ final class Sequence {
     }
 
     GenerationResult result() {
+        return result(stops.finishReason());
+    }
+
+    /** The result so far, ended for {@code reason} (e.g. LENGTH when the KV cache cannot hold another position). */
+    GenerationResult result(FinishReason reason) {
         int generatedEnd = dropLastToken ? length - 1 : length;
         int[] generated = Arrays.copyOfRange(tokens, promptLength(), generatedEnd);
         return new GenerationResult(request.id(), request.promptIds(), generated, text.toString(),
-                stops.finishReason(), logprobs, null, prefillNanos, decodeNanos);
+                reason, logprobs, null, prefillNanos, decodeNanos);
+    }
+
+    boolean hasGenerated() {
+        return length > promptLength();
     }
 }

@@ -125,6 +125,24 @@ class MixtralCliTest {
     }
 
     @Test
+    void benchJsonHasTheFiguresOfTheContract(@TempDir Path tmp) throws Exception {
+        Path model = tmp.resolve("m.gguf");
+        assertEquals(0, run("random-model", "--out", model.toString(), "--type", "q8_0").code());
+        Run r = run("bench", "--model", model.toString(), "--prompt-tokens", "16", "--new-tokens", "4",
+                "--concurrency", "1,3", "--repeats", "1", "--threads", "2", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode o = Json.MAPPER.readTree(r.out());
+        assertTrue(o.get("prefill_tokens_per_s").asDouble() > 0);
+        assertEquals(2, o.get("decode").size());
+        assertEquals(3, o.get("decode").get(1).get("concurrency").asInt());
+        assertTrue(o.get("decode").get(1).get("tokens_per_s").asDouble() > 0);
+        assertTrue(o.get("peak_rss_bytes").asLong() > 0);
+        assertTrue(o.get("weight_bytes_per_token").asLong() > 0
+                && o.get("weight_bytes_per_token").asLong() < o.get("weight_bytes_total").asLong(),
+                "a MoE model reads only the chosen experts");
+    }
+
+    @Test
     void errorsGoToStderrWithANonZeroExit(@TempDir Path tmp) throws Exception {
         Run missing = run("generate", "--model", tmp.resolve("nope.gguf").toString(), "--prompt", "hi");
         assertNotEquals(0, missing.code());

@@ -1,7 +1,11 @@
 package org.mixtralspark.engine.oracle;
 
+import org.mixtralspark.engine.kernels.cpu.Matmul;
+import org.mixtralspark.engine.kernels.cpu.ThreadTeam;
+import org.mixtralspark.engine.kv.BlockTable;
+import org.mixtralspark.engine.kv.PagedKvCache;
+import org.mixtralspark.engine.model.MixtralWeights;
 import org.mixtralspark.engine.model.mixtral.BatchForward;
-import org.mixtralspark.engine.model.mixtral.SequenceKv;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,12 +24,17 @@ final class GreedyRun {
     final int[] greedyIds;
     final int vocab;
 
-    GreedyRun(BatchForward forward, int[] prompt, int steps) {
-        vocab = forward.config().vocabSize();
-        SequenceKv kv = new SequenceKv(forward.config(), prompt.length + steps);
+    GreedyRun(MixtralWeights weights, Matmul matmul, ThreadTeam team, int[] prompt, int steps) {
+        vocab = weights.config().vocabSize();
+        // a small block size, so that a sequence spans many non-contiguous blocks
+        PagedKvCache cache = new PagedKvCache(weights.config(), (prompt.length + steps) / 4 + 8, 4);
+        BlockTable kv = new BlockTable();
+        cache.allocator().reserve(new BlockTable(), 5); // blocks 0..1 go elsewhere: kv's blocks do not start at 0
+        cache.allocator().reserve(kv, prompt.length + steps);
+        BatchForward forward = new BatchForward(weights, matmul, team, cache);
         int n = prompt.length;
         int[] positions = new int[n];
-        SequenceKv[] caches = new SequenceKv[n];
+        BlockTable[] caches = new BlockTable[n];
         int[] rows = new int[n];
         for (int i = 0; i < n; i++) {
             positions[i] = i;
@@ -40,7 +49,7 @@ final class GreedyRun {
             int token = argmax(last);
             greedyIds[s] = token;
             if (s + 1 < steps) {
-                last = forward.forward(new int[] {token}, new int[] {n + s}, new SequenceKv[] {kv}, new int[] {0});
+                last = forward.forward(new int[] {token}, new int[] {n + s}, new BlockTable[] {kv}, new int[] {0});
             }
         }
     }

@@ -12,7 +12,6 @@ import org.mixtralspark.engine.model.ModelLoader;
 import org.mixtralspark.engine.model.gen.Checkpoint;
 import org.mixtralspark.engine.model.gen.CheckpointWriter;
 import org.mixtralspark.engine.model.gen.HfCheckpoints;
-import org.mixtralspark.engine.model.mixtral.BatchForward;
 
 import java.nio.file.Path;
 
@@ -72,7 +71,6 @@ class LayoutEquivalenceTest {
     }
 
     private static float[] lastLogits(LoadedModel m, int[] prompt) {
-        BatchForward f = new BatchForward(m.weights(), Matmul.best(), team);
-        return new GreedyRun(f, prompt, 1).stepLogits.get(0);
+        return new GreedyRun(m.weights(), Matmul.best(), team, prompt, 1).stepLogits.get(0);
     }
 }

@@ -8,7 +8,6 @@ import org.mixtralspark.engine.kernels.cpu.Matmul;
 import org.mixtralspark.engine.kernels.cpu.ThreadTeam;
 import org.mixtralspark.engine.model.LoadedModel;
 import org.mixtralspark.engine.model.ModelLoader;
-import org.mixtralspark.engine.model.mixtral.BatchForward;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -67,12 +66,11 @@ class OracleAgreementTest {
 
     /** The checks of the class comment; also used for models the tests write themselves. */
     static void assertAgrees(LoadedModel m, Oracle.Reference ref, String label, ThreadTeam team) {
-        BatchForward forward = new BatchForward(m.weights(), Matmul.best(), team);
         assertEquals(ref.vocab(), m.config().vocabSize(), label + ": vocab");
         for (Oracle.Prompt p : ref.prompts()) {
             String where = label + " prompt " + p.name();
             int[] prompt = p.promptIds();
-            GreedyRun run = new GreedyRun(forward, prompt, p.greedyIds().length);
+            GreedyRun run = new GreedyRun(m.weights(), Matmul.best(), team, prompt, p.greedyIds().length);
 
             float[] last = run.positionLogits(prompt.length - 1);
             assertAllClose(p.lastLogits(), last, where + " last logits");

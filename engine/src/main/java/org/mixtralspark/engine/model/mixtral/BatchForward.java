@@ -3,6 +3,9 @@ package org.mixtralspark.engine.model.mixtral;
 import org.mixtralspark.engine.kernels.cpu.Matmul;
 import org.mixtralspark.engine.kernels.cpu.ThreadTeam;
 import org.mixtralspark.engine.kernels.cpu.VectorMatmul;
+import org.mixtralspark.engine.kernels.cpu.VectorOps;
+import org.mixtralspark.engine.kv.BlockTable;
+import org.mixtralspark.engine.kv.PagedKvCache;
 import org.mixtralspark.engine.model.ExpertWeights;
 import org.mixtralspark.engine.model.LayerWeights;
 import org.mixtralspark.engine.model.MixtralConfig;
@@ -25,9 +28,28 @@ public final class BatchForward {
     private final Rope rope;
     private final Matmul matmul;
     private final ThreadTeam team;
+    private final PagedKvCache cache;
     private final ThreadLocal<float[]> scoreScratch = ThreadLocal.withInitial(() -> new float[0]);
 
-    public BatchForward(MixtralWeights weights, Matmul matmul, ThreadTeam team) {
+    // Step buffers, grown to the largest step seen and reused: forward() runs on one thread at a time.
+    private static final int X = 0, XB = 1, Q = 2, K = 3, V = 4, ATTN = 5, O = 6, MOE = 7, XE = 8, GATE = 9, UP = 10,
+            Y = 11, WEIGHTS = 12, ROUTER = 13, LAST = 14, NORMED = 15, BUFFERS = 16;
+    private final float[][] buffers = new float[BUFFERS][0];
+    private int[] chosenBuffer = new int[0];
+
+    /** Buffer {@code slot} with room for at least {@code n} floats (contents undefined). */
+    private float[] buffer(int slot, int n) {
+        if (buffers[slot].length < n) {
+            buffers[slot] = new float[n];
+        }
+        return buffers[slot];
+    }
+
+    /**
+     * @param cache the paged KV cache the step's block tables point into
+     */
+    public BatchForward(MixtralWeights weights, Matmul matmul, ThreadTeam team, PagedKvCache cache) {
+        this.cache = cache;
         this.w = weights;
         this.c = weights.config();
         this.rope = new Rope(c.headDim(), c.ropeTheta());
@@ -39,35 +61,40 @@ public final class BatchForward {
         return c;
     }
 
+    public PagedKvCache cache() {
+        return cache;
+    }
+
     /**
      * Runs one step.
      *
      * @param tokens     token ids, (T)
      * @param positions  each token's position in its sequence, (T); a sequence's tokens in a step are consecutive
      *                   and in order, and its cache already holds every earlier position
-     * @param caches     each token's sequence cache, (T); made large enough here
+     * @param tables     each token's sequence block table, (T); already holding a block for its position
      * @param logitRows  indices into the batch of the tokens whose next-token logits are wanted, in order
      * @return logits, (logitRows.length, vocab) row-major
      */
-    public float[] forward(int[] tokens, int[] positions, SequenceKv[] caches, int[] logitRows) {
+    public float[] forward(int[] tokens, int[] positions, BlockTable[] tables, int[] logitRows) {
         int n = tokens.length;
         int dim = c.dim();
+        int[] rows = new int[n]; // each token's row in the paged cache (small)
         for (int t = 0; t < n; t++) {
-            caches[t].ensureCapacity(positions[t] + 1);
+            rows[t] = cache.row(tables[t], positions[t]);
         }
 
         // x = embed_tokens[tokens], (T, dim)
-        float[] x = new float[n * dim];
+        float[] x = buffer(X, n * dim);
         for (int t = 0; t < n; t++) {
             w.tokenEmbedding().dequantizeRow(tokens[t], x, t * dim);
         }
 
-        float[] xb = new float[n * dim];
-        float[] q = new float[n * c.qDim()];
-        float[] k = new float[n * c.kvDim()];
-        float[] v = new float[n * c.kvDim()];
-        float[] attn = new float[n * c.qDim()];
-        float[] o = new float[n * dim];
+        float[] xb = buffer(XB, n * dim);
+        float[] q = buffer(Q, n * c.qDim());
+        float[] k = buffer(K, n * c.kvDim());
+        float[] v = buffer(V, n * c.kvDim());
+        float[] attn = buffer(ATTN, n * c.qDim());
+        float[] o = buffer(O, n * dim);
         for (int l = 0; l < c.layers(); l++) {
             LayerWeights lw = w.layers()[l];
 
@@ -83,12 +110,12 @@ public final class BatchForward {
             for (int t = 0; t < n; t++) {
                 rope.apply(q, t * c.qDim(), c.heads(), positions[t]);
                 rope.apply(k, t * c.kvDim(), c.kvHeads(), positions[t]);
-                System.arraycopy(k, t * c.kvDim(), caches[t].keys(l), positions[t] * c.kvDim(), c.kvDim());
-                System.arraycopy(v, t * c.kvDim(), caches[t].values(l), positions[t] * c.kvDim(), c.kvDim());
+                System.arraycopy(k, t * c.kvDim(), cache.keys(l), rows[t] * c.kvDim(), c.kvDim());
+                System.arraycopy(v, t * c.kvDim(), cache.values(l), rows[t] * c.kvDim(), c.kvDim());
             }
 
             // grouped-query attention over each token's own sequence, causal
-            attention(l, q, positions, caches, attn, n);
+            attention(l, q, positions, tables, attn, n);
 
             // output projection, residual back into x
             matmul.apply(lw.wo(), attn, n, o, team);
@@ -102,36 +129,39 @@ public final class BatchForward {
 
         // final rmsnorm of the wanted rows, LM head
         int m = logitRows.length;
-        float[] last = new float[m * dim];
+        float[] last = buffer(LAST, m * dim);
         for (int i = 0; i < m; i++) {
             System.arraycopy(x, logitRows[i] * dim, last, i * dim, dim);
         }
-        float[] normed = new float[m * dim];
+        float[] normed = buffer(NORMED, m * dim);
         rmsnorm(last, w.outputNorm(), normed, m);
         float[] logits = new float[m * c.vocabSize()];
         matmul.apply(w.lmHead(), normed, m, logits, team);
         return logits;
     }
 
-    private void attention(int layer, float[] q, int[] positions, SequenceKv[] caches, float[] out, int n) {
+    private void attention(int layer, float[] q, int[] positions, BlockTable[] tables, float[] out, int n) {
         int hd = c.headDim();
         int kvDim = c.kvDim();
         float scale = (float) (1.0 / Math.sqrt(hd));
+        int blockSize = cache.blockSize();
+        float[] keys = cache.keys(layer);
+        float[] values = cache.values(layer);
         team.forRange(n * c.heads(), 1, (start, end) -> {
             for (int th = start; th < end; th++) {
                 int t = th / c.heads();
                 int h = th % c.heads();
                 int pos = positions[t];
-                float[] keys = caches[t].keys(layer);
-                float[] values = caches[t].values(layer);
+                BlockTable table = tables[t];
                 int kvOff = (h / c.groupSize()) * hd;
                 int qOff = t * c.qDim() + h * hd;
                 float[] scores = scratch(pos + 1);
                 float max = Float.NEGATIVE_INFINITY;
                 for (int p = 0; p <= pos; p++) {
+                    int kOff = (table.block(p / blockSize) * blockSize + p % blockSize) * kvDim + kvOff;
                     float s = VectorMatmul.isAvailable()
-                            ? VectorMatmul.dot(q, qOff, keys, p * kvDim + kvOff, hd)
-                            : dotScalar(q, qOff, keys, p * kvDim + kvOff, hd);
+                            ? VectorMatmul.dot(q, qOff, keys, kOff, hd)
+                            : dotScalar(q, qOff, keys, kOff, hd);
                     scores[p] = s * scale;
                     max = Math.max(max, scores[p]);
                 }
@@ -145,11 +175,8 @@ public final class BatchForward {
                 int oOff = t * c.qDim() + h * hd;
                 java.util.Arrays.fill(out, oOff, oOff + hd, 0f);
                 for (int p = 0; p <= pos; p++) {
-                    float a = scores[p] * inv;
-                    int vOff = p * kvDim + kvOff;
-                    for (int i = 0; i < hd; i++) {
-                        out[oOff + i] += a * values[vOff + i];
-                    }
+                    int vOff = (table.block(p / blockSize) * blockSize + p % blockSize) * kvDim + kvOff;
+                    VectorOps.axpy(scores[p] * inv, values, vOff, out, oOff, hd);
                 }
             }
         });
@@ -165,15 +192,18 @@ public final class BatchForward {
     private float[] moe(LayerWeights lw, float[] xb, int n) {
         int dim = c.dim();
         int k = c.expertsUsed();
-        int[] chosen = new int[n * k];
-        float[] weights = new float[n * k];
+        if (chosenBuffer.length < n * k) {
+            chosenBuffer = new int[n * k];
+        }
+        int[] chosen = chosenBuffer;
+        float[] weights = buffer(WEIGHTS, n * k);
         route(lw, xb, n, chosen, weights);
 
         // group: for each expert, the (token, slot) pairs routed to it, in token order
         int experts = lw.experts().length;
         int[] count = new int[experts];
-        for (int e : chosen) {
-            count[e]++;
+        for (int i = 0; i < n * k; i++) {
+            count[chosen[i]]++;
         }
         int[][] members = new int[experts][];
         for (int e = 0; e < experts; e++) {
@@ -184,7 +214,8 @@ public final class BatchForward {
             members[chosen[i]][count[chosen[i]]++] = i;
         }
 
-        float[] out = new float[n * dim];
+        float[] out = buffer(MOE, n * dim);
+        java.util.Arrays.fill(out, 0, n * dim, 0f);
         for (int e = 0; e < experts; e++) {
             int[] group = members[e];
             if (group.length == 0) {
@@ -193,20 +224,20 @@ public final class BatchForward {
             ExpertWeights ew = lw.experts()[e];
             int g = group.length;
             // gather the group's inputs, (g, dim)
-            float[] xe = new float[g * dim];
+            float[] xe = buffer(XE, g * dim);
             for (int j = 0; j < g; j++) {
                 System.arraycopy(xb, (group[j] / k) * dim, xe, j * dim, dim);
             }
             // SwiGLU: h = silu(w1 xe) * (w3 xe), (g, hiddenDim); y = w2 h, (g, dim)
-            float[] gate = new float[g * c.hiddenDim()];
-            float[] up = new float[g * c.hiddenDim()];
+            float[] gate = buffer(GATE, g * c.hiddenDim());
+            float[] up = buffer(UP, g * c.hiddenDim());
             matmul.apply(ew.gate(), xe, g, gate, team);
             matmul.apply(ew.up(), xe, g, up, team);
-            for (int i = 0; i < gate.length; i++) {
+            for (int i = 0, len = g * c.hiddenDim(); i < len; i++) {
                 float a = gate[i];
                 gate[i] = (float) (a / (1.0 + Math.exp(-a))) * up[i];
             }
-            float[] y = new float[g * dim];
+            float[] y = buffer(Y, g * dim);
             matmul.apply(ew.down(), gate, g, y, team);
             // combine: out[token] += weight * y
             for (int j = 0; j < g; j++) {
@@ -224,11 +255,12 @@ public final class BatchForward {
     private void route(LayerWeights lw, float[] xb, int n, int[] chosen, float[] weights) {
         int k = c.expertsUsed();
         if (lw.router() == null) { // dense model: one expert, weight 1
-            java.util.Arrays.fill(weights, 1f);
+            java.util.Arrays.fill(weights, 0, n * k, 1f);
+            java.util.Arrays.fill(chosen, 0, n * k, 0);
             return;
         }
         int experts = c.experts();
-        float[] logits = new float[experts];
+        float[] logits = buffer(ROUTER, experts);
         for (int t = 0; t < n; t++) {
             for (int e = 0; e < experts; e++) {
                 logits[e] = VectorMatmul.isAvailable()

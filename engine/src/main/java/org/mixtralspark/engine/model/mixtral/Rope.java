@@ -3,34 +3,64 @@ package org.mixtralspark.engine.model.mixtral;
 /**
  * Rotary position embedding on the interleaved layout (GGUF's, llama.cpp's "NORM" mode): dimensions {@code 2i} and
  * {@code 2i+1} of each head form a pair rotated by {@code pos * theta^(-2i / headDim)}. HF checkpoints are permuted to
- * this layout at load. Angles are computed in double (DESIGN §2 pitfalls), then applied in float.
+ * this layout at load. Angles are computed in double (DESIGN §2 pitfalls), then kept as float cos/sin tables that
+ * grow with the longest position seen.
  */
 public final class Rope {
 
-    private final int headDim;
+    private static final int GROWTH = 256;
+
+    private final int pairs;
     private final double[] inverseFrequency;
+    private volatile float[] cos = new float[0]; // (position, pair)
+    private volatile float[] sin = new float[0];
 
     public Rope(int headDim, double theta) {
-        this.headDim = headDim;
-        this.inverseFrequency = new double[headDim / 2];
-        for (int i = 0; i < headDim / 2; i++) {
+        this.pairs = headDim / 2;
+        this.inverseFrequency = new double[pairs];
+        for (int i = 0; i < pairs; i++) {
             inverseFrequency[i] = 1.0 / Math.pow(theta, (2.0 * i) / headDim);
         }
     }
 
     /** Rotates {@code heads} consecutive heads of {@code vec}, starting at {@code offset}, for position {@code pos}. */
     public void apply(float[] vec, int offset, int heads, int pos) {
-        for (int i = 0; i < headDim / 2; i++) {
-            double angle = pos * inverseFrequency[i];
-            float cos = (float) Math.cos(angle);
-            float sin = (float) Math.sin(angle);
-            for (int h = 0; h < heads; h++) {
-                int j = offset + h * headDim + 2 * i;
+        float[] c = cos;
+        float[] s = sin;
+        if ((pos + 1) * pairs > c.length) {
+            grow(pos + 1);
+            c = cos;
+            s = sin;
+        }
+        int base = pos * pairs;
+        int headDim = 2 * pairs;
+        for (int h = 0; h < heads; h++) {
+            int j = offset + h * headDim;
+            for (int i = 0; i < pairs; i++, j += 2) {
                 float x0 = vec[j];
                 float x1 = vec[j + 1];
-                vec[j] = x0 * cos - x1 * sin;
-                vec[j + 1] = x0 * sin + x1 * cos;
+                vec[j] = x0 * c[base + i] - x1 * s[base + i];
+                vec[j + 1] = x0 * s[base + i] + x1 * c[base + i];
             }
         }
+    }
+
+    private synchronized void grow(int positions) {
+        int have = cos.length / pairs;
+        if (positions <= have) {
+            return;
+        }
+        int n = Math.max(positions, have + GROWTH);
+        float[] c = java.util.Arrays.copyOf(cos, n * pairs);
+        float[] s = java.util.Arrays.copyOf(sin, n * pairs);
+        for (int p = have; p < n; p++) {
+            for (int i = 0; i < pairs; i++) {
+                double angle = p * inverseFrequency[i];
+                c[p * pairs + i] = (float) Math.cos(angle);
+                s[p * pairs + i] = (float) Math.sin(angle);
+            }
+        }
+        sin = s; // sin first: a reader that sees the new cos also sees the new sin
+        cos = c;
     }
 }

@@ -8,6 +8,8 @@ import org.mixtralspark.engine.io.GgmlType;
 import org.mixtralspark.engine.kernels.cpu.Matmul;
 import org.mixtralspark.engine.kernels.cpu.ScalarMatmul;
 import org.mixtralspark.engine.kernels.cpu.ThreadTeam;
+import org.mixtralspark.engine.kv.BlockTable;
+import org.mixtralspark.engine.kv.PagedKvCache;
 import org.mixtralspark.engine.model.LoadedModel;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.ModelLoader;
@@ -63,7 +65,7 @@ class ReferenceVsBatchTest {
                     expected = ref.forward(seq, t);
                 }
                 for (Matmul mm : new Matmul[] {Matmul.best(), new ScalarMatmul()}) {
-                    float[] actual = last(new BatchForward(m.weights(), mm, team), prompt);
+                    float[] actual = last(new BatchForward(m.weights(), mm, team, cache(m)), prompt);
                     for (int i = 0; i < expected.length; i++) {
                         assertEquals(expected[i], actual[i], 1e-3, f.getFileName() + " " + mm.getClass()
                                 .getSimpleName() + " logit " + i);
@@ -87,58 +89,63 @@ class ReferenceVsBatchTest {
         Path file = tmp.resolve("m.gguf");
         CheckpointWriter.writeGguf(RandomCheckpoints.create("t", TINY, 9), file, GgmlType.Q8_0, false);
         try (LoadedModel m = ModelLoader.load(file)) {
-            BatchForward f = new BatchForward(m.weights(), Matmul.best(), team);
             int[] a = {1, 5, 9, 13, 200};
             int[] b = {1, 250, 251, 252, 3, 4, 8};
-            float[] alone = last(f, a);
-            // a's prompt in the same step as b's prompt, then a decode step of both together
-            SequenceKv ka = new SequenceKv(m.config(), 16);
-            SequenceKv kb = new SequenceKv(m.config(), 16);
+            PagedKvCache aloneCache = cache(m);
+            BatchForward alone = new BatchForward(m.weights(), Matmul.best(), team, aloneCache);
+            BlockTable ta = new BlockTable();
+            aloneCache.allocator().reserve(ta, 16);
+            float[] aPrompt = alone.forward(a, range(a.length), repeat(ta, a.length), new int[] {a.length - 1});
+            float[] aNext = alone.forward(new int[] {42}, new int[] {a.length}, new BlockTable[] {ta}, new int[] {0});
+
+            // a's prompt in the same step as b's prompt, then a decode step of both together; b's blocks first,
+            // so a's blocks differ from the run alone
+            PagedKvCache sharedCache = cache(m);
+            BatchForward shared = new BatchForward(m.weights(), Matmul.best(), team, sharedCache);
+            BlockTable kb = new BlockTable();
+            BlockTable ka = new BlockTable();
+            sharedCache.allocator().reserve(kb, 16);
+            sharedCache.allocator().reserve(ka, 16);
             int n = a.length + b.length;
             int[] tokens = new int[n];
             int[] pos = new int[n];
-            SequenceKv[] caches = new SequenceKv[n];
-            for (int i = 0; i < a.length; i++) {
-                tokens[i] = a[i];
-                pos[i] = i;
-                caches[i] = ka;
+            BlockTable[] tables = new BlockTable[n];
+            for (int i = 0; i < n; i++) {
+                boolean isA = i < a.length;
+                tokens[i] = isA ? a[i] : b[i - a.length];
+                pos[i] = isA ? i : i - a.length;
+                tables[i] = isA ? ka : kb;
             }
-            for (int i = 0; i < b.length; i++) {
-                tokens[a.length + i] = b[i];
-                pos[a.length + i] = i;
-                caches[a.length + i] = kb;
-            }
-            float[] both = f.forward(tokens, pos, caches, new int[] {a.length - 1, n - 1});
-            assertArrayEquals(alone, Arrays.copyOf(both, alone.length), "prefill together == alone, bit for bit");
-
-            float[] nextAlone = f.forward(new int[] {42}, new int[] {a.length}, new SequenceKv[] {
-                    prefilled(f, m.config(), a)}, new int[] {0});
-            float[] nextBoth = f.forward(new int[] {42, 43}, new int[] {a.length, b.length},
-                    new SequenceKv[] {ka, kb}, new int[] {0, 1});
-            assertArrayEquals(nextAlone, Arrays.copyOf(nextBoth, nextAlone.length), "decode together == alone");
+            float[] both = shared.forward(tokens, pos, tables, new int[] {a.length - 1, n - 1});
+            assertArrayEquals(aPrompt, Arrays.copyOf(both, aPrompt.length), "prefill together == alone, bit for bit");
+            float[] nextBoth = shared.forward(new int[] {42, 43}, new int[] {a.length, b.length},
+                    new BlockTable[] {ka, kb}, new int[] {0, 1});
+            assertArrayEquals(aNext, Arrays.copyOf(nextBoth, aNext.length), "decode together == alone");
         }
     }
 
-    private static SequenceKv prefilled(BatchForward f, MixtralConfig c, int[] prompt) {
-        SequenceKv kv = new SequenceKv(c, 16);
-        int[] pos = new int[prompt.length];
-        SequenceKv[] caches = new SequenceKv[prompt.length];
-        for (int i = 0; i < prompt.length; i++) {
-            pos[i] = i;
-            caches[i] = kv;
+    private static PagedKvCache cache(LoadedModel m) {
+        return new PagedKvCache(m.config(), 64, 4);
+    }
+
+    private static int[] range(int n) {
+        int[] r = new int[n];
+        for (int i = 0; i < n; i++) {
+            r[i] = i;
         }
-        f.forward(prompt, pos, caches, new int[] {prompt.length - 1});
-        return kv;
+        return r;
+    }
+
+    private static BlockTable[] repeat(BlockTable t, int n) {
+        BlockTable[] r = new BlockTable[n];
+        Arrays.fill(r, t);
+        return r;
     }
 
     private static float[] last(BatchForward f, int[] prompt) {
-        SequenceKv kv = new SequenceKv(f.config(), prompt.length);
-        int[] pos = new int[prompt.length];
-        SequenceKv[] caches = new SequenceKv[prompt.length];
-        for (int i = 0; i < prompt.length; i++) {
-            pos[i] = i;
-            caches[i] = kv;
-        }
-        return f.forward(prompt, pos, caches, new int[] {prompt.length - 1});
+        PagedKvCache c = f.cache();
+        BlockTable t = new BlockTable();
+        c.allocator().reserve(t, prompt.length);
+        return f.forward(prompt, range(prompt.length), repeat(t, prompt.length), new int[] {prompt.length - 1});
     }
 }
