@@ -52,8 +52,16 @@ class GenerateFunctionTest {
     }
 
     @AfterEach
-    void noArrowMemoryLeftBehind() {
+    void noArrowMemoryLeftBehind() throws InterruptedException {
         BufferAllocator root = ExecutorEngines.allocator();
+        // A failed job returns while Spark is still killing its other tasks (asynchronously); their completion
+        // listeners close their allocators when they end. Wait for that, then check.
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while ((!root.getChildAllocators().isEmpty()
+                || spark.sparkContext().statusTracker().getActiveStageIds().length > 0)
+                && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
         assertEquals(0, root.getAllocatedMemory(), "Arrow memory still allocated after the job");
         assertEquals(0, root.getChildAllocators().size(), "task allocators left open: " + root.getChildAllocators());
     }
