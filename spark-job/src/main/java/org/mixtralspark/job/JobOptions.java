@@ -79,7 +79,7 @@ public final class JobOptions {
     @Option(names = "--stop", description = "Default stop string (repeat the flag for more).")
     List<String> stop;
 
-    @Option(names = "--device", defaultValue = "auto", description = "auto | cpu | cuda (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--device", defaultValue = "auto", description = "auto | cpu | cuda | cuda:N (default: ${DEFAULT-VALUE}).")
     String device;
 
     @Option(names = "--threads", defaultValue = "0", description = "Engine threads per executor; 0 = the executor's cores.")

@@ -79,8 +79,8 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
         model = new Param<>(this, "model", "model path every executor can read (GGUF file or HF folder), or the "
                 + "name of a file shipped with --files", always());
         setDefault(model, "");
-        device = new Param<>(this, "device", "auto | cpu | cuda",
-                ParamValidators.inArray(List.of("auto", "cpu", "cuda")));
+        device = new Param<>(this, "device", "auto | cpu | cuda | cuda:N",
+                check((String v) -> v != null && v.matches("auto|cpu|cuda|cuda:[0-9]{1,4}")));
         setDefault(device, "auto");
         threads = new IntParam(this, "threads", "engine CPU threads per executor, >= 0 (0 = the executor's cores)",
                 ParamValidators.gtEq(0));

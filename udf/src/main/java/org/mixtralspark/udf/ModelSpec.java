@@ -17,7 +17,7 @@ import java.util.Objects;
  *                      read (shared file system), or the file name of something shipped with {@code --files} /
  *                      {@code --archives} (looked up in the executor's working folder, then through
  *                      {@link SparkFiles#get})
- * @param device        auto | cpu | cuda
+ * @param device        auto | cpu | cuda | cuda:N
  * @param threads       CPU threads for the engine; 0 = the cores the executor was given ({@code spark.executor.cores}),
  *                      or every processor where that is not set (local mode)
  * @param maxBatchSize  most sequences in one engine step, shared by all tasks of the executor

@@ -85,6 +85,8 @@ class MixtralGeneratorTest {
         assertThrows(IllegalArgumentException.class, () -> g.setTopK(-1));
         assertThrows(IllegalArgumentException.class, () -> g.setBatchSize(0));
         assertThrows(IllegalArgumentException.class, () -> g.setDevice("tpu"));
+        assertEquals("cuda:1", g.setDevice("cuda:1").getDevice());
+        g.setDevice("auto");
         assertThrows(IllegalArgumentException.class, () -> g.setInputCol(" "));
 
         MixtralGenerator copy = g.setSeed(5).setTemperature(0.3).copy(new org.apache.spark.ml.param.ParamMap());
