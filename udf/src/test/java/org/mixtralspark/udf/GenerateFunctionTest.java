@@ -191,6 +191,39 @@ class GenerateFunctionTest {
     }
 
     @Test
+    void perRowSeedAndStopColumnsOverrideTheDefaults() {
+        StructType schema = new StructType()
+                .add("id", DataTypes.StringType)
+                .add("prompt", DataTypes.StringType)
+                .add("seed", DataTypes.LongType)
+                .add("stop", DataTypes.createArrayType(DataTypes.StringType))
+                .add("top_k", DataTypes.IntegerType);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            rows.add(RowFactory.create("s" + i, "stop test " + i, i % 2 == 0 ? 77L : null,
+                    i % 3 == 0 ? List.of("w", "v") : null, i == 11 ? -4 : null));
+        }
+        SamplingDefaults d = SamplingDefaults.defaults().withTemperature(1.0).withMaxNewTokens(16).withJobSeed(3L);
+        GenerateFunction fn = new GenerateFunction(schema, "id", "prompt", null, spec(), d, 4, false,
+                GenerationColumns.GENERATION, null);
+        Dataset<Row> in = spark.createDataFrame(rows, schema);
+        Map<String, Row> m = byId(in.mapPartitions(fn, Encoders.row(fn.outputSchema())).collectAsList());
+        for (int i = 0; i < 11; i++) {
+            Row r = m.get("s" + i);
+            assertNull(r.getAs("error"), r.toString());
+            assertEquals(i % 2 == 0 ? 77L : RowSeeds.derive(3L, "s" + i), (long) r.getAs("seed"), "s" + i);
+            if (i % 3 == 0) {
+                assertEquals(List.of("w", "v"), r.getList(r.fieldIndex("stop")));
+                String text = r.getAs("generation");
+                assertTrue(!text.contains("w") && !text.contains("v"), "text ends before a stop string: " + text);
+            } else {
+                assertEquals(List.of(), r.getList(r.fieldIndex("stop")));
+            }
+        }
+        assertError(m.get("s11"), "bad parameter: top_k = -4: must be >= 0");
+    }
+
+    @Test
     void aRetriedTaskGivesTheSameRows() {
         List<Row> rows = new ArrayList<>();
         for (int i = 0; i < 24; i++) {
