@@ -2,11 +2,14 @@ package org.mixtralspark.udf;
 
 import org.apache.spark.SparkEnv;
 import org.apache.spark.SparkFiles;
+import org.apache.spark.TaskContext;
+import org.apache.spark.resource.ResourceInformation;
 import org.mixtralspark.engine.serving.EngineOptions;
 
 import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -56,7 +59,10 @@ public record ModelSpec(String path, String device, int threads, int maxBatchSiz
         return new ModelSpec(path, device, threads, maxBatchSize, c);
     }
 
-    /** The engine options for this JVM: threads resolved against the executor's cores. */
+    /**
+     * The engine options for this JVM: threads resolved against the executor's cores, and {@code cuda} against the
+     * GPU Spark assigned to the task (conf/spark-gpu.conf), when it did.
+     */
     public EngineOptions engineOptions() {
         int t = threads;
         if (t == 0) {
@@ -65,7 +71,23 @@ public record ModelSpec(String path, String device, int threads, int maxBatchSiz
                 t = env.conf().getInt("spark.executor.cores", 0);
             }
         }
-        return new EngineOptions(device, t, maxBatchSize, contextLength, true);
+        TaskContext task = TaskContext.get();
+        String d = deviceFor(device, task == null ? Map.of() : task.resourcesJMap());
+        return new EngineOptions(d, t, maxBatchSize, contextLength, true);
+    }
+
+    /**
+     * {@code cuda} becomes {@code cuda:<address>} of the first GPU in the task's resources, so that executors sharing
+     * a node each use the GPU Spark gave them. {@code auto} is left alone: it keeps its fallback to the CPU (and takes
+     * device 0, which is the executor's GPU where the cluster manager sets CUDA_VISIBLE_DEVICES).
+     */
+    static String deviceFor(String device, Map<String, ResourceInformation> resources) {
+        ResourceInformation gpu = resources.get("gpu");
+        if (device.equals("cuda") && gpu != null && gpu.addresses().length > 0
+                && gpu.addresses()[0].matches("[0-9]{1,4}")) {
+            return "cuda:" + gpu.addresses()[0];
+        }
+        return device;
     }
 
     /**
