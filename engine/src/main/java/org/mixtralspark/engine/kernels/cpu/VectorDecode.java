@@ -8,6 +8,10 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
 /**
  * Vector API decoders: a run of one weight row, {@code count} values from column {@code col}, into fp32 lanes of a
  * float array that stays in L1 while {@link VectorMatmul} multiplies it into every token of the batch. Each produces
@@ -49,10 +53,11 @@ final class VectorDecode {
     /**
      * Decodes {@code w[row, col .. col + count)} into {@code dst[off .. off + count)}.
      *
-     * @param bytes  per-thread scratch of at least {@code w.type().bytesFor(count) + BYTE_SLACK} bytes
-     * @param shorts per-thread scratch of at least {@code count} shorts
+     * @param s per-thread buffers for at least {@code count} values
      */
-    static void run(WeightMatrix w, int row, int col, int count, byte[] bytes, short[] shorts, float[] dst, int off) {
+    static void run(WeightMatrix w, int row, int col, int count, Buffers s, float[] dst, int off) {
+        byte[] bytes = s.bytes;
+        short[] shorts = s.shorts;
         long rowOffset = w.rowOffset(row);
         switch (w.type()) {
             case F32 -> w.floats().get((int) (rowOffset / 4) + col, dst, off, count);
@@ -70,11 +75,11 @@ final class VectorDecode {
                 int blocks = count / blockSize;
                 w.data().get((int) (rowOffset + (long) (col / blockSize) * typeSize), bytes, 0, blocks * typeSize);
                 switch (w.type()) {
-                    case Q8_0 -> q8_0(bytes, blocks, dst, off);
-                    case Q4_0 -> q4_0(bytes, blocks, dst, off);
+                    case Q8_0 -> q8_0(bytes, blocks, s, dst, off);
+                    case Q4_0 -> q4_0(bytes, blocks, s, dst, off);
                     case Q4_K -> q4_K(bytes, blocks, dst, off);
                     case Q5_K -> q5_K(bytes, blocks, dst, off);
-                    case Q6_K -> q6_K(bytes, blocks, dst, off);
+                    case Q6_K -> q6_K(bytes, blocks, s, dst, off);
                     default -> throw new IllegalArgumentException("no vector decoder for " + w.type());
                 }
             }
@@ -90,9 +95,22 @@ final class VectorDecode {
         return (FloatVector) v.convertShape(VectorOperators.I2F, F, 0);
     }
 
+    /**
+     * Every half as a float (256 KiB): block scales are decoded by one load instead of {@code Float16.toFloat}'s
+     * branches, which cost as much as the vector work on a 32-value block. Only the few lines of the scales a model
+     * uses stay in cache.
+     */
+    private static final float[] HALF_TO_FLOAT = new float[1 << 16];
+
+    static {
+        for (int h = 0; h < HALF_TO_FLOAT.length; h++) {
+            HALF_TO_FLOAT[h] = org.mixtralspark.engine.io.Float16.toFloat(h);
+        }
+    }
+
     /** A little-endian half at {@code b[o]}, as float. */
     private static float half(byte[] b, int o) {
-        return org.mixtralspark.engine.io.Float16.toFloat((b[o] & 0xFF) | (b[o + 1] << 8));
+        return HALF_TO_FLOAT[(b[o] & 0xFF) | ((b[o + 1] & 0xFF) << 8)];
     }
 
     /**
@@ -122,25 +140,36 @@ final class VectorDecode {
         }
     }
 
-    /** Q8_0 (34 B: half d; int8 qs[32]): y = qs * d. */
-    private static void q8_0(byte[] b, int blocks, float[] y, int off) {
+    /**
+     * Q8_0 (34 B: half d; int8 qs[32]): y = qs * d. The scales are read first in a loop of their own: the vector
+     * loop then has no table lookup in its dependency chain (~20% faster).
+     */
+    private static void q8_0(byte[] b, int blocks, Buffers s, float[] y, int off) {
+        float[] scales = s.scales;
         for (int blk = 0; blk < blocks; blk++) {
-            int o = 34 * blk;
-            float d = half(b, o);
+            scales[blk] = half(b, 34 * blk);
+        }
+        for (int blk = 0; blk < blocks; blk++) {
+            float d = scales[blk];
+            int o = 34 * blk + 2;
             for (int j = 0; j < 32; j += L) {
-                toFloat(widen(b, o + 2 + j)).mul(d).intoArray(y, off + 32 * blk + j);
+                toFloat(widen(b, o + j)).mul(d).intoArray(y, off + 32 * blk + j);
             }
         }
     }
 
     /** Q4_0 (18 B: half d; uint8 qs[16]): y[j] = ((qs[j] &amp; 15) - 8) * d, y[j + 16] = ((qs[j] &gt;&gt; 4) - 8) * d. */
-    private static void q4_0(byte[] b, int blocks, float[] y, int off) {
+    private static void q4_0(byte[] b, int blocks, Buffers s, float[] y, int off) {
+        float[] scales = s.scales;
         for (int blk = 0; blk < blocks; blk++) {
-            int o = 18 * blk;
-            float d = half(b, o);
+            scales[blk] = half(b, 18 * blk);
+        }
+        for (int blk = 0; blk < blocks; blk++) {
+            float d = scales[blk];
+            int o = 18 * blk + 2;
             int yo = off + 32 * blk;
             for (int j = 0; j < 16; j += L) {
-                IntVector q = widen(b, o + 2 + j);
+                IntVector q = widen(b, o + j);
                 toFloat(q.and(0xF).sub(8)).mul(d).intoArray(y, yo + j);
                 toFloat(q.lanewise(VectorOperators.ASHR, 4).and(0xF).sub(8)).mul(d).intoArray(y, yo + 16 + j);
             }
@@ -221,34 +250,70 @@ final class VectorDecode {
     }
 
     /**
-     * Q6_K (210 B: ql[128]; qh[64]; int8 scales[16]; half d): per 128 values, four groups of 32 from the low and high
-     * nibbles of ql and the four 2-bit fields of qh, minus 32, times {@code d * scale} (one scale per 16 values).
+     * Q6_K (210 B: ql[128]; qh[64]; int8 scales[16]; half d): per 128 values, four runs of 32 from the low and high
+     * nibbles of ql and the four 2-bit fields of qh, minus 32, times {@code d * scale}; the scale of the 16 values at
+     * output position p is {@code scales[p / 16]}.
+     *
+     * <p>Two passes: the 6-bit quants are first assembled 8 at a time in a {@code long} (a nibble or 2-bit field of
+     * all 8 bytes moves with one shift and one mask), into bytes in output order; then {@link #scaleGroups} converts
+     * them. Doing the bit work with Vector API calls as well would put ~35 of them in one method, which outgrows C2's
+     * inlining budget (NodeCountInliningCutoff), and then every vector is boxed: 20x slower.
      */
-    private static void q6_K(byte[] b, int blocks, float[] y, int off) {
+    private static void q6_K(byte[] b, int blocks, Buffers s, float[] y, int off) {
+        byte[] q = s.quants;
         for (int blk = 0; blk < blocks; blk++) {
             int o = 210 * blk;
             float d = half(b, o + 208);
+            for (int k = 0; k < 16; k++) {
+                s.scales[16 * blk + k] = d * b[o + 192 + k];
+            }
             for (int n = 0; n < 2; n++) {
-                int ql = o + 64 * n;
-                int qh = o + 128 + 32 * n;
-                int sc = o + 192 + 8 * n;
-                int yo = off + 256 * blk + 128 * n;
-                for (int l = 0; l < 32; l += L) {
-                    int is = l / 16; // L <= 16, so the L lanes share one scale
-                    IntVector a = widen(b, ql + l);
-                    IntVector c = widen(b, ql + l + 32);
-                    IntVector h = widen(b, qh + l);
-                    IntVector q1 = a.and(0xF).or(h.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
-                    IntVector q2 = c.and(0xF).or(h.and(0xC).lanewise(VectorOperators.LSHL, 2)).sub(32);
-                    IntVector q3 = a.lanewise(VectorOperators.ASHR, 4).and(0xF).or(h.and(0x30)).sub(32);
-                    IntVector q4 = c.lanewise(VectorOperators.ASHR, 4).and(0xF)
-                            .or(h.lanewise(VectorOperators.ASHR, 2).and(0x30)).sub(32);
-                    toFloat(q1).mul(d * b[sc + is]).intoArray(y, yo + l);
-                    toFloat(q2).mul(d * b[sc + is + 2]).intoArray(y, yo + 32 + l);
-                    toFloat(q3).mul(d * b[sc + is + 4]).intoArray(y, yo + 64 + l);
-                    toFloat(q4).mul(d * b[sc + is + 6]).intoArray(y, yo + 96 + l);
+                for (int l = 0; l < 32; l += 8) {
+                    long a = (long) LONGS.get(b, o + 64 * n + l);
+                    long c = (long) LONGS.get(b, o + 64 * n + l + 32);
+                    long h = (long) LONGS.get(b, o + 128 + 32 * n + l);
+                    int dst = 256 * blk + 128 * n + l;
+                    LONGS.set(q, dst, (a & LOW_NIBBLES) | ((h & 0x0303030303030303L) << 4));
+                    LONGS.set(q, dst + 32, (c & LOW_NIBBLES) | ((h & 0x0C0C0C0C0C0C0C0CL) << 2));
+                    LONGS.set(q, dst + 64, ((a >>> 4) & LOW_NIBBLES) | (h & 0x3030303030303030L));
+                    LONGS.set(q, dst + 96, ((c >>> 4) & LOW_NIBBLES) | ((h >>> 2) & 0x3030303030303030L));
                 }
             }
+        }
+        scaleGroups(q, 16, 32, s.scales, blocks * 16, y, off);
+    }
+
+    private static final long LOW_NIBBLES = 0x0F0F0F0F0F0F0F0FL;
+    /** 8 bytes of a byte array as one little-endian long (a plain 8-byte load or store once compiled). */
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * {@code y[g * size + j] = (q[g * size + j] - bias) * scales[g]} for every group g: exact in int, then one
+     * rounding, as {@link Dequantize} computes it.
+     */
+    private static void scaleGroups(byte[] q, int size, int bias, float[] scales, int groups, float[] y, int off) {
+        for (int g = 0; g < groups; g++) {
+            float sc = scales[g];
+            for (int j = 0; j < size; j += L) {
+                toFloat(widen(q, g * size + j).sub(bias)).mul(sc).intoArray(y, off + g * size + j);
+            }
+        }
+    }
+
+    /** Per-thread buffers of the decoders, sized for one run of {@code maxValues} values. */
+    static final class Buffers {
+        final byte[] bytes;
+        final short[] shorts;
+        /** unpacked Q6_K quants, in output order */
+        final byte[] quants;
+        /** a scale per block (Q8_0, Q4_0) or per group of 16 values (Q6_K) */
+        final float[] scales;
+
+        Buffers(int maxValues) {
+            bytes = new byte[maxValues / 32 * 34 + BYTE_SLACK]; // the most bytes per value: Q8_0
+            shorts = new short[maxValues];
+            quants = new byte[maxValues + BYTE_SLACK];
+            scales = new float[maxValues / 16];
         }
     }
 }

@@ -52,13 +52,12 @@ public final class VectorMatmul implements Matmul {
     private static final class Scratch {
         /** Decoded weights: ROW_TILE runs of RUN floats. */
         final float[] w = new float[ROW_TILE * RUN];
-        /** Stored bytes of one run (the widest is Q8_0's 34 B per 32 values), plus slack for the last load. */
-        final byte[] bytes = new byte[(int) (RUN / 32 * 34) + VectorDecode.BYTE_SLACK];
-        final short[] shorts = new short[RUN];
+        /** The decoders' buffers for one run. */
+        final VectorDecode.Buffers decode = new VectorDecode.Buffers(RUN);
         /** Lane accumulators, (ROW_TILE, TOKEN_BLOCK, lanes). */
         final float[] acc = new float[ROW_TILE * TOKEN_BLOCK * SPECIES.length()];
         /** The scalar tail of a row (plain types whose cols is not a multiple of the lane count). */
-        float[] tail = new float[SPECIES.length()];
+        final float[] tail = new float[SPECIES.length()];
     }
 
     @Override
@@ -95,7 +94,7 @@ public final class VectorMatmul implements Matmul {
                 for (int c0 = 0; c0 < vectorCols; c0 += RUN) {
                     int k = Math.min(RUN, vectorCols - c0);
                     for (int i = 0; i < rn; i++) {
-                        VectorDecode.run(w, r0 + i, c0, k, s.bytes, s.shorts, s.w, i * RUN);
+                        VectorDecode.run(w, r0 + i, c0, k, s.decode, s.w, i * RUN);
                     }
                     multiplyRun(s, rn, x, t0 * cols + c0, cols, tn, k);
                 }
@@ -154,17 +153,46 @@ public final class VectorMatmul implements Matmul {
     }
 
     /**
-     * The lanes of {@code a[o .. o + n)} summed pairwise in a fixed order (halves folded onto each other), in scalar
-     * code: {@code reduceLanes(ADD)} leaves the order to the implementation, and it could differ between the
-     * interpreter and compiled code.
+     * The lanes of {@code a[o .. o + n)} summed pairwise in a fixed order (the upper half folded onto the lower, until
+     * one is left), in scalar code: {@code reduceLanes(ADD)} leaves the order to the implementation, and it could
+     * differ between the interpreter and compiled code. Unrolled for 16, 8 and 4 lanes (same sums, in registers).
      */
-    private static float sumLanes(float[] a, int o, int n) {
-        for (int h = n / 2; h >= 1; h /= 2) {
-            for (int j = 0; j < h; j++) {
-                a[o + j] += a[o + j + h];
+    static float sumLanes(float[] a, int o, int n) {
+        switch (n) {
+            case 16 -> {
+                float s0 = a[o] + a[o + 8];
+                float s1 = a[o + 1] + a[o + 9];
+                float s2 = a[o + 2] + a[o + 10];
+                float s3 = a[o + 3] + a[o + 11];
+                float s4 = a[o + 4] + a[o + 12];
+                float s5 = a[o + 5] + a[o + 13];
+                float s6 = a[o + 6] + a[o + 14];
+                float s7 = a[o + 7] + a[o + 15];
+                return sum8(s0, s1, s2, s3, s4, s5, s6, s7);
+            }
+            case 8 -> {
+                return sum8(a[o], a[o + 1], a[o + 2], a[o + 3], a[o + 4], a[o + 5], a[o + 6], a[o + 7]);
+            }
+            case 4 -> {
+                return (a[o] + a[o + 2]) + (a[o + 1] + a[o + 3]);
+            }
+            default -> {
+                for (int h = n / 2; h >= 1; h /= 2) {
+                    for (int j = 0; j < h; j++) {
+                        a[o + j] += a[o + j + h];
+                    }
+                }
+                return a[o];
             }
         }
-        return a[o];
+    }
+
+    private static float sum8(float s0, float s1, float s2, float s3, float s4, float s5, float s6, float s7) {
+        float t0 = s0 + s4;
+        float t1 = s1 + s5;
+        float t2 = s2 + s6;
+        float t3 = s3 + s7;
+        return (t0 + t2) + (t1 + t3);
     }
 
     // Micro-kernels. Rows of the decoded run are RUN floats apart in w; accumulators are `lanes` floats each, token t

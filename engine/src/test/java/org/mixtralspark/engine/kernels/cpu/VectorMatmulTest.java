@@ -224,16 +224,31 @@ class VectorMatmulTest {
         WeightMatrix w = matrix(type, 3, cols, true);
         float[] want = new float[cols];
         float[] got = new float[cols];
-        byte[] bytes = new byte[(int) type.bytesFor(1024) + VectorDecode.BYTE_SLACK + 64];
-        short[] shorts = new short[1024];
+        VectorDecode.Buffers buffers = new VectorDecode.Buffers(1024);
         for (int r = 0; r < 3; r++) {
             w.dequantizeRow(r, want, 0);
-            VectorDecode.run(w, r, 0, 1024, bytes, shorts, got, 0);
-            VectorDecode.run(w, r, 1024, 1024, bytes, shorts, got, 1024);
+            VectorDecode.run(w, r, 0, 1024, buffers, got, 0);
+            VectorDecode.run(w, r, 1024, 1024, buffers, got, 1024);
             for (int i = 0; i < cols; i++) {
                 assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]),
                         type + " row " + r + " value " + i);
             }
+        }
+    }
+
+    @Test
+    void lanesAreSummedByFoldingHalves() {
+        for (int n : new int[] {4, 8, 16, 32}) {
+            float[] a = RandomWeights.gaussian(n + 3, n);
+            float[] copy = a.clone();
+            // the generic fold, spelled out
+            for (int h = n / 2; h >= 1; h /= 2) {
+                for (int j = 0; j < h; j++) {
+                    copy[3 + j] += copy[3 + j + h];
+                }
+            }
+            assertEquals(Float.floatToRawIntBits(copy[3]), Float.floatToRawIntBits(VectorMatmul.sumLanes(a, 3, n)),
+                    n + " lanes");
         }
     }
 
