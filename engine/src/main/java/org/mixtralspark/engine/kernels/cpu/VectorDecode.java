@@ -8,21 +8,33 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
+import org.mixtralspark.engine.io.GgmlType;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 
 /**
- * Vector API decoders: a run of one weight row, {@code count} values from column {@code col}, into fp32 lanes of a
- * float array that stays in L1 while {@link VectorMatmul} multiplies it into every token of the batch. Each produces
- * the value {@link Dequantize} gives, bit for bit (same roundings, no fused multiply-add), so a kernel differs from
- * the reference only in the order of its sums.
+ * Decoders for {@link VectorMatmul}: a run of one weight row, {@code count} values from column {@code col}, into
+ * fp32 lanes. Each weight comes out as the value {@link Dequantize} gives, bit for bit (same roundings, no fused
+ * multiply-add), so a kernel differs from the reference only in the order of its sums.
  *
  * <p>The stored bytes are first copied from the (mapped, read-only) buffer into a per-thread array with one absolute
- * bulk get per run: {@code ByteBuffer.get(int, byte[], int, int)} is a memcpy, and {@code ByteVector.fromArray} then
- * works on JDK 17 and 21 alike ({@code fromByteBuffer} is gone after 19, {@code fromMemorySegment} is not in 17).
- * Quants are widened byte to int ({@code B2I}: one {@code vpmovsxbd}), unpacked with int shifts and masks (x86 has
- * no byte shifts), then converted to float ({@code vcvtdq2ps}).
+ * bulk get per run: {@code ByteBuffer.get(int, byte[], int, int)} is a memcpy, and {@code fromArray} then works on
+ * JDK 17 and 21 alike ({@code fromByteBuffer} is gone after 19, {@code fromMemorySegment} is not in 17).
+ *
+ * <p>Quantised rows are decoded in two passes:
+ * <ol>
+ * <li>{@link #unpack}: scalar code assembles the quants 8 at a time in a {@code long} (a nibble or bit field of all 8
+ * bytes moves with one shift and one mask) into signed bytes in column order, and computes a scale (and min) per
+ * group of 16 or 32 values;</li>
+ * <li>{@link #toFloats} (for a batch) or {@link #dot4}/{@link #dot1} (for one token, fused with the dot product):
+ * 16 bytes at a time are converted to floats ({@code B2F}: {@code vpmovsxbd} + {@code vcvtdq2ps}), times the scale,
+ * minus the min.</li>
+ * </ol>
+ * Doing the bit work with Vector API calls as well would put 30 or more of them in one method, which outgrows C2's
+ * inlining budget ({@code NodeCountInliningCutoff}); then vectors are boxed and a kernel is 10-20x slower. Every
+ * method here keeps to about 20 calls.
  *
  * <p>{@code count} and {@code col} are multiples of the lane count (and of the block size for quantised types).
  */
@@ -44,55 +56,334 @@ final class VectorDecode {
     /** Lanes per vector. */
     static final int L = F == null ? 0 : F.length();
 
-    /** Bytes the byte scratch needs past the run, so that a last 8-byte load for 4-lane floats stays inside it. */
+    /** Bytes a byte array needs past its last value, so that an 8-byte load for 4-lane floats stays inside it. */
     static final int BYTE_SLACK = 16;
 
     private VectorDecode() {
     }
 
-    /**
-     * Decodes {@code w[row, col .. col + count)} into {@code dst[off .. off + count)}.
-     *
-     * @param s per-thread buffers for at least {@code count} values
-     */
-    static void run(WeightMatrix w, int row, int col, int count, Buffers s, float[] dst, int off) {
-        byte[] bytes = s.bytes;
-        short[] shorts = s.shorts;
+    /** Per-thread buffers for {@code slots} runs of up to {@code maxValues} values. */
+    static final class Buffers {
+        final int maxValues;
+        /** stored bytes of one run (the most bytes per value: Q8_0) */
+        final byte[] bytes;
+        final short[] shorts;
+        /** unpacked quants, signed bytes in column order; slot i from {@code i * maxValues} */
+        final byte[] quants;
+        /** scale and min per group of 16 values (per 32 for types with 32-value groups); slot i from i * maxValues / 16 */
+        final float[] scales;
+        final float[] mins;
+
+        Buffers(int maxValues, int slots) {
+            this.maxValues = maxValues;
+            bytes = new byte[maxValues / 32 * 34 + BYTE_SLACK];
+            shorts = new short[maxValues];
+            quants = new byte[slots * maxValues + BYTE_SLACK];
+            scales = new float[slots * maxValues / 16];
+            mins = new float[slots * maxValues / 16];
+        }
+    }
+
+    /** Whether {@link #unpack} handles the type (the quantised ones), else {@link #plain}. */
+    static boolean isUnpacked(GgmlType type) {
+        return switch (type) {
+            case Q8_0, Q4_0, Q4_K, Q5_K, Q6_K -> true;
+            default -> false;
+        };
+    }
+
+    /** Values sharing a scale in the unpacked form: 16 for Q6_K, 32 for the others. */
+    static int groupSize(GgmlType type) {
+        return type == GgmlType.Q6_K ? 16 : 32;
+    }
+
+    /** Whether the unpacked form has a min per group (subtracted after scaling): Q4_K and Q5_K. */
+    static boolean hasMins(GgmlType type) {
+        return type == GgmlType.Q4_K || type == GgmlType.Q5_K;
+    }
+
+    /** F32, F16, BF16: decodes {@code w[row, col .. col + count)} into {@code dst[off .. off + count)}. */
+    static void plain(WeightMatrix w, int row, int col, int count, Buffers s, float[] dst, int off) {
         long rowOffset = w.rowOffset(row);
         switch (w.type()) {
             case F32 -> w.floats().get((int) (rowOffset / 4) + col, dst, off, count);
             case F16 -> {
-                w.shorts().get((int) (rowOffset / 2) + col, shorts, 0, count);
-                f16(shorts, count, dst, off);
+                w.shorts().get((int) (rowOffset / 2) + col, s.shorts, 0, count);
+                f16(s.shorts, count, dst, off);
             }
             case BF16 -> {
-                w.shorts().get((int) (rowOffset / 2) + col, shorts, 0, count);
-                bf16(shorts, count, dst, off);
+                w.shorts().get((int) (rowOffset / 2) + col, s.shorts, 0, count);
+                bf16(s.shorts, count, dst, off);
             }
-            default -> {
-                int blockSize = w.type().blockSize;
-                int typeSize = w.type().typeSize;
-                int blocks = count / blockSize;
-                w.data().get((int) (rowOffset + (long) (col / blockSize) * typeSize), bytes, 0, blocks * typeSize);
-                switch (w.type()) {
-                    case Q8_0 -> q8_0(bytes, blocks, s, dst, off);
-                    case Q4_0 -> q4_0(bytes, blocks, s, dst, off);
-                    case Q4_K -> q4_K(bytes, blocks, dst, off);
-                    case Q5_K -> q5_K(bytes, blocks, dst, off);
-                    case Q6_K -> q6_K(bytes, blocks, s, dst, off);
-                    default -> throw new IllegalArgumentException("no vector decoder for " + w.type());
+            default -> throw new IllegalArgumentException(w.type() + " is not a plain type");
+        }
+    }
+
+    /** Quantised types, pass 1: {@code w[row, col .. col + count)} into slot {@code slot} of the buffers. */
+    static void unpack(WeightMatrix w, int row, int col, int count, Buffers s, int slot) {
+        GgmlType type = w.type();
+        int blocks = count / type.blockSize;
+        w.data().get((int) (w.rowOffset(row) + (long) (col / type.blockSize) * type.typeSize), s.bytes, 0,
+                blocks * type.typeSize);
+        int qo = slot * s.maxValues;
+        int so = slot * s.maxValues / 16;
+        switch (type) {
+            case Q8_0 -> unpackQ8_0(s.bytes, blocks, s.quants, qo, s.scales, so);
+            case Q4_0 -> unpackQ4_0(s.bytes, blocks, s.quants, qo, s.scales, so);
+            case Q4_K -> unpackQ4_K(s.bytes, blocks, s.quants, qo, s.scales, s.mins, so);
+            case Q5_K -> unpackQ5_K(s.bytes, blocks, s.quants, qo, s.scales, s.mins, so);
+            case Q6_K -> unpackQ6_K(s.bytes, blocks, s.quants, qo, s.scales, so);
+            default -> throw new IllegalArgumentException("no unpacking for " + type);
+        }
+    }
+
+    // ---- pass 1: unpacking (scalar, 8 quants per long) ----
+
+    private static final long LOW_NIBBLES = 0x0F0F0F0F0F0F0F0FL;
+    private static final long LOW_BITS = 0x0101010101010101L;
+    /** 8 bytes of a byte array as one little-endian long (a plain 8-byte load or store once compiled). */
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * {@code v - bias} in each byte, for bytes {@code v <= 255 - (bias' & 0x7F)} where {@code bias' = 256 - bias}:
+     * adding the low 7 bits cannot carry into the next byte, and the top bit is then flipped.
+     */
+    private static long minus(long v, long negBias7, long top) {
+        return (v + negBias7) ^ top;
+    }
+
+    private static final long TOP_BITS = 0x8080808080808080L;
+    /** -32 mod 256 = 0xE0: 0x60 added, top bit flipped (6-bit values: at most 63 + 0x60 = 0x9F, no carry) */
+    private static final long MINUS_32 = 0x6060606060606060L;
+
+    /** 16-byte vectors for moving and splitting quants: supported wherever 4-lane floats are. */
+    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+
+    /** Q8_0 (34 B: half d; int8 qs[32]): y = qs * d. */
+    private static void unpackQ8_0(byte[] b, int blocks, byte[] q, int qo, float[] scales, int so) {
+        for (int blk = 0; blk < blocks; blk++) {
+            int o = 34 * blk;
+            scales[so + blk] = half(b, o);
+            ByteVector.fromArray(B16, b, o + 2).intoArray(q, qo + 32 * blk);
+            ByteVector.fromArray(B16, b, o + 18).intoArray(q, qo + 32 * blk + 16);
+        }
+    }
+
+    /** Q4_0 (18 B: half d; uint8 qs[16]): y[j] = ((qs[j] &amp; 15) - 8) * d, y[j + 16] = ((qs[j] &gt;&gt; 4) - 8) * d. */
+    private static void unpackQ4_0(byte[] b, int blocks, byte[] q, int qo, float[] scales, int so) {
+        for (int blk = 0; blk < blocks; blk++) {
+            int o = 18 * blk;
+            scales[so + blk] = half(b, o);
+            ByteVector v = ByteVector.fromArray(B16, b, o + 2);
+            v.and((byte) 0x0F).sub((byte) 8).intoArray(q, qo + 32 * blk);
+            highNibbles(v).sub((byte) 8).intoArray(q, qo + 32 * blk + 16);
+        }
+    }
+
+    /** The high nibble of each byte, as a byte (x86 has no byte shift: an int shift, then a mask). */
+    private static ByteVector highNibbles(ByteVector v) {
+        return v.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F);
+    }
+
+    /**
+     * Q4_K (144 B: half d, dmin; scales[12]; qs[128]): per 64 values, two sub-blocks of 32,
+     * {@code d * sc * q - dmin * m}; the low nibbles of qs[32 g ..] then the high ones.
+     */
+    private static void unpackQ4_K(byte[] b, int blocks, byte[] q, int qo, float[] scales, float[] mins, int so) {
+        for (int blk = 0; blk < blocks; blk++) {
+            int o = 144 * blk;
+            k4Scales(b, o, scales, mins, so + 8 * blk);
+            for (int i = 0; i < 128; i += 16) {
+                ByteVector v = ByteVector.fromArray(B16, b, o + 16 + i);
+                int dst = qo + 256 * blk + 2 * (i & ~31) + (i & 31); // 64 g + l for qs[32 g + l]
+                v.and((byte) 0x0F).intoArray(q, dst);
+                highNibbles(v).intoArray(q, dst + 32);
+            }
+        }
+    }
+
+    /** Q5_K (176 B: half d, dmin; scales[12]; qh[32]; qs[128]): as Q4_K plus a fifth bit, bit 2g / 2g+1 of qh. */
+    private static void unpackQ5_K(byte[] b, int blocks, byte[] q, int qo, float[] scales, float[] mins, int so) {
+        for (int blk = 0; blk < blocks; blk++) {
+            int o = 176 * blk;
+            k4Scales(b, o, scales, mins, so + 8 * blk);
+            for (int g = 0; g < 4; g++) {
+                for (int i = 0; i < 32; i += 8) {
+                    long v = (long) LONGS.get(b, o + 48 + 32 * g + i);
+                    long h = (long) LONGS.get(b, o + 16 + i);
+                    int dst = qo + 256 * blk + 64 * g + i;
+                    LONGS.set(q, dst, (v & LOW_NIBBLES) | (((h >>> (2 * g)) & LOW_BITS) << 4));
+                    LONGS.set(q, dst + 32, ((v >>> 4) & LOW_NIBBLES) | (((h >>> (2 * g + 1)) & LOW_BITS) << 4));
                 }
             }
         }
     }
 
-    /** The first {@link #L} bytes from {@code b[o]}, sign-extended to int lanes. */
-    private static IntVector widen(byte[] b, int o) {
-        return (IntVector) ByteVector.fromArray(B, b, o).convertShape(VectorOperators.B2I, I, 0);
+    /** Q4_K/Q5_K: the 8 sub-block scales {@code d * sc} and mins {@code dmin * m} of the super-block at o. */
+    private static void k4Scales(byte[] b, int o, float[] scales, float[] mins, int so) {
+        float d = half(b, o);
+        float min = half(b, o + 2);
+        for (int sb = 0; sb < 8; sb++) {
+            int sm = scaleMinK4(b, o + 4, sb);
+            scales[so + sb] = d * (sm & 0xFF);
+            mins[so + sb] = min * (sm >>> 8);
+        }
     }
 
-    private static FloatVector toFloat(IntVector v) {
-        return (FloatVector) v.convertShape(VectorOperators.I2F, F, 0);
+    /**
+     * Q6_K (210 B: ql[128]; qh[64]; int8 scales[16]; half d): per 128 values, four runs of 32 from the low and high
+     * nibbles of ql and the four 2-bit fields of qh, minus 32, times {@code d * scale}; the scale of the 16 values at
+     * position p is {@code scales[p / 16]}.
+     */
+    private static void unpackQ6_K(byte[] b, int blocks, byte[] q, int qo, float[] scales, int so) {
+        for (int blk = 0; blk < blocks; blk++) {
+            int o = 210 * blk;
+            float d = half(b, o + 208);
+            for (int k = 0; k < 16; k++) {
+                scales[so + 16 * blk + k] = d * b[o + 192 + k];
+            }
+            for (int n = 0; n < 2; n++) {
+                for (int l = 0; l < 32; l += 8) {
+                    long a = (long) LONGS.get(b, o + 64 * n + l);
+                    long c = (long) LONGS.get(b, o + 64 * n + l + 32);
+                    long h = (long) LONGS.get(b, o + 128 + 32 * n + l);
+                    int dst = qo + 256 * blk + 128 * n + l;
+                    LONGS.set(q, dst, minus((a & LOW_NIBBLES) | ((h & 0x0303030303030303L) << 4), MINUS_32, TOP_BITS));
+                    LONGS.set(q, dst + 32,
+                            minus((c & LOW_NIBBLES) | ((h & 0x0C0C0C0C0C0C0C0CL) << 2), MINUS_32, TOP_BITS));
+                    LONGS.set(q, dst + 64,
+                            minus(((a >>> 4) & LOW_NIBBLES) | (h & 0x3030303030303030L), MINUS_32, TOP_BITS));
+                    LONGS.set(q, dst + 96,
+                            minus(((c >>> 4) & LOW_NIBBLES) | ((h >>> 2) & 0x3030303030303030L), MINUS_32, TOP_BITS));
+                }
+            }
+        }
+    }
+
+    // ---- pass 2: scaling (Vector API) ----
+
+    /** {@link #L} signed bytes from {@code q[o]} as floats. */
+    private static FloatVector bytesToFloats(byte[] q, int o) {
+        return (FloatVector) ByteVector.fromArray(B, q, o).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    /**
+     * Pass 2 for a batch: {@code dst[off + j] = q[j] * scale[j / size] (- min[j / size])} for the {@code count}
+     * values of {@code slot}.
+     */
+    static void toFloats(Buffers s, int slot, int count, int size, boolean mins, float[] dst, int off) {
+        int qo = slot * s.maxValues;
+        int so = slot * s.maxValues / 16;
+        if (mins) {
+            toFloatsMin(s.quants, qo, s.scales, s.mins, so, count, size, dst, off);
+        } else {
+            toFloats(s.quants, qo, s.scales, so, count, size, dst, off);
+        }
+    }
+
+    private static void toFloats(byte[] q, int qo, float[] scales, int so, int count, int size, float[] y, int off) {
+        for (int g = 0, c = 0; c < count; g++, c += size) {
+            float sc = scales[so + g];
+            for (int j = c; j < c + size; j += L) {
+                bytesToFloats(q, qo + j).mul(sc).intoArray(y, off + j);
+            }
+        }
+    }
+
+    private static void toFloatsMin(byte[] q, int qo, float[] scales, float[] mins, int so, int count, int size,
+                                    float[] y, int off) {
+        for (int g = 0, c = 0; c < count; g++, c += size) {
+            float sc = scales[so + g];
+            float m = mins[so + g];
+            for (int j = c; j < c + size; j += L) {
+                bytesToFloats(q, qo + j).mul(sc).sub(m).intoArray(y, off + j);
+            }
+        }
+    }
+
+    /**
+     * Pass 2 fused with a one-token product, for slots 0..3 (4 rows, 4 independent FMA chains): the accumulator of
+     * row i, {@code acc[ao + i * rowStride ..]}, takes {@code w_i[j] * x[xo + j]} for j in column order, with
+     * {@code w_i[j]} exactly as {@link #toFloats} makes it. So the result is bit-identical to decoding then
+     * multiplying.
+     */
+    static void dot4(Buffers s, int count, int size, boolean mins, float[] x, int xo, float[] acc, int ao,
+                     int rowStride) {
+        if (mins) {
+            dot4Min(s.quants, s.maxValues, s.scales, s.mins, count, size, x, xo, acc, ao, rowStride);
+        } else {
+            dot4(s.quants, s.maxValues, s.scales, count, size, x, xo, acc, ao, rowStride);
+        }
+    }
+
+    // The fused loops are flat (one loop over the run, the scale looked up per vector): vector accumulators carried
+    // through nested loops get boxed by C2 on JDK 17 (4x slower).
+
+    private static void dot4(byte[] q, int stride, float[] scales, int count, int size, float[] x, int xo,
+                             float[] acc, int ao, int rowStride) {
+        int ss = stride / 16;
+        int shift = Integer.numberOfTrailingZeros(size);
+        FloatVector c0 = FloatVector.fromArray(F, acc, ao);
+        FloatVector c1 = FloatVector.fromArray(F, acc, ao + rowStride);
+        FloatVector c2 = FloatVector.fromArray(F, acc, ao + 2 * rowStride);
+        FloatVector c3 = FloatVector.fromArray(F, acc, ao + 3 * rowStride);
+        for (int j = 0; j < count; j += L) {
+            int g = j >>> shift;
+            FloatVector v = FloatVector.fromArray(F, x, xo + j);
+            c0 = bytesToFloats(q, j).mul(scales[g]).fma(v, c0);
+            c1 = bytesToFloats(q, stride + j).mul(scales[ss + g]).fma(v, c1);
+            c2 = bytesToFloats(q, 2 * stride + j).mul(scales[2 * ss + g]).fma(v, c2);
+            c3 = bytesToFloats(q, 3 * stride + j).mul(scales[3 * ss + g]).fma(v, c3);
+        }
+        c0.intoArray(acc, ao);
+        c1.intoArray(acc, ao + rowStride);
+        c2.intoArray(acc, ao + 2 * rowStride);
+        c3.intoArray(acc, ao + 3 * rowStride);
+    }
+
+    private static void dot4Min(byte[] q, int stride, float[] scales, float[] mins, int count, int size, float[] x,
+                                int xo, float[] acc, int ao, int rowStride) {
+        int ss = stride / 16;
+        int shift = Integer.numberOfTrailingZeros(size);
+        FloatVector c0 = FloatVector.fromArray(F, acc, ao);
+        FloatVector c1 = FloatVector.fromArray(F, acc, ao + rowStride);
+        FloatVector c2 = FloatVector.fromArray(F, acc, ao + 2 * rowStride);
+        FloatVector c3 = FloatVector.fromArray(F, acc, ao + 3 * rowStride);
+        for (int j = 0; j < count; j += L) {
+            int g = j >>> shift;
+            FloatVector v = FloatVector.fromArray(F, x, xo + j);
+            c0 = bytesToFloats(q, j).mul(scales[g]).sub(mins[g]).fma(v, c0);
+            c1 = bytesToFloats(q, stride + j).mul(scales[ss + g]).sub(mins[ss + g]).fma(v, c1);
+            c2 = bytesToFloats(q, 2 * stride + j).mul(scales[2 * ss + g]).sub(mins[2 * ss + g]).fma(v, c2);
+            c3 = bytesToFloats(q, 3 * stride + j).mul(scales[3 * ss + g]).sub(mins[3 * ss + g]).fma(v, c3);
+        }
+        c0.intoArray(acc, ao);
+        c1.intoArray(acc, ao + rowStride);
+        c2.intoArray(acc, ao + 2 * rowStride);
+        c3.intoArray(acc, ao + 3 * rowStride);
+    }
+
+    /** As {@link #dot4}, for the one row in {@code slot} (rows left over from the 4-row groups). */
+    static void dot1(Buffers s, int slot, int count, int size, boolean mins, float[] x, int xo, float[] acc, int ao) {
+        byte[] q = s.quants;
+        int qo = slot * s.maxValues;
+        int so = slot * s.maxValues / 16;
+        int shift = Integer.numberOfTrailingZeros(size);
+        float[] scales = s.scales;
+        float[] ms = s.mins;
+        FloatVector c0 = FloatVector.fromArray(F, acc, ao);
+        if (mins) {
+            for (int j = 0; j < count; j += L) {
+                int g = so + (j >>> shift);
+                c0 = bytesToFloats(q, qo + j).mul(scales[g]).sub(ms[g]).fma(FloatVector.fromArray(F, x, xo + j), c0);
+            }
+        } else {
+            for (int j = 0; j < count; j += L) {
+                int g = so + (j >>> shift);
+                c0 = bytesToFloats(q, qo + j).mul(scales[g]).fma(FloatVector.fromArray(F, x, xo + j), c0);
+            }
+        }
+        c0.intoArray(acc, ao);
     }
 
     /**
@@ -140,42 +431,6 @@ final class VectorDecode {
         }
     }
 
-    /**
-     * Q8_0 (34 B: half d; int8 qs[32]): y = qs * d. The scales are read first in a loop of their own: the vector
-     * loop then has no table lookup in its dependency chain (~20% faster).
-     */
-    private static void q8_0(byte[] b, int blocks, Buffers s, float[] y, int off) {
-        float[] scales = s.scales;
-        for (int blk = 0; blk < blocks; blk++) {
-            scales[blk] = half(b, 34 * blk);
-        }
-        for (int blk = 0; blk < blocks; blk++) {
-            float d = scales[blk];
-            int o = 34 * blk + 2;
-            for (int j = 0; j < 32; j += L) {
-                toFloat(widen(b, o + j)).mul(d).intoArray(y, off + 32 * blk + j);
-            }
-        }
-    }
-
-    /** Q4_0 (18 B: half d; uint8 qs[16]): y[j] = ((qs[j] &amp; 15) - 8) * d, y[j + 16] = ((qs[j] &gt;&gt; 4) - 8) * d. */
-    private static void q4_0(byte[] b, int blocks, Buffers s, float[] y, int off) {
-        float[] scales = s.scales;
-        for (int blk = 0; blk < blocks; blk++) {
-            scales[blk] = half(b, 18 * blk);
-        }
-        for (int blk = 0; blk < blocks; blk++) {
-            float d = scales[blk];
-            int o = 18 * blk + 2;
-            int yo = off + 32 * blk;
-            for (int j = 0; j < 16; j += L) {
-                IntVector q = widen(b, o + j);
-                toFloat(q.and(0xF).sub(8)).mul(d).intoArray(y, yo + j);
-                toFloat(q.lanewise(VectorOperators.ASHR, 4).and(0xF).sub(8)).mul(d).intoArray(y, yo + 16 + j);
-            }
-        }
-    }
-
     /** {@code Dequantize.scaleMinK4} on a byte array: scale | (min &lt;&lt; 8) of sub-block j. */
     private static int scaleMinK4(byte[] b, int scales, int j) {
         int sc;
@@ -191,129 +446,4 @@ final class VectorDecode {
         return sc | (m << 8);
     }
 
-    /** Q4_K (144 B: half d, dmin; scales[12]; qs[128]): per 64 values, d*sc*q - dmin*m, low nibbles then high. */
-    private static void q4_K(byte[] b, int blocks, float[] y, int off) {
-        for (int blk = 0; blk < blocks; blk++) {
-            int o = 144 * blk;
-            float d = half(b, o);
-            float min = half(b, o + 2);
-            for (int g = 0; g < 4; g++) {
-                int sm1 = scaleMinK4(b, o + 4, 2 * g);
-                int sm2 = scaleMinK4(b, o + 4, 2 * g + 1);
-                float d1 = d * (sm1 & 0xFF);
-                float m1 = min * (sm1 >>> 8);
-                float d2 = d * (sm2 & 0xFF);
-                float m2 = min * (sm2 >>> 8);
-                int q = o + 16 + 32 * g;
-                int yo = off + 256 * blk + 64 * g;
-                for (int l = 0; l < 32; l += L) {
-                    IntVector v = widen(b, q + l);
-                    toFloat(v.and(0xF)).mul(d1).sub(m1).intoArray(y, yo + l);
-                    toFloat(v.lanewise(VectorOperators.ASHR, 4).and(0xF)).mul(d2).sub(m2).intoArray(y, yo + 32 + l);
-                }
-            }
-        }
-    }
-
-    /** Q5_K (176 B: half d, dmin; scales[12]; qh[32]; qs[128]): as Q4_K plus a fifth bit, bit 2g / 2g+1 of qh. */
-    private static void q5_K(byte[] b, int blocks, float[] y, int off) {
-        for (int blk = 0; blk < blocks; blk++) {
-            int o = 176 * blk;
-            float d = half(b, o);
-            float min = half(b, o + 2);
-            for (int g = 0; g < 4; g++) {
-                int sm1 = scaleMinK4(b, o + 4, 2 * g);
-                int sm2 = scaleMinK4(b, o + 4, 2 * g + 1);
-                float d1 = d * (sm1 & 0xFF);
-                float m1 = min * (sm1 >>> 8);
-                float d2 = d * (sm2 & 0xFF);
-                float m2 = min * (sm2 >>> 8);
-                int q = o + 48 + 32 * g;
-                int yo = off + 256 * blk + 64 * g;
-                for (int l = 0; l < 32; l += L) {
-                    IntVector v = widen(b, q + l);
-                    IntVector h = widen(b, o + 16 + l);
-                    IntVector lo = v.and(0xF).or(bitTo16(h, 2 * g));
-                    IntVector hi = v.lanewise(VectorOperators.ASHR, 4).and(0xF).or(bitTo16(h, 2 * g + 1));
-                    toFloat(lo).mul(d1).sub(m1).intoArray(y, yo + l);
-                    toFloat(hi).mul(d2).sub(m2).intoArray(y, yo + 32 + l);
-                }
-            }
-        }
-    }
-
-    /** Bit {@code bit} (0..7) of each lane, moved to bit 4 (value 16); the others cleared. */
-    private static IntVector bitTo16(IntVector h, int bit) {
-        return bit <= 4
-                ? h.lanewise(VectorOperators.LSHL, 4 - bit).and(0x10)
-                : h.lanewise(VectorOperators.ASHR, bit - 4).and(0x10);
-    }
-
-    /**
-     * Q6_K (210 B: ql[128]; qh[64]; int8 scales[16]; half d): per 128 values, four runs of 32 from the low and high
-     * nibbles of ql and the four 2-bit fields of qh, minus 32, times {@code d * scale}; the scale of the 16 values at
-     * output position p is {@code scales[p / 16]}.
-     *
-     * <p>Two passes: the 6-bit quants are first assembled 8 at a time in a {@code long} (a nibble or 2-bit field of
-     * all 8 bytes moves with one shift and one mask), into bytes in output order; then {@link #scaleGroups} converts
-     * them. Doing the bit work with Vector API calls as well would put ~35 of them in one method, which outgrows C2's
-     * inlining budget (NodeCountInliningCutoff), and then every vector is boxed: 20x slower.
-     */
-    private static void q6_K(byte[] b, int blocks, Buffers s, float[] y, int off) {
-        byte[] q = s.quants;
-        for (int blk = 0; blk < blocks; blk++) {
-            int o = 210 * blk;
-            float d = half(b, o + 208);
-            for (int k = 0; k < 16; k++) {
-                s.scales[16 * blk + k] = d * b[o + 192 + k];
-            }
-            for (int n = 0; n < 2; n++) {
-                for (int l = 0; l < 32; l += 8) {
-                    long a = (long) LONGS.get(b, o + 64 * n + l);
-                    long c = (long) LONGS.get(b, o + 64 * n + l + 32);
-                    long h = (long) LONGS.get(b, o + 128 + 32 * n + l);
-                    int dst = 256 * blk + 128 * n + l;
-                    LONGS.set(q, dst, (a & LOW_NIBBLES) | ((h & 0x0303030303030303L) << 4));
-                    LONGS.set(q, dst + 32, (c & LOW_NIBBLES) | ((h & 0x0C0C0C0C0C0C0C0CL) << 2));
-                    LONGS.set(q, dst + 64, ((a >>> 4) & LOW_NIBBLES) | (h & 0x3030303030303030L));
-                    LONGS.set(q, dst + 96, ((c >>> 4) & LOW_NIBBLES) | ((h >>> 2) & 0x3030303030303030L));
-                }
-            }
-        }
-        scaleGroups(q, 16, 32, s.scales, blocks * 16, y, off);
-    }
-
-    private static final long LOW_NIBBLES = 0x0F0F0F0F0F0F0F0FL;
-    /** 8 bytes of a byte array as one little-endian long (a plain 8-byte load or store once compiled). */
-    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-
-    /**
-     * {@code y[g * size + j] = (q[g * size + j] - bias) * scales[g]} for every group g: exact in int, then one
-     * rounding, as {@link Dequantize} computes it.
-     */
-    private static void scaleGroups(byte[] q, int size, int bias, float[] scales, int groups, float[] y, int off) {
-        for (int g = 0; g < groups; g++) {
-            float sc = scales[g];
-            for (int j = 0; j < size; j += L) {
-                toFloat(widen(q, g * size + j).sub(bias)).mul(sc).intoArray(y, off + g * size + j);
-            }
-        }
-    }
-
-    /** Per-thread buffers of the decoders, sized for one run of {@code maxValues} values. */
-    static final class Buffers {
-        final byte[] bytes;
-        final short[] shorts;
-        /** unpacked Q6_K quants, in output order */
-        final byte[] quants;
-        /** a scale per block (Q8_0, Q4_0) or per group of 16 values (Q6_K) */
-        final float[] scales;
-
-        Buffers(int maxValues) {
-            bytes = new byte[maxValues / 32 * 34 + BYTE_SLACK]; // the most bytes per value: Q8_0
-            shorts = new short[maxValues];
-            quants = new byte[maxValues + BYTE_SLACK];
-            scales = new float[maxValues / 16];
-        }
-    }
 }

@@ -12,7 +12,9 @@ import java.util.Objects;
  * <p>Each thread takes groups of {@link #ROW_TILE} rows. For each group it walks the columns in runs of
  * {@link #RUN} values: the run of every row in the group is decoded once into fp32 lanes in a per-thread array
  * ({@link VectorDecode}; 16 KiB, stays in L1), then multiplied into all the tokens of the batch by a register-blocked
- * micro-kernel of 4 rows x 4 tokens (16 vector accumulators, 2 FMAs per load). So every weight byte is read from
+ * micro-kernel of 4 rows x 4 tokens (16 vector accumulators, 2 FMAs per load). A single token (batch-1 decode, where
+ * the decoding is the bottleneck) skips the decoded run: quantised weights are scaled and multiplied in registers
+ * ({@link VectorDecode#dot4}), with the very same operations, so the result is the same to the bit. So every weight byte is read from
  * memory and decoded once per call, whatever the batch, for batches of up to {@link #TOKEN_BLOCK} tokens; larger
  * batches are cut into blocks of that many tokens (the weights are then read once per block, which keeps the
  * activations of a block in cache).
@@ -53,7 +55,7 @@ public final class VectorMatmul implements Matmul {
         /** Decoded weights: ROW_TILE runs of RUN floats. */
         final float[] w = new float[ROW_TILE * RUN];
         /** The decoders' buffers for one run. */
-        final VectorDecode.Buffers decode = new VectorDecode.Buffers(RUN);
+        final VectorDecode.Buffers decode = new VectorDecode.Buffers(RUN, ROW_TILE);
         /** Lane accumulators, (ROW_TILE, TOKEN_BLOCK, lanes). */
         final float[] acc = new float[ROW_TILE * TOKEN_BLOCK * SPECIES.length()];
         /** The scalar tail of a row (plain types whose cols is not a multiple of the lane count). */
@@ -86,6 +88,9 @@ public final class VectorMatmul implements Matmul {
         int lanes = SPECIES.length();
         int cols = w.cols();
         int vectorCols = cols - cols % lanes; // quantised rows: all of cols (blocks are multiples of 32 values)
+        boolean quantised = VectorDecode.isUnpacked(w.type());
+        int groupSize = VectorDecode.groupSize(w.type());
+        boolean mins = VectorDecode.hasMins(w.type());
         for (int t0 = 0; t0 < tokens; t0 += TOKEN_BLOCK) {
             int tn = Math.min(TOKEN_BLOCK, tokens - t0);
             for (int r0 = rowStart; r0 < rowEnd; r0 += ROW_TILE) {
@@ -93,8 +98,30 @@ public final class VectorMatmul implements Matmul {
                 java.util.Arrays.fill(s.acc, 0, rn * tn * lanes, 0f);
                 for (int c0 = 0; c0 < vectorCols; c0 += RUN) {
                     int k = Math.min(RUN, vectorCols - c0);
+                    if (!quantised) {
+                        for (int i = 0; i < rn; i++) {
+                            VectorDecode.plain(w, r0 + i, c0, k, s.decode, s.w, i * RUN);
+                        }
+                        multiplyRun(s, rn, x, t0 * cols + c0, cols, tn, k);
+                        continue;
+                    }
                     for (int i = 0; i < rn; i++) {
-                        VectorDecode.run(w, r0 + i, c0, k, s.decode, s.w, i * RUN);
+                        VectorDecode.unpack(w, r0 + i, c0, k, s.decode, i);
+                    }
+                    if (tn == 1) {
+                        // one token: scale and multiply in registers, no decoded run in memory
+                        int xo = t0 * cols + c0;
+                        if (rn == ROW_TILE) {
+                            VectorDecode.dot4(s.decode, k, groupSize, mins, x, xo, s.acc, 0, lanes);
+                        } else {
+                            for (int i = 0; i < rn; i++) {
+                                VectorDecode.dot1(s.decode, i, k, groupSize, mins, x, xo, s.acc, i * lanes);
+                            }
+                        }
+                        continue;
+                    }
+                    for (int i = 0; i < rn; i++) {
+                        VectorDecode.toFloats(s.decode, i, k, groupSize, mins, s.w, i * RUN);
                     }
                     multiplyRun(s, rn, x, t0 * cols + c0, cols, tn, k);
                 }

@@ -224,11 +224,18 @@ class VectorMatmulTest {
         WeightMatrix w = matrix(type, 3, cols, true);
         float[] want = new float[cols];
         float[] got = new float[cols];
-        VectorDecode.Buffers buffers = new VectorDecode.Buffers(1024);
+        VectorDecode.Buffers buffers = new VectorDecode.Buffers(1024, 2);
         for (int r = 0; r < 3; r++) {
             w.dequantizeRow(r, want, 0);
-            VectorDecode.run(w, r, 0, 1024, buffers, got, 0);
-            VectorDecode.run(w, r, 1024, 1024, buffers, got, 1024);
+            for (int run = 0; run < 2; run++) {
+                if (VectorDecode.isUnpacked(type)) {
+                    VectorDecode.unpack(w, r, 1024 * run, 1024, buffers, run);
+                    VectorDecode.toFloats(buffers, run, 1024, VectorDecode.groupSize(type), VectorDecode.hasMins(type),
+                            got, 1024 * run);
+                } else {
+                    VectorDecode.plain(w, r, 1024 * run, 1024, buffers, got, 1024 * run);
+                }
+            }
             for (int i = 0; i < cols; i++) {
                 assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]),
                         type + " row " + r + " value " + i);
