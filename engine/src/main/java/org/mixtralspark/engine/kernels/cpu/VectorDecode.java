@@ -25,9 +25,10 @@ import java.nio.ByteOrder;
  *
  * <p>Quantised rows are decoded in two passes:
  * <ol>
- * <li>{@link #unpack}: scalar code assembles the quants 8 at a time in a {@code long} (a nibble or bit field of all 8
- * bytes moves with one shift and one mask) into signed bytes in column order, and computes a scale (and min) per
- * group of 16 or 32 values;</li>
+ * <li>{@link #unpack}: the quants become signed bytes in column order, with a scale (and min) per group of 16 or 32
+ * values. Q8_0, Q4_0 and Q4_K move and split nibbles 16 bytes at a time with a handful of Vector API calls; Q5_K and
+ * Q6_K, with more bit fields, assemble 8 quants at a time in a {@code long} (a field of all 8 bytes moves with one
+ * shift and one mask);</li>
  * <li>{@link #toFloats} (for a batch) or {@link #dot4}/{@link #dot1} (for one token, fused with the dot product):
  * 16 bytes at a time are converted to floats ({@code B2F}: {@code vpmovsxbd} + {@code vcvtdq2ps}), times the scale,
  * minus the min.</li>
@@ -137,7 +138,7 @@ final class VectorDecode {
         }
     }
 
-    // ---- pass 1: unpacking (scalar, 8 quants per long) ----
+    // ---- pass 1: unpacking to signed bytes in column order ----
 
     private static final long LOW_NIBBLES = 0x0F0F0F0F0F0F0F0FL;
     private static final long LOW_BITS = 0x0101010101010101L;
