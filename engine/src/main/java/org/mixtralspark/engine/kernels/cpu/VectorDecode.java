@@ -220,16 +220,34 @@ final class VectorDecode {
         }
     }
 
-    /** Q4_K/Q5_K: the 8 sub-block scales {@code d * sc} and mins {@code dmin * m} of the super-block at o. */
+    /**
+     * Q4_K/Q5_K: the 8 sub-block scales {@code d * sc} and mins {@code dmin * m} of the super-block at o. The 6-bit
+     * fields of the 12 scale bytes are untangled 4 at a time in ints (ggml's {@code get_scale_min_k4}, as its AVX2
+     * {@code vec_dot_q4_K} does with {@code utmp}): bytes 0-3 hold scales 0-3 (low 6 bits), bytes 4-7 mins 0-3;
+     * scales 4-7 are the low nibbles of bytes 8-11 plus the top 2 bits of bytes 0-3, mins 4-7 the high nibbles plus
+     * the top 2 bits of bytes 4-7.
+     */
     private static void k4Scales(byte[] b, int o, float[] scales, float[] mins, int so) {
         float d = half(b, o);
         float min = half(b, o + 2);
-        for (int sb = 0; sb < 8; sb++) {
-            int sm = scaleMinK4(b, o + 4, sb);
-            scales[so + sb] = d * (sm & 0xFF);
-            mins[so + sb] = min * (sm >>> 8);
+        int s0 = (int) INTS.get(b, o + 4);
+        int s1 = (int) INTS.get(b, o + 8);
+        int s2 = (int) INTS.get(b, o + 12);
+        int sc03 = s0 & 0x3F3F3F3F;
+        int m03 = s1 & 0x3F3F3F3F;
+        int sc47 = (s2 & 0x0F0F0F0F) | (((s0 >>> 6) & 0x03030303) << 4);
+        int m47 = ((s2 >>> 4) & 0x0F0F0F0F) | (((s1 >>> 6) & 0x03030303) << 4);
+        for (int j = 0; j < 4; j++) {
+            int shift = 8 * j;
+            scales[so + j] = d * ((sc03 >>> shift) & 0xFF);
+            scales[so + 4 + j] = d * ((sc47 >>> shift) & 0xFF);
+            mins[so + j] = min * ((m03 >>> shift) & 0xFF);
+            mins[so + 4 + j] = min * ((m47 >>> shift) & 0xFF);
         }
     }
+
+    /** 4 bytes of a byte array as one little-endian int. */
+    private static final VarHandle INTS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
 
     /**
      * Q6_K (210 B: ql[128]; qh[64]; int8 scales[16]; half d): per 128 values, four runs of 32 from the low and high
@@ -282,23 +300,21 @@ final class VectorDecode {
         }
     }
 
+    // Flat loops, the scale looked up per vector: C2 compiles a short inner loop per group much worse (~2x).
+
     private static void toFloats(byte[] q, int qo, float[] scales, int so, int count, int size, float[] y, int off) {
-        for (int g = 0, c = 0; c < count; g++, c += size) {
-            float sc = scales[so + g];
-            for (int j = c; j < c + size; j += L) {
-                bytesToFloats(q, qo + j).mul(sc).intoArray(y, off + j);
-            }
+        int shift = Integer.numberOfTrailingZeros(size);
+        for (int j = 0; j < count; j += L) {
+            bytesToFloats(q, qo + j).mul(scales[so + (j >>> shift)]).intoArray(y, off + j);
         }
     }
 
     private static void toFloatsMin(byte[] q, int qo, float[] scales, float[] mins, int so, int count, int size,
                                     float[] y, int off) {
-        for (int g = 0, c = 0; c < count; g++, c += size) {
-            float sc = scales[so + g];
-            float m = mins[so + g];
-            for (int j = c; j < c + size; j += L) {
-                bytesToFloats(q, qo + j).mul(sc).sub(m).intoArray(y, off + j);
-            }
+        int shift = Integer.numberOfTrailingZeros(size);
+        for (int j = 0; j < count; j += L) {
+            int g = so + (j >>> shift);
+            bytesToFloats(q, qo + j).mul(scales[g]).sub(mins[g]).intoArray(y, off + j);
         }
     }
 
@@ -431,20 +447,4 @@ final class VectorDecode {
             h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, off + i);
         }
     }
-
-    /** {@code Dequantize.scaleMinK4} on a byte array: scale | (min &lt;&lt; 8) of sub-block j. */
-    private static int scaleMinK4(byte[] b, int scales, int j) {
-        int sc;
-        int m;
-        if (j < 4) {
-            sc = b[scales + j] & 63;
-            m = b[scales + j + 4] & 63;
-        } else {
-            int hi = b[scales + j + 4] & 0xFF;
-            sc = (hi & 0xF) | (((b[scales + j - 4] & 0xFF) >>> 6) << 4);
-            m = (hi >>> 4) | (((b[scales + j] & 0xFF) >>> 6) << 4);
-        }
-        return sc | (m << 8);
-    }
-
 }

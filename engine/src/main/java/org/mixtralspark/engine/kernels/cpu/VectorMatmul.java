@@ -39,6 +39,11 @@ public final class VectorMatmul implements Matmul {
     static final int TOKEN_TILE = 4;
     /** Values of a row decoded at a time: a multiple of every block size (256); 4 rows of it are 16 KiB. */
     static final int RUN = 1024;
+    /**
+     * Distance between the decoded rows in the scratch: a run plus two cache lines, so that the 4 rows (and the 4
+     * activation rows, whose distance is a multiple of 4 KiB for usual widths) do not all fall in the same L1 sets.
+     */
+    static final int W_STRIDE = RUN + 32;
     /** Most tokens sharing one pass over the weights: their accumulators and activation runs stay in L1/L2. */
     static final int TOKEN_BLOCK = 64;
     /** Least weight bytes a thread takes at a time, to amortise handing out work. */
@@ -52,8 +57,8 @@ public final class VectorMatmul implements Matmul {
 
     /** Per-thread buffers, allocated on a thread's first call and grown (rarely) when a wider batch needs it. */
     private static final class Scratch {
-        /** Decoded weights: ROW_TILE runs of RUN floats. */
-        final float[] w = new float[ROW_TILE * RUN];
+        /** Decoded weights: ROW_TILE runs of RUN floats, W_STRIDE apart. */
+        final float[] w = new float[ROW_TILE * W_STRIDE];
         /** The decoders' buffers for one run. */
         final VectorDecode.Buffers decode = new VectorDecode.Buffers(RUN, ROW_TILE);
         /** Lane accumulators, (ROW_TILE, TOKEN_BLOCK, lanes). */
@@ -100,7 +105,7 @@ public final class VectorMatmul implements Matmul {
                     int k = Math.min(RUN, vectorCols - c0);
                     if (!quantised) {
                         for (int i = 0; i < rn; i++) {
-                            VectorDecode.plain(w, r0 + i, c0, k, s.decode, s.w, i * RUN);
+                            VectorDecode.plain(w, r0 + i, c0, k, s.decode, s.w, i * W_STRIDE);
                         }
                         multiplyRun(s, rn, x, t0 * cols + c0, cols, tn, k);
                         continue;
@@ -121,7 +126,7 @@ public final class VectorMatmul implements Matmul {
                         continue;
                     }
                     for (int i = 0; i < rn; i++) {
-                        VectorDecode.toFloats(s.decode, i, k, groupSize, mins, s.w, i * RUN);
+                        VectorDecode.toFloats(s.decode, i, k, groupSize, mins, s.w, i * W_STRIDE);
                     }
                     multiplyRun(s, rn, x, t0 * cols + c0, cols, tn, k);
                 }
@@ -148,10 +153,10 @@ public final class VectorMatmul implements Matmul {
             for (int i = 0; i < rn; i++) {
                 int t = 0;
                 for (; t + TOKEN_TILE <= tn; t += TOKEN_TILE) {
-                    tile1x4(s.w, i * RUN, x, xo + t * cols, cols, k, s.acc, (i * tn + t) * lanes);
+                    tile1x4(s.w, i * W_STRIDE, x, xo + t * cols, cols, k, s.acc, (i * tn + t) * lanes);
                 }
                 for (; t < tn; t++) {
-                    tile1x1(s.w, i * RUN, x, xo + t * cols, k, s.acc, (i * tn + t) * lanes);
+                    tile1x1(s.w, i * W_STRIDE, x, xo + t * cols, k, s.acc, (i * tn + t) * lanes);
                 }
             }
         }
@@ -222,7 +227,7 @@ public final class VectorMatmul implements Matmul {
         return (t0 + t2) + (t1 + t3);
     }
 
-    // Micro-kernels. Rows of the decoded run are RUN floats apart in w; accumulators are `lanes` floats each, token t
+    // Micro-kernels. Rows of the decoded run are W_STRIDE floats apart in w; accumulators are `lanes` floats each, token t
     // of row i at acc[ao + i * rowStride + t * lanes]. One FMA per (row, token, lane vector), in column order.
 
     /** 4 rows x 4 tokens: 16 accumulators, 8 loads per 16 FMAs. */
@@ -255,9 +260,9 @@ public final class VectorMatmul implements Matmul {
         int x3 = xo + 3 * cols;
         for (int j = 0; j < k; j += l) {
             FloatVector w0 = FloatVector.fromArray(sp, w, j);
-            FloatVector w1 = FloatVector.fromArray(sp, w, RUN + j);
-            FloatVector w2 = FloatVector.fromArray(sp, w, 2 * RUN + j);
-            FloatVector w3 = FloatVector.fromArray(sp, w, 3 * RUN + j);
+            FloatVector w1 = FloatVector.fromArray(sp, w, W_STRIDE + j);
+            FloatVector w2 = FloatVector.fromArray(sp, w, 2 * W_STRIDE + j);
+            FloatVector w3 = FloatVector.fromArray(sp, w, 3 * W_STRIDE + j);
             FloatVector v = FloatVector.fromArray(sp, x, x0 + j);
             c00 = w0.fma(v, c00);
             c10 = w1.fma(v, c10);
@@ -308,9 +313,9 @@ public final class VectorMatmul implements Matmul {
         for (int j = 0; j < k; j += l) {
             FloatVector v = FloatVector.fromArray(sp, x, xo + j);
             c0 = FloatVector.fromArray(sp, w, j).fma(v, c0);
-            c1 = FloatVector.fromArray(sp, w, RUN + j).fma(v, c1);
-            c2 = FloatVector.fromArray(sp, w, 2 * RUN + j).fma(v, c2);
-            c3 = FloatVector.fromArray(sp, w, 3 * RUN + j).fma(v, c3);
+            c1 = FloatVector.fromArray(sp, w, W_STRIDE + j).fma(v, c1);
+            c2 = FloatVector.fromArray(sp, w, 2 * W_STRIDE + j).fma(v, c2);
+            c3 = FloatVector.fromArray(sp, w, 3 * W_STRIDE + j).fma(v, c3);
         }
         c0.intoArray(acc, ao);
         c1.intoArray(acc, ao + rowStride);
