@@ -165,8 +165,11 @@ final class VectorDecode {
         for (int blk = 0; blk < blocks; blk++) {
             int o = 34 * blk;
             scales[so + blk] = half(b, o);
-            ByteVector.fromArray(B16, b, o + 2).intoArray(q, qo + 32 * blk);
-            ByteVector.fromArray(B16, b, o + 18).intoArray(q, qo + 32 * blk + 16);
+            // 4 longs, not a ByteVector load and store: with a 256-bit species C2 (JDK 17) sees a polluted type
+            // profile at ByteVector.intoArray, fails to intrinsify it and boxes (15x slower); arraycopy is slower
+            for (int i = 0; i < 32; i += 8) {
+                LONGS.set(q, qo + 32 * blk + i, (long) LONGS.get(b, o + 2 + i));
+            }
         }
     }
 
