@@ -7,7 +7,6 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
-
 import org.mixtralspark.engine.io.GgmlType;
 
 import java.lang.invoke.MethodHandles;
@@ -26,9 +25,9 @@ import java.nio.ByteOrder;
  * <p>Quantised rows are decoded in two passes:
  * <ol>
  * <li>{@link #unpack}: the quants become signed bytes in column order, with a scale (and min) per group of 16 or 32
- * values. Q8_0, Q4_0 and Q4_K move and split nibbles 16 bytes at a time with a handful of Vector API calls; Q5_K and
- * Q6_K, with more bit fields, assemble 8 quants at a time in a {@code long} (a field of all 8 bytes moves with one
- * shift and one mask);</li>
+ * values. Q4_0 and Q4_K split nibbles 16 bytes at a time with a handful of Vector API calls; Q5_K and Q6_K, with more
+ * bit fields, assemble 8 quants at a time in a {@code long} (a field of all 8 bytes moves with one shift and one
+ * mask). Q8_0 quants are int8 already: they stay in their blocks, and only the scales are read;</li>
  * <li>{@link #toFloats} (for a batch) or {@link #dot4}/{@link #dot1} (for one token, fused with the dot product):
  * 16 bytes at a time are converted to floats ({@code B2F}: {@code vpmovsxbd} + {@code vcvtdq2ps}), times the scale,
  * minus the min.</li>
@@ -66,10 +65,15 @@ final class VectorDecode {
     /** Per-thread buffers for {@code slots} runs of up to {@code maxValues} values. */
     static final class Buffers {
         final int maxValues;
-        /** stored bytes of one run (the most bytes per value: Q8_0) */
+        /** bytes per slot of {@link #quants}: room for a run of stored Q8_0 blocks (the most bytes per value) */
+        final int slotBytes;
+        /** stored bytes of one run (types other than Q8_0) */
         final byte[] bytes;
         final short[] shorts;
-        /** unpacked quants, signed bytes in column order; slot i from {@code i * maxValues} */
+        /**
+         * quants of slot i from {@code i * slotBytes}: unpacked signed bytes in column order, or, for Q8_0, the stored
+         * blocks as they are (their int8 quants need no unpacking: pass 2 reads them between the scales)
+         */
         final byte[] quants;
         /** scale and min per group of 16 values (per 32 for types with 32-value groups); slot i from i * maxValues / 16 */
         final float[] scales;
@@ -77,9 +81,10 @@ final class VectorDecode {
 
         Buffers(int maxValues, int slots) {
             this.maxValues = maxValues;
-            bytes = new byte[maxValues / 32 * 34 + BYTE_SLACK];
+            slotBytes = maxValues / 32 * 34;
+            bytes = new byte[slotBytes + BYTE_SLACK];
             shorts = new short[maxValues];
-            quants = new byte[slots * maxValues + BYTE_SLACK];
+            quants = new byte[slots * slotBytes + BYTE_SLACK];
             scales = new float[slots * maxValues / 16];
             mins = new float[slots * maxValues / 16];
         }
@@ -93,14 +98,22 @@ final class VectorDecode {
         };
     }
 
-    /** Values sharing a scale in the unpacked form: 16 for Q6_K, 32 for the others. */
-    static int groupSize(GgmlType type) {
-        return type == GgmlType.Q6_K ? 16 : 32;
+    /** log2 of the values sharing a scale in the unpacked form: 16 for Q6_K, 32 for the others. */
+    private static int groupShift(GgmlType type) {
+        return type == GgmlType.Q6_K ? 4 : 5;
     }
 
     /** Whether the unpacked form has a min per group (subtracted after scaling): Q4_K and Q5_K. */
-    static boolean hasMins(GgmlType type) {
+    private static boolean hasMins(GgmlType type) {
         return type == GgmlType.Q4_K || type == GgmlType.Q5_K;
+    }
+
+    /**
+     * Where value j of a slot is in {@link Buffers#quants}: {@code first + j + gap * (j / 32)} from the slot's start.
+     * Unpacked quants are contiguous; Q8_0 quants stay in their 34-byte blocks, after the 2-byte scale.
+     */
+    private static int gap(GgmlType type) {
+        return type == GgmlType.Q8_0 ? 2 : 0;
     }
 
     /** F32, F16, BF16: decodes {@code w[row, col .. col + count)} into {@code dst[off .. off + count)}. */
@@ -124,12 +137,18 @@ final class VectorDecode {
     static void unpack(WeightMatrix w, int row, int col, int count, Buffers s, int slot) {
         GgmlType type = w.type();
         int blocks = count / type.blockSize;
-        w.data().get((int) (w.rowOffset(row) + (long) (col / type.blockSize) * type.typeSize), s.bytes, 0,
-                blocks * type.typeSize);
-        int qo = slot * s.maxValues;
+        int stored = (int) (w.rowOffset(row) + (long) (col / type.blockSize) * type.typeSize);
+        int qo = slot * s.slotBytes;
         int so = slot * s.maxValues / 16;
+        if (type == GgmlType.Q8_0) {
+            w.data().get(stored, s.quants, qo, blocks * type.typeSize);
+            for (int blk = 0; blk < blocks; blk++) {
+                s.scales[so + blk] = half(s.quants, qo + 34 * blk);
+            }
+            return;
+        }
+        w.data().get(stored, s.bytes, 0, blocks * type.typeSize);
         switch (type) {
-            case Q8_0 -> unpackQ8_0(s.bytes, blocks, s.quants, qo, s.scales, so);
             case Q4_0 -> unpackQ4_0(s.bytes, blocks, s.quants, qo, s.scales, so);
             case Q4_K -> unpackQ4_K(s.bytes, blocks, s.quants, qo, s.scales, s.mins, so);
             case Q5_K -> unpackQ5_K(s.bytes, blocks, s.quants, qo, s.scales, s.mins, so);
@@ -159,19 +178,6 @@ final class VectorDecode {
 
     /** 16-byte vectors for moving and splitting quants: supported wherever 4-lane floats are. */
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
-
-    /** Q8_0 (34 B: half d; int8 qs[32]): y = qs * d. */
-    private static void unpackQ8_0(byte[] b, int blocks, byte[] q, int qo, float[] scales, int so) {
-        for (int blk = 0; blk < blocks; blk++) {
-            int o = 34 * blk;
-            scales[so + blk] = half(b, o);
-            // 4 longs, not a ByteVector load and store: with a 256-bit species C2 (JDK 17) sees a polluted type
-            // profile at ByteVector.intoArray, fails to intrinsify it and boxes (15x slower); arraycopy is slower
-            for (int i = 0; i < 32; i += 8) {
-                LONGS.set(q, qo + 32 * blk + i, (long) LONGS.get(b, o + 2 + i));
-            }
-        }
-    }
 
     /** Q4_0 (18 B: half d; uint8 qs[16]): y[j] = ((qs[j] &amp; 15) - 8) * d, y[j + 16] = ((qs[j] &gt;&gt; 4) - 8) * d. */
     private static void unpackQ4_0(byte[] b, int blocks, byte[] q, int qo, float[] scales, int so) {
@@ -293,28 +299,28 @@ final class VectorDecode {
      * Pass 2 for a batch: {@code dst[off + j] = q[j] * scale[j / size] (- min[j / size])} for the {@code count}
      * values of {@code slot}.
      */
-    static void toFloats(Buffers s, int slot, int count, int size, boolean mins, float[] dst, int off) {
-        int qo = slot * s.maxValues;
+    static void toFloats(Buffers s, int slot, int count, GgmlType type, float[] dst, int off) {
+        int qo = slot * s.slotBytes + gap(type); // Q8_0: the first quant follows the block's 2-byte scale
         int so = slot * s.maxValues / 16;
-        if (mins) {
-            toFloatsMin(s.quants, qo, s.scales, s.mins, so, count, size, dst, off);
+        if (hasMins(type)) {
+            toFloatsMin(s.quants, qo, s.scales, s.mins, so, count, groupShift(type), dst, off);
         } else {
-            toFloats(s.quants, qo, s.scales, so, count, size, dst, off);
+            toFloats(s.quants, qo, gap(type), s.scales, so, count, groupShift(type), dst, off);
         }
     }
 
-    // Flat loops, the scale looked up per vector: C2 compiles a short inner loop per group much worse (~2x).
+    // Flat loops, the scale looked up per vector: C2 compiles a short inner loop per group much worse (~2x), and
+    // vector accumulators carried through nested loops get boxed on JDK 17 (4x slower).
 
-    private static void toFloats(byte[] q, int qo, float[] scales, int so, int count, int size, float[] y, int off) {
-        int shift = Integer.numberOfTrailingZeros(size);
+    private static void toFloats(byte[] q, int qo, int gap, float[] scales, int so, int count, int shift, float[] y,
+                                 int off) {
         for (int j = 0; j < count; j += L) {
-            bytesToFloats(q, qo + j).mul(scales[so + (j >>> shift)]).intoArray(y, off + j);
+            bytesToFloats(q, qo + j + gap * (j >>> 5)).mul(scales[so + (j >>> shift)]).intoArray(y, off + j);
         }
     }
 
-    private static void toFloatsMin(byte[] q, int qo, float[] scales, float[] mins, int so, int count, int size,
+    private static void toFloatsMin(byte[] q, int qo, float[] scales, float[] mins, int so, int count, int shift,
                                     float[] y, int off) {
-        int shift = Integer.numberOfTrailingZeros(size);
         for (int j = 0; j < count; j += L) {
             int g = so + (j >>> shift);
             bytesToFloats(q, qo + j).mul(scales[g]).sub(mins[g]).intoArray(y, off + j);
@@ -327,33 +333,30 @@ final class VectorDecode {
      * {@code w_i[j]} exactly as {@link #toFloats} makes it. So the result is bit-identical to decoding then
      * multiplying.
      */
-    static void dot4(Buffers s, int count, int size, boolean mins, float[] x, int xo, float[] acc, int ao,
-                     int rowStride) {
-        if (mins) {
-            dot4Min(s.quants, s.maxValues, s.scales, s.mins, count, size, x, xo, acc, ao, rowStride);
+    static void dot4(Buffers s, int count, GgmlType type, float[] x, int xo, float[] acc, int ao, int rowStride) {
+        if (hasMins(type)) {
+            dot4Min(s.quants, s.slotBytes, s.maxValues / 16, s.scales, s.mins, count, groupShift(type), x, xo, acc,
+                    ao, rowStride);
         } else {
-            dot4(s.quants, s.maxValues, s.scales, count, size, x, xo, acc, ao, rowStride);
+            dot4(s.quants, gap(type), s.slotBytes, s.maxValues / 16, s.scales, count, groupShift(type), x, xo, acc,
+                    ao, rowStride);
         }
     }
 
-    // The fused loops are flat (one loop over the run, the scale looked up per vector): vector accumulators carried
-    // through nested loops get boxed by C2 on JDK 17 (4x slower).
-
-    private static void dot4(byte[] q, int stride, float[] scales, int count, int size, float[] x, int xo,
-                             float[] acc, int ao, int rowStride) {
-        int ss = stride / 16;
-        int shift = Integer.numberOfTrailingZeros(size);
+    private static void dot4(byte[] q, int gap, int stride, int ss, float[] scales, int count, int shift,
+                             float[] x, int xo, float[] acc, int ao, int rowStride) {
         FloatVector c0 = FloatVector.fromArray(F, acc, ao);
         FloatVector c1 = FloatVector.fromArray(F, acc, ao + rowStride);
         FloatVector c2 = FloatVector.fromArray(F, acc, ao + 2 * rowStride);
         FloatVector c3 = FloatVector.fromArray(F, acc, ao + 3 * rowStride);
         for (int j = 0; j < count; j += L) {
             int g = j >>> shift;
+            int qj = gap + j + gap * (j >>> 5);
             FloatVector v = FloatVector.fromArray(F, x, xo + j);
-            c0 = bytesToFloats(q, j).mul(scales[g]).fma(v, c0);
-            c1 = bytesToFloats(q, stride + j).mul(scales[ss + g]).fma(v, c1);
-            c2 = bytesToFloats(q, 2 * stride + j).mul(scales[2 * ss + g]).fma(v, c2);
-            c3 = bytesToFloats(q, 3 * stride + j).mul(scales[3 * ss + g]).fma(v, c3);
+            c0 = bytesToFloats(q, qj).mul(scales[g]).fma(v, c0);
+            c1 = bytesToFloats(q, stride + qj).mul(scales[ss + g]).fma(v, c1);
+            c2 = bytesToFloats(q, 2 * stride + qj).mul(scales[2 * ss + g]).fma(v, c2);
+            c3 = bytesToFloats(q, 3 * stride + qj).mul(scales[3 * ss + g]).fma(v, c3);
         }
         c0.intoArray(acc, ao);
         c1.intoArray(acc, ao + rowStride);
@@ -361,10 +364,8 @@ final class VectorDecode {
         c3.intoArray(acc, ao + 3 * rowStride);
     }
 
-    private static void dot4Min(byte[] q, int stride, float[] scales, float[] mins, int count, int size, float[] x,
-                                int xo, float[] acc, int ao, int rowStride) {
-        int ss = stride / 16;
-        int shift = Integer.numberOfTrailingZeros(size);
+    private static void dot4Min(byte[] q, int stride, int ss, float[] scales, float[] mins, int count, int shift,
+                                float[] x, int xo, float[] acc, int ao, int rowStride) {
         FloatVector c0 = FloatVector.fromArray(F, acc, ao);
         FloatVector c1 = FloatVector.fromArray(F, acc, ao + rowStride);
         FloatVector c2 = FloatVector.fromArray(F, acc, ao + 2 * rowStride);
@@ -384,15 +385,16 @@ final class VectorDecode {
     }
 
     /** As {@link #dot4}, for the one row in {@code slot} (rows left over from the 4-row groups). */
-    static void dot1(Buffers s, int slot, int count, int size, boolean mins, float[] x, int xo, float[] acc, int ao) {
+    static void dot1(Buffers s, int slot, int count, GgmlType type, float[] x, int xo, float[] acc, int ao) {
         byte[] q = s.quants;
-        int qo = slot * s.maxValues;
+        int gap = gap(type);
+        int qo = slot * s.slotBytes + gap;
         int so = slot * s.maxValues / 16;
-        int shift = Integer.numberOfTrailingZeros(size);
+        int shift = groupShift(type);
         float[] scales = s.scales;
         float[] ms = s.mins;
         FloatVector c0 = FloatVector.fromArray(F, acc, ao);
-        if (mins) {
+        if (hasMins(type)) {
             for (int j = 0; j < count; j += L) {
                 int g = so + (j >>> shift);
                 c0 = bytesToFloats(q, qo + j).mul(scales[g]).sub(ms[g]).fma(FloatVector.fromArray(F, x, xo + j), c0);
@@ -400,7 +402,8 @@ final class VectorDecode {
         } else {
             for (int j = 0; j < count; j += L) {
                 int g = so + (j >>> shift);
-                c0 = bytesToFloats(q, qo + j).mul(scales[g]).fma(FloatVector.fromArray(F, x, xo + j), c0);
+                c0 = bytesToFloats(q, qo + j + gap * (j >>> 5)).mul(scales[g])
+                        .fma(FloatVector.fromArray(F, x, xo + j), c0);
             }
         }
         c0.intoArray(acc, ao);

@@ -3,6 +3,7 @@ package org.mixtralspark.engine.kernels.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.mixtralspark.engine.io.GgmlType;
 
 import java.util.Objects;
 
@@ -94,8 +95,7 @@ public final class VectorMatmul implements Matmul {
         int cols = w.cols();
         int vectorCols = cols - cols % lanes; // quantised rows: all of cols (blocks are multiples of 32 values)
         boolean quantised = VectorDecode.isUnpacked(w.type());
-        int groupSize = VectorDecode.groupSize(w.type());
-        boolean mins = VectorDecode.hasMins(w.type());
+        GgmlType type = w.type();
         for (int t0 = 0; t0 < tokens; t0 += TOKEN_BLOCK) {
             int tn = Math.min(TOKEN_BLOCK, tokens - t0);
             for (int r0 = rowStart; r0 < rowEnd; r0 += ROW_TILE) {
@@ -117,16 +117,16 @@ public final class VectorMatmul implements Matmul {
                         // one token: scale and multiply in registers, no decoded run in memory
                         int xo = t0 * cols + c0;
                         if (rn == ROW_TILE) {
-                            VectorDecode.dot4(s.decode, k, groupSize, mins, x, xo, s.acc, 0, lanes);
+                            VectorDecode.dot4(s.decode, k, type, x, xo, s.acc, 0, lanes);
                         } else {
                             for (int i = 0; i < rn; i++) {
-                                VectorDecode.dot1(s.decode, i, k, groupSize, mins, x, xo, s.acc, i * lanes);
+                                VectorDecode.dot1(s.decode, i, k, type, x, xo, s.acc, i * lanes);
                             }
                         }
                         continue;
                     }
                     for (int i = 0; i < rn; i++) {
-                        VectorDecode.toFloats(s.decode, i, k, groupSize, mins, s.w, i * W_STRIDE);
+                        VectorDecode.toFloats(s.decode, i, k, type, s.w, i * W_STRIDE);
                     }
                     multiplyRun(s, rn, x, t0 * cols + c0, cols, tn, k);
                 }

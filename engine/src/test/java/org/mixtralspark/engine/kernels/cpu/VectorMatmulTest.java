@@ -230,8 +230,7 @@ class VectorMatmulTest {
             for (int run = 0; run < 2; run++) {
                 if (VectorDecode.isUnpacked(type)) {
                     VectorDecode.unpack(w, r, 1024 * run, 1024, buffers, run);
-                    VectorDecode.toFloats(buffers, run, 1024, VectorDecode.groupSize(type), VectorDecode.hasMins(type),
-                            got, 1024 * run);
+                    VectorDecode.toFloats(buffers, run, 1024, type, got, 1024 * run);
                 } else {
                     VectorDecode.plain(w, r, 1024 * run, 1024, buffers, got, 1024 * run);
                 }
