@@ -15,10 +15,10 @@ import java.util.Objects;
  * ({@link VectorDecode}; 16 KiB, stays in L1), then multiplied into all the tokens of the batch by a register-blocked
  * micro-kernel of 4 rows x 4 tokens (16 vector accumulators, 2 FMAs per load). A single token (batch-1 decode, where
  * the decoding is the bottleneck) skips the decoded run: quantised weights are scaled and multiplied in registers
- * ({@link VectorDecode#dot4}), with the very same operations, so the result is the same to the bit. So every weight byte is read from
- * memory and decoded once per call, whatever the batch, for batches of up to {@link #TOKEN_BLOCK} tokens; larger
- * batches are cut into blocks of that many tokens (the weights are then read once per block, which keeps the
- * activations of a block in cache).
+ * ({@link VectorDecode#dot4}) with the very same operations, so the result is the same to the bit. Every weight byte
+ * is read from memory and decoded once per call, whatever the batch, for batches of up to {@link #TOKEN_BLOCK}
+ * tokens; larger batches are cut into blocks of that many tokens (the weights are then read once per block, which
+ * keeps the activations of a block in cache).
  *
  * <p>Numerics: fp32 activations, fp32 weights as {@link Dequantize} decodes them, fp32 accumulation. Each
  * (row, token) pair has one vector accumulator whose lanes take the products in column order, followed by a fixed
@@ -28,7 +28,8 @@ import java.util.Objects;
  *
  * <p>The species is picked once: the preferred one, or {@code -Dmixtral.vector.bits=128|256|512}; {@code 0}
  * disables the Vector API (then {@link Matmul#best()} takes the scalar path). On Zen 4, 256 bits
- * ({@code -XX:MaxVectorSize=32}) is as fast as 512 (DESIGN §5).
+ * ({@code -XX:MaxVectorSize=32}) is as fast as 512 for a memory-bound F32 GEMV (DESIGN §5), but the quantised
+ * kernels, bound by decoding, ran 10-40% slower with it for one token (measured on Zen 4, JDK 17): keep the default.
  */
 public final class VectorMatmul implements Matmul {
 
@@ -56,7 +57,7 @@ public final class VectorMatmul implements Matmul {
         return SPECIES != null;
     }
 
-    /** Per-thread buffers, allocated on a thread's first call and grown (rarely) when a wider batch needs it. */
+    /** Per-thread buffers (about 40 KiB), allocated on a thread's first call and reused. */
     private static final class Scratch {
         /** Decoded weights: ROW_TILE runs of RUN floats, W_STRIDE apart. */
         final float[] w = new float[ROW_TILE * W_STRIDE];
