@@ -4,6 +4,8 @@ import org.mixtralspark.engine.io.GgmlType;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.ShortBuffer;
 
 /**
  * A weight matrix {@code W (rows, cols)} stored row-major in a memory-mapped buffer, in any supported
@@ -23,6 +25,8 @@ public final class WeightMatrix {
     private final ByteBuffer data;
     private final long rowBytes;
     private final int[] rowMap;
+    private final FloatBuffer floats;
+    private final ShortBuffer shorts;
 
     /**
      * @param name   the tensor name, for messages
@@ -51,6 +55,10 @@ public final class WeightMatrix {
         }
         this.data = data.slice().order(ByteOrder.LITTLE_ENDIAN);
         this.rowMap = rowMap == null ? null : rowMap.clone();
+        // Views for the bulk copies of the F32 and F16/BF16 kernels: a little-endian view of a little-endian buffer
+        // copies with memcpy on x86 (no byte swapping).
+        this.floats = type == GgmlType.F32 ? this.data.asFloatBuffer() : null;
+        this.shorts = type == GgmlType.F16 || type == GgmlType.BF16 ? this.data.asShortBuffer() : null;
     }
 
     public String name() {
@@ -82,6 +90,16 @@ public final class WeightMatrix {
     /** The stored bytes (read-only view shared with other readers: use absolute gets only). */
     ByteBuffer data() {
         return data;
+    }
+
+    /** {@link #data()} as floats (F32 only, else null); use absolute gets only. */
+    FloatBuffer floats() {
+        return floats;
+    }
+
+    /** {@link #data()} as shorts (F16 and BF16 only, else null); use absolute gets only. */
+    ShortBuffer shorts() {
+        return shorts;
     }
 
     /** Byte offset of logical row {@code r} in {@link #data()}. */

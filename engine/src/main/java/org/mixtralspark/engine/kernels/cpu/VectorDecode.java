@@ -1,0 +1,456 @@
+package org.mixtralspark.engine.kernels.cpu;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+import org.mixtralspark.engine.io.GgmlType;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+/**
+ * Decoders for {@link VectorMatmul}: a run of one weight row, {@code count} values from column {@code col}, into
+ * fp32 lanes. Each weight comes out as the value {@link Dequantize} gives, bit for bit (same roundings, no fused
+ * multiply-add), so a kernel differs from the reference only in the order of its sums.
+ *
+ * <p>The stored bytes are first copied from the (mapped, read-only) buffer into a per-thread array with one absolute
+ * bulk get per run: {@code ByteBuffer.get(int, byte[], int, int)} is a memcpy, and {@code fromArray} then works on
+ * JDK 17 and 21 alike ({@code fromByteBuffer} is gone after 19, {@code fromMemorySegment} is not in 17).
+ *
+ * <p>Quantised rows are decoded in two passes:
+ * <ol>
+ * <li>{@link #unpack}: the quants become signed bytes in column order, with a scale (and min) per group of 16 or 32
+ * values. Q4_0 and Q4_K split nibbles 16 bytes at a time with a handful of Vector API calls; Q5_K and Q6_K, with more
+ * bit fields, assemble 8 quants at a time in a {@code long} (a field of all 8 bytes moves with one shift and one
+ * mask). Q8_0 quants are int8 already: they stay in their blocks, and only the scales are read;</li>
+ * <li>{@link #toFloats} (for a batch) or {@link #dot4}/{@link #dot1} (for one token, fused with the dot product):
+ * 16 bytes at a time are converted to floats ({@code B2F}: {@code vpmovsxbd} + {@code vcvtdq2ps}), times the scale,
+ * minus the min.</li>
+ * </ol>
+ * Doing the bit work with Vector API calls as well would put 30 or more of them in one method, which outgrows C2's
+ * inlining budget ({@code NodeCountInliningCutoff}); then vectors are boxed and a kernel is 10-20x slower. Every
+ * method here keeps to about 20 calls.
+ *
+ * <p>{@code count} and {@code col} are multiples of the lane count (and of the block size for quantised types).
+ */
+final class VectorDecode {
+
+    /** Float lanes: {@link VectorMatmul#SPECIES}. */
+    private static final VectorSpecies<Float> F = VectorMatmul.SPECIES;
+    /** Int lanes, as many as {@link #F}. */
+    private static final VectorSpecies<Integer> I = F == null ? null : VectorSpecies.of(int.class, F.vectorShape());
+    /** Short lanes, as many as {@link #F} (16 shorts = 256 bits for 512-bit floats). */
+    private static final VectorSpecies<Short> S = F == null ? null
+            : VectorSpecies.of(short.class, VectorShape.forBitSize(16 * F.length()));
+    /**
+     * Byte lanes: as many as {@link #F}, or 8 (the narrowest shape) for 4-lane floats, of which the first 4 are used
+     * (part 0 of the conversion).
+     */
+    private static final VectorSpecies<Byte> B = F == null ? null
+            : VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * Math.max(8, F.length())));
+    /** Lanes per vector. */
+    static final int L = F == null ? 0 : F.length();
+
+    /** Bytes a byte array needs past its last value, so that an 8-byte load for 4-lane floats stays inside it. */
+    static final int BYTE_SLACK = 16;
+
+    private VectorDecode() {
+    }
+
+    /** Per-thread buffers for {@code slots} runs of up to {@code maxValues} values. */
+    static final class Buffers {
+        final int maxValues;
+        /** bytes per slot of {@link #quants}: room for a run of stored Q8_0 blocks (the most bytes per value) */
+        final int slotBytes;
+        /** stored bytes of one run (types other than Q8_0) */
+        final byte[] bytes;
+        final short[] shorts;
+        /**
+         * quants of slot i from {@code i * slotBytes}: unpacked signed bytes in column order, or, for Q8_0, the stored
+         * blocks as they are (their int8 quants need no unpacking: pass 2 reads them between the scales)
+         */
+        final byte[] quants;
+        /** scale and min per group of 16 values (per 32 for types with 32-value groups); slot i from i * maxValues / 16 */
+        final float[] scales;
+        final float[] mins;
+
+        Buffers(int maxValues, int slots) {
+            this.maxValues = maxValues;
+            slotBytes = maxValues / 32 * 34;
+            bytes = new byte[slotBytes + BYTE_SLACK];
+            shorts = new short[maxValues];
+            quants = new byte[slots * slotBytes + BYTE_SLACK];
+            scales = new float[slots * maxValues / 16];
+            mins = new float[slots * maxValues / 16];
+        }
+    }
+
+    /** Whether {@link #unpack} handles the type (the quantised ones), else {@link #plain}. */
+    static boolean isUnpacked(GgmlType type) {
+        return switch (type) {
+            case Q8_0, Q4_0, Q4_K, Q5_K, Q6_K -> true;
+            default -> false;
+        };
+    }
+
+    /** log2 of the values sharing a scale in the unpacked form: 16 for Q6_K, 32 for the others. */
+    private static int groupShift(GgmlType type) {
+        return type == GgmlType.Q6_K ? 4 : 5;
+    }
+
+    /** Whether the unpacked form has a min per group (subtracted after scaling): Q4_K and Q5_K. */
+    private static boolean hasMins(GgmlType type) {
+        return type == GgmlType.Q4_K || type == GgmlType.Q5_K;
+    }
+
+    /**
+     * Where value j of a slot is in {@link Buffers#quants}: {@code first + j + gap * (j / 32)} from the slot's start.
+     * Unpacked quants are contiguous; Q8_0 quants stay in their 34-byte blocks, after the 2-byte scale.
+     */
+    private static int gap(GgmlType type) {
+        return type == GgmlType.Q8_0 ? 2 : 0;
+    }
+
+    /** F32, F16, BF16: decodes {@code w[row, col .. col + count)} into {@code dst[off .. off + count)}. */
+    static void plain(WeightMatrix w, int row, int col, int count, Buffers s, float[] dst, int off) {
+        long rowOffset = w.rowOffset(row);
+        switch (w.type()) {
+            case F32 -> w.floats().get((int) (rowOffset / 4) + col, dst, off, count);
+            case F16 -> {
+                w.shorts().get((int) (rowOffset / 2) + col, s.shorts, 0, count);
+                f16(s.shorts, count, dst, off);
+            }
+            case BF16 -> {
+                w.shorts().get((int) (rowOffset / 2) + col, s.shorts, 0, count);
+                bf16(s.shorts, count, dst, off);
+            }
+            default -> throw new IllegalArgumentException(w.type() + " is not a plain type");
+        }
+    }
+
+    /** Quantised types, pass 1: {@code w[row, col .. col + count)} into slot {@code slot} of the buffers. */
+    static void unpack(WeightMatrix w, int row, int col, int count, Buffers s, int slot) {
+        GgmlType type = w.type();
+        int blocks = count / type.blockSize;
+        int stored = (int) (w.rowOffset(row) + (long) (col / type.blockSize) * type.typeSize);
+        int qo = slot * s.slotBytes;
+        int so = slot * s.maxValues / 16;
+        if (type == GgmlType.Q8_0) {
+            w.data().get(stored, s.quants, qo, blocks * type.typeSize);
+            for (int blk = 0; blk < blocks; blk++) {
+                s.scales[so + blk] = half(s.quants, qo + 34 * blk);
+            }
+            return;
+        }
+        w.data().get(stored, s.bytes, 0, blocks * type.typeSize);
+        switch (type) {
+            case Q4_0 -> unpackQ4_0(s.bytes, blocks, s.quants, qo, s.scales, so);
+            case Q4_K -> unpackQ4_K(s.bytes, blocks, s.quants, qo, s.scales, s.mins, so);
+            case Q5_K -> unpackQ5_K(s.bytes, blocks, s.quants, qo, s.scales, s.mins, so);
+            case Q6_K -> unpackQ6_K(s.bytes, blocks, s.quants, qo, s.scales, so);
+            default -> throw new IllegalArgumentException("no unpacking for " + type);
+        }
+    }
+
+    // ---- pass 1: unpacking to signed bytes in column order ----
+
+    private static final long LOW_NIBBLES = 0x0F0F0F0F0F0F0F0FL;
+    private static final long LOW_BITS = 0x0101010101010101L;
+    /** 8 bytes of a byte array as one little-endian long (a plain 8-byte load or store once compiled). */
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * {@code v - bias} in each byte, for bytes {@code v <= 255 - (bias' & 0x7F)} where {@code bias' = 256 - bias}:
+     * adding the low 7 bits cannot carry into the next byte, and the top bit is then flipped.
+     */
+    private static long minus(long v, long negBias7, long top) {
+        return (v + negBias7) ^ top;
+    }
+
+    private static final long TOP_BITS = 0x8080808080808080L;
+    /** -32 mod 256 = 0xE0: 0x60 added, top bit flipped (6-bit values: at most 63 + 0x60 = 0x9F, no carry) */
+    private static final long MINUS_32 = 0x6060606060606060L;
+
+    /** 16-byte vectors for moving and splitting quants: supported wherever 4-lane floats are. */
+    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+
+    /** Q4_0 (18 B: half d; uint8 qs[16]): y[j] = ((qs[j] &amp; 15) - 8) * d, y[j + 16] = ((qs[j] &gt;&gt; 4) - 8) * d. */
+    private static void unpackQ4_0(byte[] b, int blocks, byte[] q, int qo, float[] scales, int so) {
+        for (int blk = 0; blk < blocks; blk++) {
+            int o = 18 * blk;
+            scales[so + blk] = half(b, o);
+            ByteVector v = ByteVector.fromArray(B16, b, o + 2);
+            v.and((byte) 0x0F).sub((byte) 8).intoArray(q, qo + 32 * blk);
+            highNibbles(v).sub((byte) 8).intoArray(q, qo + 32 * blk + 16);
+        }
+    }
+
+    /** The high nibble of each byte, as a byte (x86 has no byte shift: an int shift, then a mask). */
+    private static ByteVector highNibbles(ByteVector v) {
+        return v.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F);
+    }
+
+    /**
+     * Q4_K (144 B: half d, dmin; scales[12]; qs[128]): per 64 values, two sub-blocks of 32,
+     * {@code d * sc * q - dmin * m}; the low nibbles of qs[32 g ..] then the high ones.
+     */
+    private static void unpackQ4_K(byte[] b, int blocks, byte[] q, int qo, float[] scales, float[] mins, int so) {
+        for (int blk = 0; blk < blocks; blk++) {
+            int o = 144 * blk;
+            k4Scales(b, o, scales, mins, so + 8 * blk);
+            for (int i = 0; i < 128; i += 16) {
+                ByteVector v = ByteVector.fromArray(B16, b, o + 16 + i);
+                int dst = qo + 256 * blk + 2 * (i & ~31) + (i & 31); // 64 g + l for qs[32 g + l]
+                v.and((byte) 0x0F).intoArray(q, dst);
+                highNibbles(v).intoArray(q, dst + 32);
+            }
+        }
+    }
+
+    /** Q5_K (176 B: half d, dmin; scales[12]; qh[32]; qs[128]): as Q4_K plus a fifth bit, bit 2g / 2g+1 of qh. */
+    private static void unpackQ5_K(byte[] b, int blocks, byte[] q, int qo, float[] scales, float[] mins, int so) {
+        for (int blk = 0; blk < blocks; blk++) {
+            int o = 176 * blk;
+            k4Scales(b, o, scales, mins, so + 8 * blk);
+            for (int g = 0; g < 4; g++) {
+                for (int i = 0; i < 32; i += 8) {
+                    long v = (long) LONGS.get(b, o + 48 + 32 * g + i);
+                    long h = (long) LONGS.get(b, o + 16 + i);
+                    int dst = qo + 256 * blk + 64 * g + i;
+                    LONGS.set(q, dst, (v & LOW_NIBBLES) | (((h >>> (2 * g)) & LOW_BITS) << 4));
+                    LONGS.set(q, dst + 32, ((v >>> 4) & LOW_NIBBLES) | (((h >>> (2 * g + 1)) & LOW_BITS) << 4));
+                }
+            }
+        }
+    }
+
+    /**
+     * Q4_K/Q5_K: the 8 sub-block scales {@code d * sc} and mins {@code dmin * m} of the super-block at o. The 6-bit
+     * fields of the 12 scale bytes are untangled 4 at a time in ints (ggml's {@code get_scale_min_k4}, as its AVX2
+     * {@code vec_dot_q4_K} does with {@code utmp}): bytes 0-3 hold scales 0-3 (low 6 bits), bytes 4-7 mins 0-3;
+     * scales 4-7 are the low nibbles of bytes 8-11 plus the top 2 bits of bytes 0-3, mins 4-7 the high nibbles plus
+     * the top 2 bits of bytes 4-7.
+     */
+    private static void k4Scales(byte[] b, int o, float[] scales, float[] mins, int so) {
+        float d = half(b, o);
+        float min = half(b, o + 2);
+        int s0 = (int) INTS.get(b, o + 4);
+        int s1 = (int) INTS.get(b, o + 8);
+        int s2 = (int) INTS.get(b, o + 12);
+        int sc03 = s0 & 0x3F3F3F3F;
+        int m03 = s1 & 0x3F3F3F3F;
+        int sc47 = (s2 & 0x0F0F0F0F) | (((s0 >>> 6) & 0x03030303) << 4);
+        int m47 = ((s2 >>> 4) & 0x0F0F0F0F) | (((s1 >>> 6) & 0x03030303) << 4);
+        for (int j = 0; j < 4; j++) {
+            int shift = 8 * j;
+            scales[so + j] = d * ((sc03 >>> shift) & 0xFF);
+            scales[so + 4 + j] = d * ((sc47 >>> shift) & 0xFF);
+            mins[so + j] = min * ((m03 >>> shift) & 0xFF);
+            mins[so + 4 + j] = min * ((m47 >>> shift) & 0xFF);
+        }
+    }
+
+    /** 4 bytes of a byte array as one little-endian int. */
+    private static final VarHandle INTS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * Q6_K (210 B: ql[128]; qh[64]; int8 scales[16]; half d): per 128 values, four runs of 32 from the low and high
+     * nibbles of ql and the four 2-bit fields of qh, minus 32, times {@code d * scale}; the scale of the 16 values at
+     * position p is {@code scales[p / 16]}.
+     */
+    private static void unpackQ6_K(byte[] b, int blocks, byte[] q, int qo, float[] scales, int so) {
+        for (int blk = 0; blk < blocks; blk++) {
+            int o = 210 * blk;
+            float d = half(b, o + 208);
+            for (int k = 0; k < 16; k++) {
+                scales[so + 16 * blk + k] = d * b[o + 192 + k];
+            }
+            for (int n = 0; n < 2; n++) {
+                for (int l = 0; l < 32; l += 8) {
+                    long a = (long) LONGS.get(b, o + 64 * n + l);
+                    long c = (long) LONGS.get(b, o + 64 * n + l + 32);
+                    long h = (long) LONGS.get(b, o + 128 + 32 * n + l);
+                    int dst = qo + 256 * blk + 128 * n + l;
+                    LONGS.set(q, dst, minus((a & LOW_NIBBLES) | ((h & 0x0303030303030303L) << 4), MINUS_32, TOP_BITS));
+                    LONGS.set(q, dst + 32,
+                            minus((c & LOW_NIBBLES) | ((h & 0x0C0C0C0C0C0C0C0CL) << 2), MINUS_32, TOP_BITS));
+                    LONGS.set(q, dst + 64,
+                            minus(((a >>> 4) & LOW_NIBBLES) | (h & 0x3030303030303030L), MINUS_32, TOP_BITS));
+                    LONGS.set(q, dst + 96,
+                            minus(((c >>> 4) & LOW_NIBBLES) | ((h >>> 2) & 0x3030303030303030L), MINUS_32, TOP_BITS));
+                }
+            }
+        }
+    }
+
+    // ---- pass 2: scaling (Vector API) ----
+
+    /** {@link #L} signed bytes from {@code q[o]} as floats. */
+    private static FloatVector bytesToFloats(byte[] q, int o) {
+        return (FloatVector) ByteVector.fromArray(B, q, o).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    /**
+     * Pass 2 for a batch: {@code dst[off + j] = q[j] * scale[j / size] (- min[j / size])} for the {@code count}
+     * values of {@code slot}.
+     */
+    static void toFloats(Buffers s, int slot, int count, GgmlType type, float[] dst, int off) {
+        int qo = slot * s.slotBytes + gap(type); // Q8_0: the first quant follows the block's 2-byte scale
+        int so = slot * s.maxValues / 16;
+        if (hasMins(type)) {
+            toFloatsMin(s.quants, qo, s.scales, s.mins, so, count, groupShift(type), dst, off);
+        } else {
+            toFloats(s.quants, qo, gap(type), s.scales, so, count, groupShift(type), dst, off);
+        }
+    }
+
+    // Flat loops, the scale looked up per vector: C2 compiles a short inner loop per group much worse (~2x), and
+    // vector accumulators carried through nested loops get boxed on JDK 17 (4x slower).
+
+    private static void toFloats(byte[] q, int qo, int gap, float[] scales, int so, int count, int shift, float[] y,
+                                 int off) {
+        for (int j = 0; j < count; j += L) {
+            bytesToFloats(q, qo + j + gap * (j >>> 5)).mul(scales[so + (j >>> shift)]).intoArray(y, off + j);
+        }
+    }
+
+    private static void toFloatsMin(byte[] q, int qo, float[] scales, float[] mins, int so, int count, int shift,
+                                    float[] y, int off) {
+        for (int j = 0; j < count; j += L) {
+            int g = so + (j >>> shift);
+            bytesToFloats(q, qo + j).mul(scales[g]).sub(mins[g]).intoArray(y, off + j);
+        }
+    }
+
+    /**
+     * Pass 2 fused with a one-token product, for slots 0..3 (4 rows, 4 independent FMA chains): the accumulator of
+     * row i, {@code acc[ao + i * rowStride ..]}, takes {@code w_i[j] * x[xo + j]} for j in column order, with
+     * {@code w_i[j]} exactly as {@link #toFloats} makes it. So the result is bit-identical to decoding then
+     * multiplying.
+     */
+    static void dot4(Buffers s, int count, GgmlType type, float[] x, int xo, float[] acc, int ao, int rowStride) {
+        if (hasMins(type)) {
+            dot4Min(s.quants, s.slotBytes, s.maxValues / 16, s.scales, s.mins, count, groupShift(type), x, xo, acc,
+                    ao, rowStride);
+        } else {
+            dot4(s.quants, gap(type), s.slotBytes, s.maxValues / 16, s.scales, count, groupShift(type), x, xo, acc,
+                    ao, rowStride);
+        }
+    }
+
+    private static void dot4(byte[] q, int gap, int stride, int ss, float[] scales, int count, int shift,
+                             float[] x, int xo, float[] acc, int ao, int rowStride) {
+        FloatVector c0 = FloatVector.fromArray(F, acc, ao);
+        FloatVector c1 = FloatVector.fromArray(F, acc, ao + rowStride);
+        FloatVector c2 = FloatVector.fromArray(F, acc, ao + 2 * rowStride);
+        FloatVector c3 = FloatVector.fromArray(F, acc, ao + 3 * rowStride);
+        for (int j = 0; j < count; j += L) {
+            int g = j >>> shift;
+            int qj = gap + j + gap * (j >>> 5);
+            FloatVector v = FloatVector.fromArray(F, x, xo + j);
+            c0 = bytesToFloats(q, qj).mul(scales[g]).fma(v, c0);
+            c1 = bytesToFloats(q, stride + qj).mul(scales[ss + g]).fma(v, c1);
+            c2 = bytesToFloats(q, 2 * stride + qj).mul(scales[2 * ss + g]).fma(v, c2);
+            c3 = bytesToFloats(q, 3 * stride + qj).mul(scales[3 * ss + g]).fma(v, c3);
+        }
+        c0.intoArray(acc, ao);
+        c1.intoArray(acc, ao + rowStride);
+        c2.intoArray(acc, ao + 2 * rowStride);
+        c3.intoArray(acc, ao + 3 * rowStride);
+    }
+
+    private static void dot4Min(byte[] q, int stride, int ss, float[] scales, float[] mins, int count, int shift,
+                                float[] x, int xo, float[] acc, int ao, int rowStride) {
+        FloatVector c0 = FloatVector.fromArray(F, acc, ao);
+        FloatVector c1 = FloatVector.fromArray(F, acc, ao + rowStride);
+        FloatVector c2 = FloatVector.fromArray(F, acc, ao + 2 * rowStride);
+        FloatVector c3 = FloatVector.fromArray(F, acc, ao + 3 * rowStride);
+        for (int j = 0; j < count; j += L) {
+            int g = j >>> shift;
+            FloatVector v = FloatVector.fromArray(F, x, xo + j);
+            c0 = bytesToFloats(q, j).mul(scales[g]).sub(mins[g]).fma(v, c0);
+            c1 = bytesToFloats(q, stride + j).mul(scales[ss + g]).sub(mins[ss + g]).fma(v, c1);
+            c2 = bytesToFloats(q, 2 * stride + j).mul(scales[2 * ss + g]).sub(mins[2 * ss + g]).fma(v, c2);
+            c3 = bytesToFloats(q, 3 * stride + j).mul(scales[3 * ss + g]).sub(mins[3 * ss + g]).fma(v, c3);
+        }
+        c0.intoArray(acc, ao);
+        c1.intoArray(acc, ao + rowStride);
+        c2.intoArray(acc, ao + 2 * rowStride);
+        c3.intoArray(acc, ao + 3 * rowStride);
+    }
+
+    /** As {@link #dot4}, for the one row in {@code slot} (rows left over from the 4-row groups). */
+    static void dot1(Buffers s, int slot, int count, GgmlType type, float[] x, int xo, float[] acc, int ao) {
+        byte[] q = s.quants;
+        int gap = gap(type);
+        int qo = slot * s.slotBytes + gap;
+        int so = slot * s.maxValues / 16;
+        int shift = groupShift(type);
+        float[] scales = s.scales;
+        float[] ms = s.mins;
+        FloatVector c0 = FloatVector.fromArray(F, acc, ao);
+        if (hasMins(type)) {
+            for (int j = 0; j < count; j += L) {
+                int g = so + (j >>> shift);
+                c0 = bytesToFloats(q, qo + j).mul(scales[g]).sub(ms[g]).fma(FloatVector.fromArray(F, x, xo + j), c0);
+            }
+        } else {
+            for (int j = 0; j < count; j += L) {
+                int g = so + (j >>> shift);
+                c0 = bytesToFloats(q, qo + j + gap * (j >>> 5)).mul(scales[g])
+                        .fma(FloatVector.fromArray(F, x, xo + j), c0);
+            }
+        }
+        c0.intoArray(acc, ao);
+    }
+
+    /**
+     * Every half as a float (256 KiB): block scales are decoded by one load instead of {@code Float16.toFloat}'s
+     * branches, which cost as much as the vector work on a 32-value block. Only the few lines of the scales a model
+     * uses stay in cache.
+     */
+    private static final float[] HALF_TO_FLOAT = new float[1 << 16];
+
+    static {
+        for (int h = 0; h < HALF_TO_FLOAT.length; h++) {
+            HALF_TO_FLOAT[h] = org.mixtralspark.engine.io.Float16.toFloat(h);
+        }
+    }
+
+    /** A little-endian half at {@code b[o]}, as float. */
+    private static float half(byte[] b, int o) {
+        return HALF_TO_FLOAT[(b[o] & 0xFF) | ((b[o + 1] & 0xFF) << 8)];
+    }
+
+    /**
+     * Halves to floats with int and float lane operations (JDK 17 has no f16 conversion): {@code h << 16 >> 3} puts
+     * the sign in bit 31 and the 5-bit exponent and 10-bit mantissa at float's bits 27..13, i.e. the float
+     * {@code value * 2^-112} for every finite half, subnormals included; multiplying by {@code 2^112} is exact. Inf and
+     * NaN (exponent 31) instead get the float exponent 255, mantissa kept.
+     */
+    static void f16(short[] src, int count, float[] dst, int off) {
+        for (int i = 0; i < count; i += L) {
+            IntVector h = (IntVector) ShortVector.fromArray(S, src, i).convertShape(VectorOperators.S2I, I, 0);
+            IntVector scaled = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(0x8FFF_E000);
+            FloatVector f = scaled.reinterpretAsFloats().mul(0x1p112f);
+            var special = h.and(0x7C00).compare(VectorOperators.EQ, 0x7C00);
+            if (special.anyTrue()) {
+                f = f.blend(scaled.or(0x7000_0000).reinterpretAsFloats(), special.cast(F));
+            }
+            f.intoArray(dst, off + i);
+        }
+    }
+
+    /** bfloat16 is the top half of a float. */
+    static void bf16(short[] src, int count, float[] dst, int off) {
+        for (int i = 0; i < count; i += L) {
+            IntVector h = (IntVector) ShortVector.fromArray(S, src, i).convertShape(VectorOperators.S2I, I, 0);
+            h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, off + i);
+        }
+    }
+}
