@@ -3,6 +3,7 @@ package org.mixtralspark.engine.serving;
 import org.mixtralspark.engine.kernels.cuda.CudaAvailability;
 import org.mixtralspark.engine.kernels.cuda.CudaModelRunner;
 import org.mixtralspark.engine.kernels.cuda.CudaOptions;
+import org.mixtralspark.engine.kernels.cpu.VectorSupport;
 import org.mixtralspark.engine.kv.PagedKvCache;
 import org.mixtralspark.engine.model.LoadedModel;
 import org.mixtralspark.engine.model.MixtralConfig;
@@ -73,6 +74,10 @@ public final class Engines {
                 }
                 LOG.warn("device = auto: {} could not take the model, using the CPU: {}", device, e.getMessage());
             }
+        }
+        if (!VectorSupport.AVAILABLE) {
+            LOG.warn("the Vector API is off ({}): the CPU runs the scalar kernels, several times slower",
+                    VectorSupport.reasonUnavailable());
         }
         return new CpuModelRunner(loaded.weights(), options.effectiveThreads(), kvBudget(loaded.config(), options));
     }

@@ -24,6 +24,6 @@ public interface Matmul {
 
     /** The fastest implementation available in this JVM. */
     static Matmul best() {
-        return VectorMatmul.isAvailable() ? new VectorMatmul() : new ScalarMatmul();
+        return VectorSupport.AVAILABLE ? new VectorMatmul() : new ScalarMatmul();
     }
 }

@@ -4,6 +4,7 @@ import org.mixtralspark.engine.kernels.cpu.Matmul;
 import org.mixtralspark.engine.kernels.cpu.ThreadTeam;
 import org.mixtralspark.engine.kernels.cpu.VectorMatmul;
 import org.mixtralspark.engine.kernels.cpu.VectorOps;
+import org.mixtralspark.engine.kernels.cpu.VectorSupport;
 import org.mixtralspark.engine.kv.BlockTable;
 import org.mixtralspark.engine.kv.PagedKvCache;
 import org.mixtralspark.engine.model.ExpertWeights;
@@ -159,7 +160,7 @@ public final class BatchForward {
                 float max = Float.NEGATIVE_INFINITY;
                 for (int p = 0; p <= pos; p++) {
                     int kOff = (table.block(p / blockSize) * blockSize + p % blockSize) * kvDim + kvOff;
-                    float s = VectorMatmul.isAvailable()
+                    float s = VectorSupport.AVAILABLE
                             ? VectorMatmul.dot(q, qOff, keys, kOff, hd)
                             : dotScalar(q, qOff, keys, kOff, hd);
                     scores[p] = s * scale;
@@ -176,7 +177,13 @@ public final class BatchForward {
                 java.util.Arrays.fill(out, oOff, oOff + hd, 0f);
                 for (int p = 0; p <= pos; p++) {
                     int vOff = (table.block(p / blockSize) * blockSize + p % blockSize) * kvDim + kvOff;
-                    VectorOps.axpy(scores[p] * inv, values, vOff, out, oOff, hd);
+                    if (VectorSupport.AVAILABLE) {
+                        VectorOps.axpy(scores[p] * inv, values, vOff, out, oOff, hd);
+                    } else {
+                        for (int i = 0; i < hd; i++) {
+                            out[oOff + i] += scores[p] * inv * values[vOff + i];
+                        }
+                    }
                 }
             }
         });
@@ -263,7 +270,7 @@ public final class BatchForward {
         float[] logits = buffer(ROUTER, experts);
         for (int t = 0; t < n; t++) {
             for (int e = 0; e < experts; e++) {
-                logits[e] = VectorMatmul.isAvailable()
+                logits[e] = VectorSupport.AVAILABLE
                         ? VectorMatmul.dot(lw.router(), e * c.dim(), xb, t * c.dim(), c.dim())
                         : dotScalar(lw.router(), e * c.dim(), xb, t * c.dim(), c.dim());
             }
