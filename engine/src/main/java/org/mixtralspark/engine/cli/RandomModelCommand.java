@@ -15,13 +15,15 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code mixtral random-model}: writes a random-weight Mixtral (or converts a small HF folder) as an HF folder or a
- * GGUF file, in either expert layout, so that tests and demos need no downloaded model.
+ * GGUF file, in either expert layout, so that tests and demos need no downloaded model. GGUF files are streamed (any
+ * size, e.g. {@code --preset mixtral-8x7b --layers 2} for benchmarks, in bounded memory); HF folders are assembled in
+ * memory (test-sized models).
  */
 @Command(name = "random-model", mixinStandardHelpOptions = true,
         description = "Write a random-weight Mixtral model (HF folder or GGUF file), or convert a small HF folder.")
 final class RandomModelCommand implements Callable<Integer> {
 
-    @Option(names = "--out", required = true, description = "Output GGUF file or HF folder.")
+    @Option(names = "--out", required = true, description = "Output GGUF file (streamed: any size) or HF folder (built in memory: small models).")
     Path out;
 
     @Option(names = "--format", description = "gguf or hf (default ${DEFAULT-VALUE}).")
@@ -74,6 +76,7 @@ final class RandomModelCommand implements Callable<Integer> {
         } else {
             ckpt = RandomCheckpoints.create("random-" + preset, config(), seed);
         }
+        long start = System.nanoTime();
         switch (format) {
             case "gguf" -> {
                 if (!layout.equals("merged") && !layout.equals("split")) {
@@ -81,11 +84,33 @@ final class RandomModelCommand implements Callable<Integer> {
                 }
                 CheckpointWriter.writeGguf(ckpt, out, t, layout.equals("split"));
             }
-            case "hf" -> CheckpointWriter.writeHf(ckpt, out, t, shards);
+            case "hf" -> {
+                checkFitsInMemory(ckpt);
+                CheckpointWriter.writeHf(ckpt, out, t, shards);
+            }
             default -> throw new IllegalArgumentException("--format " + format + ": must be gguf or hf");
         }
-        System.err.println("wrote " + out);
+        System.err.printf(Locale.ROOT, "wrote %s (%,d parameters) in %.1f s%n", out, parameters(ckpt),
+                (System.nanoTime() - start) / 1e9);
         return 0;
+    }
+
+    /** The HF writer assembles each shard's tensors as float arrays; the GGUF writer streams them. */
+    private static void checkFitsInMemory(Checkpoint ckpt) {
+        long bytes = 4 * parameters(ckpt);
+        if (bytes > Runtime.getRuntime().maxMemory() / 2) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "--format hf holds the weights in memory "
+                    + "(%,d bytes as floats) and the heap is %,d bytes: write --format gguf (streamed in bounded "
+                    + "memory) or a smaller model", bytes, Runtime.getRuntime().maxMemory()));
+        }
+    }
+
+    private static long parameters(Checkpoint ckpt) {
+        long n = 0;
+        for (Checkpoint.Tensor x : ckpt.tensors().values()) {
+            n += x.rowCount() * x.cols();
+        }
+        return n;
     }
 
     private MixtralConfig config() {

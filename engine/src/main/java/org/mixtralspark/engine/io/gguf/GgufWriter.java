@@ -3,6 +3,7 @@ package org.mixtralspark.engine.io.gguf;
 import org.mixtralspark.engine.io.BFloat16;
 import org.mixtralspark.engine.io.Float16;
 import org.mixtralspark.engine.io.GgmlType;
+import org.mixtralspark.engine.io.RowSource;
 import org.mixtralspark.engine.kernels.cpu.Quantize;
 
 import java.io.IOException;
@@ -18,6 +19,10 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Writes a GGUF file (version 3 by default, little-endian) for tests and the model generator: metadata of every
@@ -25,7 +30,9 @@ import java.util.Map;
  * as raw bytes of any type. Layout as gguf-py's {@code GGUFWriter}: header, metadata, tensor infos, zero padding to
  * the alignment, then each tensor's data padded to the alignment.
  *
- * <p>Tensors are held in memory until {@link #write}: meant for test-sized models, not for converting an 8x7B.
+ * <p>A tensor is given as floats (copied: small tensors), as encoded bytes, or as a {@link RowSource} whose rows are
+ * drawn and encoded while the file is written, so that a file of any size is written in bounded memory: the header
+ * first (offsets follow from shapes and types), then the data a chunk of rows at a time, straight into the file.
  * Shapes are given row-major, as {@link org.mixtralspark.engine.io.TensorInfo} reports them; the writer stores them
  * as ggml's {@code ne} (reversed).
  */
@@ -34,12 +41,18 @@ public final class GgufWriter {
     private record Value(GgufValueType type, GgufValueType elementType, Object value) {
     }
 
-    private record Tensor(String name, GgmlType type, long[] shape, byte[] data) {
+    /** A tensor to write: its encoded bytes ({@code raw}), or a source of rows encoded while writing. */
+    private record Tensor(String name, GgmlType type, long[] shape, long bytes, byte[] raw, RowSource rows) {
     }
+
+    /** Size of the buffer a chunk of rows is encoded into before it is written. */
+    private static final int CHUNK_BYTES = 4 << 20;
 
     private final Map<String, Value> metadata = new LinkedHashMap<>();
     private final Map<String, Tensor> tensors = new LinkedHashMap<>();
     private int version = 3;
+    private int threads = Runtime.getRuntime().availableProcessors();
+    private int chunkBytes = CHUNK_BYTES;
 
     /** Writes GGUF version 2 or 3 (they differ only in v3 allowing big-endian files, which we never write). */
     public GgufWriter version(int version) {
@@ -171,7 +184,7 @@ public final class GgufWriter {
 
     /**
      * A tensor from row-major floats, stored as F32, F16 (round to nearest even), BF16 (round to nearest even, as
-     * ggml and gguf-py) or Q8_0 (ggml's {@code quantize_row_q8_0_ref}).
+     * ggml and gguf-py) or Q8_0 (ggml's {@code quantize_row_q8_0_ref}). The array is copied: small tensors only.
      */
     public GgufWriter addTensor(String name, GgmlType type, long[] shape, float[] data) {
         long count = checkShape(name, type, shape);
@@ -179,24 +192,21 @@ public final class GgufWriter {
             throw new IllegalArgumentException(name + ": shape " + Arrays.toString(shape) + " has " + count
                     + " values, data has " + data.length);
         }
-        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(type.bytesFor(count))).order(ByteOrder.LITTLE_ENDIAN);
-        switch (type) {
-            case F32 -> out.asFloatBuffer().put(data);
-            case F16 -> {
-                for (int i = 0; i < data.length; i++) {
-                    out.putShort(2 * i, Float16.fromFloat(data[i]));
-                }
-            }
-            case BF16 -> {
-                for (int i = 0; i < data.length; i++) {
-                    out.putShort(2 * i, BFloat16.fromFloat(data[i]));
-                }
-            }
-            case Q8_0 -> Quantize.rowQ8_0(data, 0, data.length, out, 0);
-            default -> throw new IllegalArgumentException(name + ": cannot encode floats as " + type
+        return addTensor(name, type, shape, RowSource.of(data.clone(), Math.toIntExact(shape[shape.length - 1])));
+    }
+
+    /**
+     * A tensor whose rows (the last dimension) are asked of {@code rows} while {@link #write} writes the file, each
+     * row encoded straight into the file as {@link #addTensor(String, GgmlType, long[], float[])} encodes floats: the
+     * tensor never sits in memory whole. Rows are asked for from the writer's {@link #threads} threads at once.
+     */
+    public GgufWriter addTensor(String name, GgmlType type, long[] shape, RowSource rows) {
+        long count = checkShape(name, type, shape);
+        if (type != GgmlType.F32 && type != GgmlType.F16 && type != GgmlType.BF16 && type != GgmlType.Q8_0) {
+            throw new IllegalArgumentException(name + ": cannot encode floats as " + type
                     + " (F32, F16, BF16, Q8_0; use addRawTensor for others)");
         }
-        return addTensor(new Tensor(name, type, shape.clone(), out.array()));
+        return addTensor(new Tensor(name, type, shape.clone(), type.bytesFor(count), null, rows));
     }
 
     /** A tensor of any type from its encoded bytes ({@code type.bytesFor(elements)} of them). */
@@ -206,7 +216,22 @@ public final class GgufWriter {
             throw new IllegalArgumentException(name + ": " + count + " " + type + " values take " + type.bytesFor(count)
                     + " bytes, data has " + data.length);
         }
-        return addTensor(new Tensor(name, type, shape.clone(), data.clone()));
+        return addTensor(new Tensor(name, type, shape.clone(), data.length, data.clone(), null));
+    }
+
+    /** Threads that produce and encode rows while writing (default: the available processors). */
+    public GgufWriter threads(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be at least 1, was " + threads);
+        }
+        this.threads = threads;
+        return this;
+    }
+
+    /** The chunk buffer's size (tests: many chunks from small tensors). */
+    GgufWriter chunkBytes(int bytes) {
+        this.chunkBytes = bytes;
+        return this;
     }
 
     private GgufWriter addTensor(Tensor t) {
@@ -232,10 +257,18 @@ public final class GgufWriter {
             throw new IllegalArgumentException(name + ": rows of " + shape[shape.length - 1] + " are not whole " + type
                     + " blocks of " + type.blockSize);
         }
+        if (shape[shape.length - 1] > Integer.MAX_VALUE / 4) {
+            throw new IllegalArgumentException(name + ": rows of " + shape[shape.length - 1] + " values are too long");
+        }
         return count;
     }
 
-    /** Writes the file, replacing any file at {@code path}. */
+    /**
+     * Writes the file, replacing any file at {@code path}: the header first (every offset follows from the shapes and
+     * types), then each tensor's data, row sources drawn and encoded a chunk of rows at a time. Memory used beyond
+     * the header: one chunk buffer (4 MiB, or one row if longer) and a row of floats per thread. The rows of a chunk
+     * are drawn only once the chunks before it are in the file.
+     */
     public void write(Path path) {
         int alignment = alignmentOf();
         LittleEndianBytes h = new LittleEndianBytes();
@@ -258,31 +291,111 @@ public final class GgufWriter {
         // Spec, gguf_tensor_info_t: name, uint32 n_dimensions, uint64 ne[n], uint32 type, uint64 offset (relative to
         // the data section, a multiple of the alignment).
         long offset = 0;
-        List<Long> offsets = new ArrayList<>();
         for (Tensor t : tensors.values()) {
             h.string(t.name()).i32(t.shape().length);
             for (int d = t.shape().length - 1; d >= 0; d--) {
                 h.i64(t.shape()[d]);
             }
             h.i32(t.type().id).i64(offset);
-            offsets.add(offset);
-            offset = alignUp(offset + t.data().length, alignment);
+            offset = alignUp(offset + t.bytes(), alignment);
         }
         h.padTo(alignment);
+        ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(threads, r -> {
+            Thread th = new Thread(r, "gguf-writer");
+            th.setDaemon(true);
+            return th;
+        }) : null;
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             writeFully(ch, h.toBuffer());
-            long dataStart = h.size();
-            int i = 0;
+            ByteBuffer chunk = null;
             for (Tensor t : tensors.values()) {
-                long at = dataStart + offsets.get(i++);
-                ch.position(at);
-                writeFully(ch, ByteBuffer.wrap(t.data()));
-                long padded = alignUp(t.data().length, alignment);
-                writeFully(ch, ByteBuffer.allocate((int) (padded - t.data().length)));
+                if (t.raw() != null) {
+                    writeFully(ch, ByteBuffer.wrap(t.raw()));
+                } else {
+                    int cols = (int) t.shape()[t.shape().length - 1];
+                    int rowBytes = Math.toIntExact(t.type().bytesFor(cols));
+                    if (chunk == null || chunk.capacity() < rowBytes) {
+                        chunk = ByteBuffer.allocate(Math.max(chunkBytes, rowBytes)).order(ByteOrder.LITTLE_ENDIAN);
+                    }
+                    streamRows(ch, t, cols, rowBytes, chunk, pool);
+                }
+                writeFully(ch, ByteBuffer.allocate((int) (alignUp(t.bytes(), alignment) - t.bytes())));
             }
         } catch (IOException e) {
             throw new UncheckedIOException("writing " + path, e);
+        } finally {
+            if (pool != null) {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    /** Draws and encodes the rows of {@code t} a chunk at a time (the chunk's rows split over the pool) and writes them. */
+    private void streamRows(FileChannel ch, Tensor t, int cols, int rowBytes, ByteBuffer chunk, ExecutorService pool)
+            throws IOException {
+        long rows = t.bytes() / rowBytes;
+        int perChunk = chunk.capacity() / rowBytes;
+        for (long first = 0; first < rows; first += perChunk) {
+            int n = (int) Math.min(perChunk, rows - first);
+            long base = first;
+            int parts = pool == null ? 1 : Math.min(threads, n);
+            if (parts == 1) {
+                encodeRows(t, cols, rowBytes, chunk, base, 0, n);
+            } else {
+                List<Future<?>> done = new ArrayList<>(parts);
+                for (int p = 0; p < parts; p++) {
+                    int from = n * p / parts;
+                    int to = n * (p + 1) / parts;
+                    done.add(pool.submit(() -> encodeRows(t, cols, rowBytes, chunk, base, from, to)));
+                }
+                for (Future<?> f : done) {
+                    join(f, t.name());
+                }
+            }
+            writeFully(ch, chunk.duplicate().position(0).limit(n * rowBytes));
+        }
+    }
+
+    /** Rows {@code base + from .. base + to} of {@code t}, encoded into {@code chunk} at {@code (row - base) * rowBytes}. */
+    private static void encodeRows(Tensor t, int cols, int rowBytes, ByteBuffer chunk, long base, int from, int to) {
+        float[] x = new float[cols];
+        for (int i = from; i < to; i++) {
+            t.rows().row(base + i, x);
+            int at = i * rowBytes;
+            switch (t.type()) {
+                case F32 -> {
+                    for (int j = 0; j < cols; j++) {
+                        chunk.putFloat(at + 4 * j, x[j]);
+                    }
+                }
+                case F16 -> {
+                    for (int j = 0; j < cols; j++) {
+                        chunk.putShort(at + 2 * j, Float16.fromFloat(x[j]));
+                    }
+                }
+                case BF16 -> {
+                    for (int j = 0; j < cols; j++) {
+                        chunk.putShort(at + 2 * j, BFloat16.fromFloat(x[j]));
+                    }
+                }
+                case Q8_0 -> Quantize.rowQ8_0(x, 0, cols, chunk, at);
+                default -> throw new IllegalStateException("checked in addTensor: " + t.type());
+            }
+        }
+    }
+
+    private static void join(Future<?> f, String tensor) {
+        try {
+            f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while writing tensor " + tensor, e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException("writing tensor " + tensor + ": " + e.getCause(), e.getCause());
         }
     }
 

@@ -24,6 +24,10 @@ import java.util.Map;
  * Writes a {@link Checkpoint} as an HF folder (config.json, safetensors in one or more shards with an index,
  * tokenizer.json, tokenizer_config.json) or as a GGUF file (llama.cpp's names, q/k rows permuted to the interleaved
  * RoPE layout as convert_hf_to_gguf does, experts merged into {@code ffn_*_exps} or in the old per-expert layout).
+ *
+ * <p>The GGUF writer streams: every tensor (permuted and merged ones too) is a view on the checkpoint's row sources,
+ * drawn and encoded into the file a chunk of rows at a time, so a checkpoint of any size is written in bounded memory.
+ * The HF writer is in memory (every tensor as a float array while its shard is assembled): test-sized models only.
  */
 public final class CheckpointWriter {
 
@@ -134,69 +138,55 @@ public final class CheckpointWriter {
 
         TensorNames g = TensorNames.GGUF;
         TensorNames h = TensorNames.HF;
-        matrix(w, g.embedding(), type, ckpt.tensors().get(h.embedding()));
+        matrix(w, g.embedding(), type, tensor(ckpt, h.embedding()));
         for (int l = 0; l < c.layers(); l++) {
-            w.addTensor(g.attnNorm(l), GgmlType.F32, shape(ckpt, h.attnNorm(l)), data(ckpt, h.attnNorm(l)));
-            matrix(w, g.wq(l), type, permuted(ckpt.tensors().get(h.wq(l)), c.heads(), c.headDim()));
-            matrix(w, g.wk(l), type, permuted(ckpt.tensors().get(h.wk(l)), c.kvHeads(), c.headDim()));
-            matrix(w, g.wv(l), type, ckpt.tensors().get(h.wv(l)));
-            matrix(w, g.wo(l), type, ckpt.tensors().get(h.wo(l)));
-            w.addTensor(g.ffnNorm(l), GgmlType.F32, shape(ckpt, h.ffnNorm(l)), data(ckpt, h.ffnNorm(l)));
+            matrix(w, g.attnNorm(l), GgmlType.F32, tensor(ckpt, h.attnNorm(l)));
+            matrix(w, g.wq(l), type, permuted(tensor(ckpt, h.wq(l)), c.heads(), c.headDim()));
+            matrix(w, g.wk(l), type, permuted(tensor(ckpt, h.wk(l)), c.kvHeads(), c.headDim()));
+            matrix(w, g.wv(l), type, tensor(ckpt, h.wv(l)));
+            matrix(w, g.wo(l), type, tensor(ckpt, h.wo(l)));
+            matrix(w, g.ffnNorm(l), GgmlType.F32, tensor(ckpt, h.ffnNorm(l)));
             if (!c.isMoe()) {
                 for (Proj p : Proj.values()) {
-                    matrix(w, g.denseFfn(l, p), type, ckpt.tensors().get(h.denseFfn(l, p)));
+                    matrix(w, g.denseFfn(l, p), type, tensor(ckpt, h.denseFfn(l, p)));
                 }
                 continue;
             }
-            w.addTensor(g.router(l), GgmlType.F32, shape(ckpt, h.router(l)), data(ckpt, h.router(l)));
+            matrix(w, g.router(l), GgmlType.F32, tensor(ckpt, h.router(l)));
             for (Proj p : Proj.values()) {
                 if (splitExperts) {
                     for (int e = 0; e < c.experts(); e++) {
-                        matrix(w, g.expert(l, e, p), type, ckpt.tensors().get(h.expert(l, e, p)));
+                        matrix(w, g.expert(l, e, p), type, tensor(ckpt, h.expert(l, e, p)));
                     }
                 } else {
-                    long[] one = shape(ckpt, h.expert(l, 0, p));
-                    int size = (int) (one[0] * one[1]);
-                    float[] merged = new float[c.experts() * size];
+                    Checkpoint.Tensor[] experts = new Checkpoint.Tensor[c.experts()];
                     for (int e = 0; e < c.experts(); e++) {
-                        System.arraycopy(data(ckpt, h.expert(l, e, p)), 0, merged, e * size, size);
+                        experts[e] = tensor(ckpt, h.expert(l, e, p));
                     }
-                    w.addTensor(g.mergedExperts(l, p), type, new long[] {c.experts(), one[0], one[1]}, merged);
+                    long[] one = experts[0].shape();
+                    // (experts, rows, cols): row r of the merged tensor is row r % rows of expert r / rows
+                    w.addTensor(g.mergedExperts(l, p), type, new long[] {c.experts(), one[0], one[1]},
+                            (row, out) -> experts[(int) (row / one[0])].rows().row(row % one[0], out));
                 }
             }
         }
-        w.addTensor(g.outputNorm(), GgmlType.F32, shape(ckpt, h.outputNorm()), data(ckpt, h.outputNorm()));
-        matrix(w, g.lmHead(), type, ckpt.tensors().get(h.lmHead()));
+        matrix(w, g.outputNorm(), GgmlType.F32, tensor(ckpt, h.outputNorm()));
+        matrix(w, g.lmHead(), type, tensor(ckpt, h.lmHead()));
         w.write(file);
     }
 
     private static void matrix(GgufWriter w, String name, GgmlType type, Checkpoint.Tensor t) {
-        w.addTensor(name, type, t.shape(), t.data());
+        w.addTensor(name, type, t.shape(), t.rows());
     }
 
     /** convert_hf_to_gguf's LlamaModel.permute: row (h, 2j + s) of the result is HF row (h, s * hd/2 + j). */
     static Checkpoint.Tensor permuted(Checkpoint.Tensor t, int heads, int headDim) {
-        int cols = (int) t.shape()[1];
-        float[] out = new float[t.data().length];
         int half = headDim / 2;
-        for (int hh = 0; hh < heads; hh++) {
-            for (int j = 0; j < half; j++) {
-                for (int s = 0; s < 2; s++) {
-                    int dst = hh * headDim + 2 * j + s;
-                    int src = hh * headDim + s * half + j;
-                    System.arraycopy(t.data(), src * cols, out, dst * cols, cols);
-                }
-            }
-        }
-        return new Checkpoint.Tensor(t.shape(), out);
-    }
-
-    private static long[] shape(Checkpoint ckpt, String name) {
-        return tensor(ckpt, name).shape();
-    }
-
-    private static float[] data(Checkpoint ckpt, String name) {
-        return tensor(ckpt, name).data();
+        return new Checkpoint.Tensor(t.shape(), (dst, out) -> {
+            long hh = dst / headDim;
+            int within = (int) (dst % headDim);
+            t.rows().row(hh * headDim + (within % 2) * half + within / 2, out);
+        });
     }
 
     private static Checkpoint.Tensor tensor(Checkpoint ckpt, String name) {

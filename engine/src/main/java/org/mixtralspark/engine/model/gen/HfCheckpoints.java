@@ -29,7 +29,7 @@ public final class HfCheckpoints {
             for (TensorInfo t : src.tensors().values()) {
                 float[] data = new float[Math.toIntExact(t.elementCount())];
                 Dequantize.row(t.type(), src.bytes(t), 0, data, 0, data.length);
-                tensors.put(t.name(), new Checkpoint.Tensor(t.shape(), data));
+                tensors.put(t.name(), Checkpoint.Tensor.of(t.shape(), data));
             }
         }
         Map<String, Object> tokenizer = new LinkedHashMap<>();

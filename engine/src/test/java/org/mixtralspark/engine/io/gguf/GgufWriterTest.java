@@ -7,20 +7,26 @@ import org.mixtralspark.engine.io.BFloat16;
 import org.mixtralspark.engine.io.GgmlType;
 import org.mixtralspark.engine.io.ModelFiles;
 import org.mixtralspark.engine.io.Oracle;
+import org.mixtralspark.engine.io.RowSource;
 import org.mixtralspark.engine.io.TensorInfo;
 import org.mixtralspark.engine.io.TensorSource;
 import org.mixtralspark.engine.kernels.cpu.Dequantize;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Write with {@link GgufWriter}, read with {@link GgufFile}: same metadata, shapes and values. */
@@ -204,6 +210,90 @@ class GgufWriterTest {
             }
             assertEquals(-1L, Files.mismatch(original, copy), stem);
         }
+    }
+
+    /**
+     * The streaming contract: a tensor given as a {@link RowSource} is drawn only while the file is written, each row
+     * exactly once, a chunk at a time after the chunks before it are in the file, from several threads; and the file
+     * is byte for byte the one written from arrays.
+     */
+    @Test
+    void rowSourcesAreStreamedChunkByChunkIntoTheSameFileAsArrays() throws Exception {
+        Random rnd = new Random(3);
+        GgmlType[] types = {GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0};
+        long[][] shapes = {{37, 64}, {3, 5, 96}, {64}, {2, 7, 3, 32}};
+        float[][] values = new float[types.length * shapes.length][];
+        Path fromArrays = tmp.resolve("arrays.gguf");
+        GgufWriter a = new GgufWriter().threads(1).putString("general.name", "s");
+        for (int t = 0; t < types.length; t++) {
+            for (int s = 0; s < shapes.length; s++) {
+                int i = t * shapes.length + s;
+                values[i] = randomFloats(rnd, (int) Arrays.stream(shapes[s]).reduce(1, (x, y) -> x * y));
+                a.addTensor("t" + i, types[t], shapes[s], values[i]);
+            }
+        }
+        a.write(fromArrays);
+
+        Path streamed = tmp.resolve("streamed.gguf");
+        int chunkBytes = 1000;
+        AtomicIntegerArray[] calls =
+                new AtomicIntegerArray[values.length];
+        List<String> violations = Collections.synchronizedList(new ArrayList<>());
+        GgufWriter b = new GgufWriter().threads(3).chunkBytes(chunkBytes).putString("general.name", "s");
+        try (GgufFile layout = GgufFile.open(fromArrays)) {
+            for (int t = 0; t < types.length; t++) {
+                for (int s = 0; s < shapes.length; s++) {
+                    int i = t * shapes.length + s;
+                    int cols = (int) shapes[s][shapes[s].length - 1];
+                    int rows = values[i].length / cols;
+                    long rowBytes = types[t].bytesFor(cols);
+                    long perChunk = Math.max(1, chunkBytes / rowBytes);
+                    long tensorStart = layout.tensor("t" + i).fileOffset();
+                    calls[i] = new AtomicIntegerArray(rows);
+                    float[] v = values[i];
+                    AtomicIntegerArray seen = calls[i];
+                    b.addTensor("t" + i, types[t], shapes[s], (row, out) -> {
+                        seen.incrementAndGet((int) row);
+                        long before = tensorStart + row / perChunk * perChunk * rowBytes;
+                        try {
+                            if (Files.size(streamed) < before) {
+                                violations.add("t" + i + " row " + row + " drawn before byte " + before + " was written");
+                            }
+                        } catch (IOException e) {
+                            violations.add(e.toString());
+                        }
+                        System.arraycopy(v, (int) row * cols, out, 0, cols);
+                    });
+                }
+            }
+        }
+        for (AtomicIntegerArray c : calls) {
+            for (int r = 0; r < c.length(); r++) {
+                assertEquals(0, c.get(r), "nothing is drawn before write");
+            }
+        }
+        b.write(streamed);
+        assertEquals(List.of(), violations);
+        for (int i = 0; i < calls.length; i++) {
+            for (int r = 0; r < calls[i].length(); r++) {
+                assertEquals(1, calls[i].get(r), "t" + i + " row " + r + " drawn once");
+            }
+        }
+        assertEquals(-1L, Files.mismatch(fromArrays, streamed));
+    }
+
+    @Test
+    void aFailingRowSourceFailsTheWriteWithItsException() {
+        RuntimeException boom = new IllegalStateException("boom");
+        GgufWriter w = new GgufWriter().threads(2).chunkBytes(256)
+                .addTensor("x", GgmlType.F16, new long[]{40, 32}, (row, out) -> {
+                    if (row == 17) {
+                        throw boom;
+                    }
+                });
+        RuntimeException e = assertThrows(RuntimeException.class,
+                () -> w.write(tmp.resolve("fail.gguf")));
+        assertEquals(boom, e);
     }
 
     static float[] randomFloats(Random rnd, int n) {
