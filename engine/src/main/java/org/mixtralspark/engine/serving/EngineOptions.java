@@ -62,6 +62,11 @@ public record EngineOptions(String device, int threads, int maxBatchSize, int co
         return new EngineOptions(device, threads, maxBatchSize, contextLength, exactMath, bytes);
     }
 
+    /** The longest sequence the engine accepts for a model of {@code modelContext} positions. */
+    public int effectiveContextLength(int modelContext) {
+        return contextLength == 0 ? modelContext : Math.min(contextLength, modelContext);
+    }
+
     public int effectiveThreads() {
         return threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
     }

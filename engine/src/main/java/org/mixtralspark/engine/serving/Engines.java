@@ -62,8 +62,7 @@ public final class Engines {
      */
     private static ModelRunner runner(LoadedModel loaded, String device, EngineOptions options) {
         if (device.startsWith("cuda:")) {
-            int context = options.contextLength() == 0 ? loaded.config().contextLength()
-                    : Math.min(options.contextLength(), loaded.config().contextLength());
+            int context = options.effectiveContextLength(loaded.config().contextLength());
             CudaOptions cuda = CudaOptions.defaults(Integer.parseInt(device.substring(5)), options.maxBatchSize(),
                     context, options.kvCacheBytes());
             try {
@@ -87,8 +86,7 @@ public final class Engines {
         if (options.kvCacheBytes() > 0) {
             return options.kvCacheBytes();
         }
-        int context = options.contextLength() == 0 ? c.contextLength()
-                : Math.min(options.contextLength(), c.contextLength());
+        int context = options.effectiveContextLength(c.contextLength());
         long perPosition = PagedKvCache.bytesPerBlock(c, 1);
         long wanted = perPosition * context * options.maxBatchSize();
         return Math.max(perPosition * PagedKvCache.DEFAULT_BLOCK_SIZE, Math.min(wanted,

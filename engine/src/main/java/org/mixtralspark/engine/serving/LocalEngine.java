@@ -58,8 +58,7 @@ final class LocalEngine implements Engine {
         this.chatTemplate = chatTemplate;
         this.runner = runner;
         MixtralConfig c = model.config();
-        this.contextLength = options.contextLength() == 0 ? c.contextLength()
-                : Math.min(options.contextLength(), c.contextLength());
+        this.contextLength = options.effectiveContextLength(c.contextLength());
         this.description = new ModelDescription(model.path(), model.name(), model.format(), contextLength,
                 c.vocabSize(), runner.device());
         this.scheduler = new Scheduler(options.maxBatchSize(), STEP_TOKEN_BUDGET, runner.blocks(), s -> {

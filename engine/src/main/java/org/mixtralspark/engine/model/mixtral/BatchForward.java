@@ -160,9 +160,7 @@ public final class BatchForward {
                 float max = Float.NEGATIVE_INFINITY;
                 for (int p = 0; p <= pos; p++) {
                     int kOff = (table.block(p / blockSize) * blockSize + p % blockSize) * kvDim + kvOff;
-                    float s = VectorSupport.AVAILABLE
-                            ? VectorMatmul.dot(q, qOff, keys, kOff, hd)
-                            : dotScalar(q, qOff, keys, kOff, hd);
+                    float s = dot(q, qOff, keys, kOff, hd);
                     scores[p] = s * scale;
                     max = Math.max(max, scores[p]);
                 }
@@ -270,9 +268,7 @@ public final class BatchForward {
         float[] logits = buffer(ROUTER, experts);
         for (int t = 0; t < n; t++) {
             for (int e = 0; e < experts; e++) {
-                logits[e] = VectorSupport.AVAILABLE
-                        ? VectorMatmul.dot(lw.router(), e * c.dim(), xb, t * c.dim(), c.dim())
-                        : dotScalar(lw.router(), e * c.dim(), xb, t * c.dim(), c.dim());
+                logits[e] = dot(lw.router(), e * c.dim(), xb, t * c.dim(), c.dim());
             }
             Router.route(logits, 0, experts, k, chosen, weights, t * k);
         }
@@ -300,7 +296,11 @@ public final class BatchForward {
         }
     }
 
-    private static float dotScalar(float[] a, int aOff, float[] b, int bOff, int n) {
+    /** {@code a[aOff..aOff+n) . b[bOff..bOff+n)}: the Vector API when the JVM has it, else a plain loop. */
+    private static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        if (VectorSupport.AVAILABLE) {
+            return VectorMatmul.dot(a, aOff, b, bOff, n);
+        }
         float s = 0;
         for (int i = 0; i < n; i++) {
             s += a[aOff + i] * b[bOff + i];
