@@ -103,6 +103,14 @@ final class VectorDecode {
         return type == GgmlType.Q6_K ? 4 : 5;
     }
 
+    /**
+     * Most tokens {@link #dot4x4} and friends take for the type: 4, or 2 for the types with mins (a 4x4 tile with
+     * the extra subtraction spills out of the 32 vector registers and ran 3x slower than two 4x2 tiles).
+     */
+    static int fusedTokens(GgmlType type) {
+        return hasMins(type) ? 2 : 4;
+    }
+
     /** Whether the unpacked form has a min per group (subtracted after scaling): Q4_K and Q5_K. */
     private static boolean hasMins(GgmlType type) {
         return type == GgmlType.Q4_K || type == GgmlType.Q5_K;
@@ -123,7 +131,7 @@ final class VectorDecode {
             case F32 -> w.floats().get((int) (rowOffset / 4) + col, dst, off, count);
             case F16 -> {
                 w.shorts().get((int) (rowOffset / 2) + col, s.shorts, 0, count);
-                f16(s.shorts, count, dst, off);
+                f16(s.shorts, 0, count, dst, off);
             }
             case BF16 -> {
                 w.shorts().get((int) (rowOffset / 2) + col, s.shorts, 0, count);
@@ -142,9 +150,9 @@ final class VectorDecode {
         int so = slot * s.maxValues / 16;
         if (type == GgmlType.Q8_0) {
             w.data().get(stored, s.quants, qo, blocks * type.typeSize);
-            for (int blk = 0; blk < blocks; blk++) {
-                s.scales[so + blk] = half(s.quants, qo + 34 * blk);
-            }
+            // the scales from the matrix's table, 16 (or L) at a time: a slot has room for maxValues / 16 of them
+            int first = w.storedRow(row) * (w.cols() / 32) + col / 32;
+            f16(w.q8Scales(), first, (blocks + L - 1) / L * L, s.scales, so);
             return;
         }
         w.data().get(stored, s.bytes, 0, blocks * type.typeSize);
@@ -384,6 +392,200 @@ final class VectorDecode {
         c3.intoArray(acc, ao + 3 * rowStride);
     }
 
+    /**
+     * As {@link #dot4}, for 2 tokens (activation runs at {@code x[xo0]} and {@code x[xo1]}): each decoded weight vector
+     * feeds both, so the decoding is paid once for the pair. Row i's accumulator for token t is at
+     * {@code acc[ao + i * rowStride + t * L]}. Same operations per (row, token) as {@link #dot4}: bit-identical.
+     */
+    static void dot4x2(Buffers s, int count, GgmlType type, float[] x, int xo0, int xo1, float[] acc, int ao,
+                       int rowStride) {
+        if (hasMins(type)) {
+            dot4x2Min(s, count, type, x, xo0, xo1, acc, ao, rowStride);
+        } else {
+            dot4x2Plain(s, count, type, x, xo0, xo1, acc, ao, rowStride);
+        }
+    }
+
+    private static void dot4x2Plain(Buffers s, int count, GgmlType type, float[] x, int xo0, int xo1, float[] acc, int ao,
+                       int rowStride) {
+        byte[] q = s.quants;
+        int gap = gap(type);
+        int stride = s.slotBytes;
+        int ss = s.maxValues / 16;
+        int shift = groupShift(type);
+        float[] sc = s.scales;
+        int a1 = ao + rowStride;
+        int a2 = ao + 2 * rowStride;
+        int a3 = ao + 3 * rowStride;
+        FloatVector c00 = FloatVector.fromArray(F, acc, ao);
+        FloatVector c01 = FloatVector.fromArray(F, acc, ao + L);
+        FloatVector c10 = FloatVector.fromArray(F, acc, a1);
+        FloatVector c11 = FloatVector.fromArray(F, acc, a1 + L);
+        FloatVector c20 = FloatVector.fromArray(F, acc, a2);
+        FloatVector c21 = FloatVector.fromArray(F, acc, a2 + L);
+        FloatVector c30 = FloatVector.fromArray(F, acc, a3);
+        FloatVector c31 = FloatVector.fromArray(F, acc, a3 + L);
+        for (int j = 0; j < count; j += L) {
+            int g = j >>> shift;
+            int qj = gap + j + gap * (j >>> 5);
+            FloatVector v0 = FloatVector.fromArray(F, x, xo0 + j);
+            FloatVector v1 = FloatVector.fromArray(F, x, xo1 + j);
+            FloatVector w = bytesToFloats(q, qj).mul(sc[g]);
+            c00 = w.fma(v0, c00);
+            c01 = w.fma(v1, c01);
+            w = bytesToFloats(q, stride + qj).mul(sc[ss + g]);
+            c10 = w.fma(v0, c10);
+            c11 = w.fma(v1, c11);
+            w = bytesToFloats(q, 2 * stride + qj).mul(sc[2 * ss + g]);
+            c20 = w.fma(v0, c20);
+            c21 = w.fma(v1, c21);
+            w = bytesToFloats(q, 3 * stride + qj).mul(sc[3 * ss + g]);
+            c30 = w.fma(v0, c30);
+            c31 = w.fma(v1, c31);
+        }
+        c00.intoArray(acc, ao);
+        c01.intoArray(acc, ao + L);
+        c10.intoArray(acc, a1);
+        c11.intoArray(acc, a1 + L);
+        c20.intoArray(acc, a2);
+        c21.intoArray(acc, a2 + L);
+        c30.intoArray(acc, a3);
+        c31.intoArray(acc, a3 + L);
+    }
+
+    private static void dot4x2Min(Buffers s, int count, GgmlType type, float[] x, int xo0, int xo1, float[] acc, int ao,
+                       int rowStride) {
+        byte[] q = s.quants;
+        int gap = gap(type);
+        int stride = s.slotBytes;
+        int ss = s.maxValues / 16;
+        int shift = groupShift(type);
+        float[] sc = s.scales;
+        float[] ms = s.mins;
+        int a1 = ao + rowStride;
+        int a2 = ao + 2 * rowStride;
+        int a3 = ao + 3 * rowStride;
+        FloatVector c00 = FloatVector.fromArray(F, acc, ao);
+        FloatVector c01 = FloatVector.fromArray(F, acc, ao + L);
+        FloatVector c10 = FloatVector.fromArray(F, acc, a1);
+        FloatVector c11 = FloatVector.fromArray(F, acc, a1 + L);
+        FloatVector c20 = FloatVector.fromArray(F, acc, a2);
+        FloatVector c21 = FloatVector.fromArray(F, acc, a2 + L);
+        FloatVector c30 = FloatVector.fromArray(F, acc, a3);
+        FloatVector c31 = FloatVector.fromArray(F, acc, a3 + L);
+        for (int j = 0; j < count; j += L) {
+            int g = j >>> shift;
+            int qj = gap + j + gap * (j >>> 5);
+            FloatVector v0 = FloatVector.fromArray(F, x, xo0 + j);
+            FloatVector v1 = FloatVector.fromArray(F, x, xo1 + j);
+            FloatVector w = bytesToFloats(q, qj).mul(sc[g]).sub(ms[g]);
+            c00 = w.fma(v0, c00);
+            c01 = w.fma(v1, c01);
+            w = bytesToFloats(q, stride + qj).mul(sc[ss + g]).sub(ms[ss + g]);
+            c10 = w.fma(v0, c10);
+            c11 = w.fma(v1, c11);
+            w = bytesToFloats(q, 2 * stride + qj).mul(sc[2 * ss + g]).sub(ms[2 * ss + g]);
+            c20 = w.fma(v0, c20);
+            c21 = w.fma(v1, c21);
+            w = bytesToFloats(q, 3 * stride + qj).mul(sc[3 * ss + g]).sub(ms[3 * ss + g]);
+            c30 = w.fma(v0, c30);
+            c31 = w.fma(v1, c31);
+        }
+        c00.intoArray(acc, ao);
+        c01.intoArray(acc, ao + L);
+        c10.intoArray(acc, a1);
+        c11.intoArray(acc, a1 + L);
+        c20.intoArray(acc, a2);
+        c21.intoArray(acc, a2 + L);
+        c30.intoArray(acc, a3);
+        c31.intoArray(acc, a3 + L);
+    }
+
+    /** As {@link #dot4x2}, for 4 tokens at {@code x[xo + t * cols]}: 16 accumulators, 4 decodes per 16 FMAs. */
+    static void dot4x4(Buffers s, int count, GgmlType type, float[] x, int xo, int cols, float[] acc, int ao,
+                       int rowStride) {
+        if (hasMins(type)) {
+            throw new IllegalArgumentException("no 4-token kernel for " + type + ": see fusedTokens");
+        }
+        dot4x4Plain(s, count, type, x, xo, cols, acc, ao, rowStride);
+    }
+
+    private static void dot4x4Plain(Buffers s, int count, GgmlType type, float[] x, int xo, int cols, float[] acc, int ao,
+                       int rowStride) {
+        byte[] q = s.quants;
+        int gap = gap(type);
+        int stride = s.slotBytes;
+        int ss = s.maxValues / 16;
+        int shift = groupShift(type);
+        float[] sc = s.scales;
+        int a1 = ao + rowStride;
+        int a2 = ao + 2 * rowStride;
+        int a3 = ao + 3 * rowStride;
+        FloatVector c00 = FloatVector.fromArray(F, acc, ao);
+        FloatVector c01 = FloatVector.fromArray(F, acc, ao + L);
+        FloatVector c02 = FloatVector.fromArray(F, acc, ao + 2 * L);
+        FloatVector c03 = FloatVector.fromArray(F, acc, ao + 3 * L);
+        FloatVector c10 = FloatVector.fromArray(F, acc, a1);
+        FloatVector c11 = FloatVector.fromArray(F, acc, a1 + L);
+        FloatVector c12 = FloatVector.fromArray(F, acc, a1 + 2 * L);
+        FloatVector c13 = FloatVector.fromArray(F, acc, a1 + 3 * L);
+        FloatVector c20 = FloatVector.fromArray(F, acc, a2);
+        FloatVector c21 = FloatVector.fromArray(F, acc, a2 + L);
+        FloatVector c22 = FloatVector.fromArray(F, acc, a2 + 2 * L);
+        FloatVector c23 = FloatVector.fromArray(F, acc, a2 + 3 * L);
+        FloatVector c30 = FloatVector.fromArray(F, acc, a3);
+        FloatVector c31 = FloatVector.fromArray(F, acc, a3 + L);
+        FloatVector c32 = FloatVector.fromArray(F, acc, a3 + 2 * L);
+        FloatVector c33 = FloatVector.fromArray(F, acc, a3 + 3 * L);
+        int x1 = xo + cols;
+        int x2 = xo + 2 * cols;
+        int x3 = xo + 3 * cols;
+        for (int j = 0; j < count; j += L) {
+            int g = j >>> shift;
+            int qj = gap + j + gap * (j >>> 5);
+            FloatVector v0 = FloatVector.fromArray(F, x, xo + j);
+            FloatVector v1 = FloatVector.fromArray(F, x, x1 + j);
+            FloatVector v2 = FloatVector.fromArray(F, x, x2 + j);
+            FloatVector v3 = FloatVector.fromArray(F, x, x3 + j);
+            FloatVector w = bytesToFloats(q, qj).mul(sc[g]);
+            c00 = w.fma(v0, c00);
+            c01 = w.fma(v1, c01);
+            c02 = w.fma(v2, c02);
+            c03 = w.fma(v3, c03);
+            w = bytesToFloats(q, stride + qj).mul(sc[ss + g]);
+            c10 = w.fma(v0, c10);
+            c11 = w.fma(v1, c11);
+            c12 = w.fma(v2, c12);
+            c13 = w.fma(v3, c13);
+            w = bytesToFloats(q, 2 * stride + qj).mul(sc[2 * ss + g]);
+            c20 = w.fma(v0, c20);
+            c21 = w.fma(v1, c21);
+            c22 = w.fma(v2, c22);
+            c23 = w.fma(v3, c23);
+            w = bytesToFloats(q, 3 * stride + qj).mul(sc[3 * ss + g]);
+            c30 = w.fma(v0, c30);
+            c31 = w.fma(v1, c31);
+            c32 = w.fma(v2, c32);
+            c33 = w.fma(v3, c33);
+        }
+        c00.intoArray(acc, ao);
+        c01.intoArray(acc, ao + L);
+        c02.intoArray(acc, ao + 2 * L);
+        c03.intoArray(acc, ao + 3 * L);
+        c10.intoArray(acc, a1);
+        c11.intoArray(acc, a1 + L);
+        c12.intoArray(acc, a1 + 2 * L);
+        c13.intoArray(acc, a1 + 3 * L);
+        c20.intoArray(acc, a2);
+        c21.intoArray(acc, a2 + L);
+        c22.intoArray(acc, a2 + 2 * L);
+        c23.intoArray(acc, a2 + 3 * L);
+        c30.intoArray(acc, a3);
+        c31.intoArray(acc, a3 + L);
+        c32.intoArray(acc, a3 + 2 * L);
+        c33.intoArray(acc, a3 + 3 * L);
+    }
+
     /** As {@link #dot4}, for the one row in {@code slot} (rows left over from the 4-row groups). */
     static void dot1(Buffers s, int slot, int count, GgmlType type, float[] x, int xo, float[] acc, int ao) {
         byte[] q = s.quants;
@@ -433,9 +635,9 @@ final class VectorDecode {
      * {@code value * 2^-112} for every finite half, subnormals included; multiplying by {@code 2^112} is exact. Inf and
      * NaN (exponent 31) instead get the float exponent 255, mantissa kept.
      */
-    static void f16(short[] src, int count, float[] dst, int off) {
+    static void f16(short[] src, int srcOff, int count, float[] dst, int off) {
         for (int i = 0; i < count; i += L) {
-            IntVector h = (IntVector) ShortVector.fromArray(S, src, i).convertShape(VectorOperators.S2I, I, 0);
+            IntVector h = (IntVector) ShortVector.fromArray(S, src, srcOff + i).convertShape(VectorOperators.S2I, I, 0);
             IntVector scaled = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(0x8FFF_E000);
             FloatVector f = scaled.reinterpretAsFloats().mul(0x1p112f);
             var special = h.and(0x7C00).compare(VectorOperators.EQ, 0x7C00);

@@ -46,6 +46,12 @@ public final class VectorMatmul implements Matmul {
      * activation rows, whose distance is a multiple of 4 KiB for usual widths) do not all fall in the same L1 sets.
      */
     static final int W_STRIDE = RUN + 32;
+    /**
+     * Most tokens whose products decode quantised weights in registers ({@link VectorDecode#dot4x4} and friends);
+     * larger batches decode a run once into memory and share it ({@link #multiplyRun}). Decoding costs about as
+     * much as 4 FMAs per vector, so a batch of 4 breaks even.
+     */
+    static final int FUSED_TOKENS = Integer.getInteger("mixtral.fused.tokens", 4);
     /** Most tokens sharing one pass over the weights: their accumulators and activation runs stay in L1/L2. */
     static final int TOKEN_BLOCK = 64;
     /** Least weight bytes a thread takes at a time, to amortise handing out work. */
@@ -114,15 +120,15 @@ public final class VectorMatmul implements Matmul {
                     for (int i = 0; i < rn; i++) {
                         VectorDecode.unpack(w, r0 + i, c0, k, s.decode, i);
                     }
+                    if (tn <= Math.min(FUSED_TOKENS, VectorDecode.fusedTokens(type)) && rn == ROW_TILE) {
+                        // a few tokens: scale and multiply in registers, no decoded run in memory
+                        fusedRun(s.decode, k, type, x, t0 * cols + c0, cols, tn, s.acc);
+                        continue;
+                    }
                     if (tn == 1) {
-                        // one token: scale and multiply in registers, no decoded run in memory
-                        int xo = t0 * cols + c0;
-                        if (rn == ROW_TILE) {
-                            VectorDecode.dot4(s.decode, k, type, x, xo, s.acc, 0, lanes);
-                        } else {
-                            for (int i = 0; i < rn; i++) {
-                                VectorDecode.dot1(s.decode, i, k, type, x, xo, s.acc, i * lanes);
-                            }
+                        // fewer than 4 rows left, one token
+                        for (int i = 0; i < rn; i++) {
+                            VectorDecode.dot1(s.decode, i, k, type, x, t0 * cols + c0, s.acc, i * lanes);
                         }
                         continue;
                     }
@@ -133,6 +139,26 @@ public final class VectorMatmul implements Matmul {
                 }
                 finish(w, s, x, t0, tn, r0, rn, vectorCols, out, outStride);
             }
+        }
+    }
+
+    /**
+     * Up to {@link #FUSED_TOKENS} tokens on 4 unpacked rows, decoding in registers: 4 tokens at a time, then 2, then 1.
+     * Accumulators as {@link #multiplyRun} lays them out: row i, token t at {@code acc[(i * tn + t) * lanes]}.
+     */
+    private static void fusedRun(VectorDecode.Buffers d, int k, GgmlType type, float[] x, int xo, int cols, int tn,
+                                 float[] acc) {
+        int lanes = SPECIES.length();
+        int rowStride = tn * lanes;
+        int t = 0;
+        for (; t + 4 <= tn; t += 4) {
+            VectorDecode.dot4x4(d, k, type, x, xo + t * cols, cols, acc, t * lanes, rowStride);
+        }
+        for (; t + 2 <= tn; t += 2) {
+            VectorDecode.dot4x2(d, k, type, x, xo + t * cols, xo + (t + 1) * cols, acc, t * lanes, rowStride);
+        }
+        if (t < tn) {
+            VectorDecode.dot4(d, k, type, x, xo + t * cols, acc, t * lanes, rowStride);
         }
     }
 

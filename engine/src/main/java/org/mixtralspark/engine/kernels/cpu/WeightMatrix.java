@@ -27,6 +27,8 @@ public final class WeightMatrix {
     private final int[] rowMap;
     private final FloatBuffer floats;
     private final ShortBuffer shorts;
+    /** Q8_0 only: the block scales (halves) of every stored row, gathered; see {@link #q8Scales()}. */
+    private final short[] q8Scales;
 
     /**
      * @param name   the tensor name, for messages
@@ -59,6 +61,28 @@ public final class WeightMatrix {
         // copies with memcpy on x86 (no byte swapping).
         this.floats = type == GgmlType.F32 ? this.data.asFloatBuffer() : null;
         this.shorts = type == GgmlType.F16 || type == GgmlType.BF16 ? this.data.asShortBuffer() : null;
+        this.q8Scales = type == GgmlType.Q8_0 ? gatherQ8Scales(this.data, rows, cols) : null;
+    }
+
+    /** Slack after the last scale of {@link #q8Scales()}, so that a vector load of 16 or 32 halves stays inside. */
+    static final int Q8_SCALE_SLACK = 32;
+
+    /**
+     * The 2-byte scale of each 34-byte Q8_0 block, stored row by stored row (one short per block, {@code cols / 32}
+     * per row), plus {@link #Q8_SCALE_SLACK} zeros. A one-token product is bound by decoding, not by memory, and a
+     * scalar half-to-float per block cost a third of its time; from this table the scales of a run are converted 16
+     * at a time. 2 bytes per 32 weights (6 % of the Q8_0 bytes) on the heap, gathered once at load.
+     */
+    private static short[] gatherQ8Scales(ByteBuffer data, int rows, int cols) {
+        long blocks = (long) rows * (cols / 32);
+        if (blocks + Q8_SCALE_SLACK > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("Q8_0 matrix of " + blocks + " blocks is too large for one scale table");
+        }
+        short[] scales = new short[(int) blocks + Q8_SCALE_SLACK];
+        for (int b = 0; b < blocks; b++) {
+            scales[b] = data.getShort(34 * b);
+        }
+        return scales;
     }
 
     public String name() {
@@ -104,7 +128,17 @@ public final class WeightMatrix {
 
     /** Byte offset of logical row {@code r} in {@link #data()}. */
     long rowOffset(int r) {
-        return (rowMap == null ? r : rowMap[r]) * rowBytes;
+        return storedRow(r) * rowBytes;
+    }
+
+    /** The stored row that holds logical row {@code r}. */
+    int storedRow(int r) {
+        return rowMap == null ? r : rowMap[r];
+    }
+
+    /** Q8_0: the scales of the stored blocks, {@code cols / 32} per stored row (else null). */
+    short[] q8Scales() {
+        return q8Scales;
     }
 
     /** Decodes logical row {@code r} into {@code out[off .. off + cols)}. */

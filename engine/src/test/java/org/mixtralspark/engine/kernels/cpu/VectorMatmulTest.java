@@ -81,7 +81,7 @@ class VectorMatmulTest {
         for (int rows : new int[] {1, 7, 33}) {
             for (int cols : colsFor(type)) {
                 WeightMatrix w = matrix(type, rows, cols, mapped);
-                for (int tokens : new int[] {1, 3, 8, 33}) {
+                for (int tokens : new int[] {1, 2, 3, 4, 8, 33}) {
                     float[] x = RandomWeights.gaussian(tokens * cols, 31L * rows + cols + tokens);
                     float[] expected = new float[tokens * rows];
                     float[] actual = new float[tokens * rows];
@@ -109,9 +109,10 @@ class VectorMatmulTest {
         float[] oneThread = new float[tokens * rows];
         new VectorMatmul().apply(w, x, tokens, oneThread, one);
         assertArrayEquals(batched, oneThread, type + ": 1 thread vs 3");
-        // every token alone, and batches of 5 (a 4-token tile plus one), must give the same bits
+        // every token alone, and batches of 2 to 5 (the fused 4x2 and 4x4 kernels of quantised types, and the
+        // decoded-run path past them with a 4-token tile plus one) must give the same bits
         VectorMatmul mm = new VectorMatmul();
-        for (int batch : new int[] {1, 5}) {
+        for (int batch : new int[] {1, 2, 3, 4, 5}) {
             for (int t0 = 0; t0 < tokens; t0 += batch) {
                 int n = Math.min(batch, tokens - t0);
                 float[] part = new float[n * rows];
@@ -205,7 +206,7 @@ class VectorMatmulTest {
             all[i] = (short) i;
         }
         float[] got = new float[all.length];
-        VectorDecode.f16(all, all.length, got, 0);
+        VectorDecode.f16(all, 0, all.length, got, 0);
         for (int i = 0; i < all.length; i++) {
             float want = org.mixtralspark.engine.io.Float16.toFloat(i);
             if (Float.isNaN(want)) {
