@@ -70,6 +70,8 @@ final class VectorDecode {
         /** stored bytes of one run (types other than Q8_0) */
         final byte[] bytes;
         final short[] shorts;
+        /** a run of F16 values in column order, when one holds an infinity or NaN ({@link #f16Split}) */
+        final float[] natural;
         /**
          * quants of slot i from {@code i * slotBytes}: unpacked signed bytes in column order, or, for Q8_0, the stored
          * blocks as they are (their int8 quants need no unpacking: pass 2 reads them between the scales)
@@ -84,6 +86,7 @@ final class VectorDecode {
             slotBytes = maxValues / 32 * 34;
             bytes = new byte[slotBytes + BYTE_SLACK];
             shorts = new short[maxValues];
+            natural = new float[maxValues];
             quants = new byte[slots * slotBytes + BYTE_SLACK];
             scales = new float[slots * maxValues / 16];
             mins = new float[slots * maxValues / 16];
@@ -124,18 +127,52 @@ final class VectorDecode {
         return type == GgmlType.Q8_0 ? 2 : 0;
     }
 
-    /** F32, F16, BF16: decodes {@code w[row, col .. col + count)} into {@code dst[off .. off + count)}. */
+    /**
+     * Whether {@link #plain} writes the type's values in pair-split order: of every {@code 2 * L} values, the even ones
+     * first, then the odd ones. F16 and BF16 are: two halves are read as one int lane, so each half lands in a float
+     * lane with a shift and a mask, no lane shuffle. The activations must then be split the same way ({@link #split}).
+     */
+    static boolean isPairSplit(GgmlType type) {
+        return type == GgmlType.F16 || type == GgmlType.BF16;
+    }
+
+    /**
+     * {@code src[0 .. count)} in pair-split order into {@code dst[off ..)}: of each {@code 2 * L} values the even ones,
+     * then the odd ones. {@code count} is a multiple of {@code 2 * L}.
+     */
+    static void split(float[] src, int count, float[] dst, int off) {
+        split(src, 0, count, dst, off);
+    }
+
+    /** As {@link #split(float[], int, float[], int)}, from {@code src[srcOff ..)}. */
+    static void split(float[] src, int srcOff, int count, float[] dst, int off) {
+        for (int i = 0; i < count; i += 2 * L) {
+            for (int j = 0; j < L; j++) {
+                dst[off + i + j] = src[srcOff + i + 2 * j];
+                dst[off + i + L + j] = src[srcOff + i + 2 * j + 1];
+            }
+        }
+    }
+
+    /**
+     * F32, F16, BF16: decodes {@code w[row, col .. col + count)} into {@code dst[off .. off + count)}, in pair-split
+     * order for F16 and BF16 ({@link #isPairSplit}, {@code count} then a multiple of {@code 2 * L}).
+     */
     static void plain(WeightMatrix w, int row, int col, int count, Buffers s, float[] dst, int off) {
         long rowOffset = w.rowOffset(row);
         switch (w.type()) {
             case F32 -> w.floats().get((int) (rowOffset / 4) + col, dst, off, count);
             case F16 -> {
                 w.shorts().get((int) (rowOffset / 2) + col, s.shorts, 0, count);
-                f16(s.shorts, 0, count, dst, off);
+                if (f16Split(s.shorts, count, dst, off)) {
+                    // an infinity or NaN in the run: decode it again, exactly, the slow way
+                    f16(s.shorts, 0, count, s.natural, 0);
+                    split(s.natural, count, dst, off);
+                }
             }
             case BF16 -> {
                 w.shorts().get((int) (rowOffset / 2) + col, s.shorts, 0, count);
-                bf16(s.shorts, count, dst, off);
+                bf16Split(s.shorts, count, dst, off);
             }
             default -> throw new IllegalArgumentException(w.type() + " is not a plain type");
         }
@@ -645,6 +682,39 @@ final class VectorDecode {
                 f = f.blend(scaled.or(0x7000_0000).reinterpretAsFloats(), special.cast(F));
             }
             f.intoArray(dst, off + i);
+        }
+    }
+
+    /** Short lanes twice as many as {@link #F}: the same bits, read as {@link #L} int lanes of two halves each. */
+    private static final VectorSpecies<Short> S2 = F == null ? null
+            : VectorSpecies.of(short.class, F.vectorShape());
+
+    /**
+     * Halves to floats in pair-split order, as {@link #f16} for finite values: each int lane holds an even half (low
+     * 16 bits) and an odd one (high 16 bits). The odd half needs no shift to the top ({@code p >> 3} then the mask
+     * drops the even half's bits); the even one one more. Returns whether any half was an infinity or a NaN
+     * (exponent 31: {@code (h & 0x7C00) + 0x0400} carries into bit 15, for both halves of a lane at once); the run is
+     * then wrong there and must be decoded again with {@link #f16}.
+     */
+    static boolean f16Split(short[] src, int count, float[] dst, int off) {
+        IntVector special = IntVector.zero(I);
+        for (int i = 0; i < count; i += 2 * L) {
+            IntVector p = ShortVector.fromArray(S2, src, i).reinterpretAsInts();
+            IntVector even = p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(0x8FFF_E000);
+            IntVector odd = p.lanewise(VectorOperators.ASHR, 3).and(0x8FFF_E000);
+            even.reinterpretAsFloats().mul(0x1p112f).intoArray(dst, off + i);
+            odd.reinterpretAsFloats().mul(0x1p112f).intoArray(dst, off + i + L);
+            special = special.or(p.and(0x7C00_7C00).add(0x0400_0400));
+        }
+        return special.and(0x8000_8000).compare(VectorOperators.NE, 0).anyTrue();
+    }
+
+    /** bfloat16 in pair-split order: the even half shifted to the top, the odd one masked. */
+    static void bf16Split(short[] src, int count, float[] dst, int off) {
+        for (int i = 0; i < count; i += 2 * L) {
+            IntVector p = ShortVector.fromArray(S2, src, i).reinterpretAsInts();
+            p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, off + i);
+            p.and(0xFFFF_0000).reinterpretAsFloats().intoArray(dst, off + i + L);
         }
     }
 

@@ -58,6 +58,8 @@ public final class VectorMatmul implements Matmul {
     private static final int MIN_BYTES_PER_CHUNK = 32 << 10;
 
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+    /** The calling thread's activations in pair-split order (F16/BF16 weights), grown as batches need. */
+    private final ThreadLocal<float[]> splitActivations = ThreadLocal.withInitial(() -> new float[0]);
 
     public static boolean isAvailable() {
         return SPECIES != null;
@@ -71,8 +73,8 @@ public final class VectorMatmul implements Matmul {
         final VectorDecode.Buffers decode = new VectorDecode.Buffers(RUN, ROW_TILE);
         /** Lane accumulators, (ROW_TILE, TOKEN_BLOCK, lanes). */
         final float[] acc = new float[ROW_TILE * TOKEN_BLOCK * SPECIES.length()];
-        /** The scalar tail of a row (plain types whose cols is not a multiple of the lane count). */
-        final float[] tail = new float[SPECIES.length()];
+        /** The scalar tail of a row (plain types whose cols is not a multiple of the lane count, or of 2 for F16/BF16). */
+        final float[] tail = new float[2 * SPECIES.length()];
     }
 
     @Override
@@ -91,16 +93,43 @@ public final class VectorMatmul implements Matmul {
         int groups = (rows + ROW_TILE - 1) / ROW_TILE;
         long bytesPerGroup = ROW_TILE * w.rowBytes() * Math.max(1, Math.min(tokens, TOKEN_BLOCK) / TOKEN_TILE);
         int grain = (int) Math.max(1, MIN_BYTES_PER_CHUNK / bytesPerGroup);
+        float[] xv = x;
+        if (VectorDecode.isPairSplit(w.type())) {
+            // the weights come out of the decoder in pair-split order: split the activations' vector part alike
+            int vectorCols = vectorCols(w.type(), cols);
+            xv = splitActivations.get();
+            if (xv.length < tokens * cols) {
+                xv = new float[tokens * cols];
+                splitActivations.set(xv);
+            }
+            for (int t = 0; t < tokens; t++) {
+                VectorDecode.split(x, t * cols, vectorCols, xv, t * cols);
+            }
+        }
+        float[] xVector = xv;
         team.forRange(groups, grain, (start, end) ->
-                rowGroups(w, x, tokens, out, outStride, start * ROW_TILE, Math.min(rows, end * ROW_TILE)));
+                rowGroups(w, x, xVector, tokens, out, outStride, start * ROW_TILE, Math.min(rows, end * ROW_TILE)));
     }
 
-    /** Rows {@code [rowStart, rowEnd)} for every token. */
-    private void rowGroups(WeightMatrix w, float[] x, int tokens, float[] out, int outStride, int rowStart, int rowEnd) {
+    /**
+     * Columns the vector kernels take, from 0; the rest (fewer than a vector or two of an F32/F16/BF16 row) is the
+     * scalar tail. Quantised rows: all of them (blocks are multiples of 32 values).
+     */
+    private static int vectorCols(GgmlType type, int cols) {
+        int unit = VectorDecode.isPairSplit(type) ? 2 * SPECIES.length() : SPECIES.length();
+        return cols - cols % unit;
+    }
+
+    /**
+     * Rows {@code [rowStart, rowEnd)} for every token: {@code x} as given, {@code xv} the same or, for pair-split
+     * types, with each token's vector part split alike (the scalar tail reads {@code x}).
+     */
+    private void rowGroups(WeightMatrix w, float[] x, float[] xv, int tokens, float[] out, int outStride,
+                           int rowStart, int rowEnd) {
         Scratch s = scratch.get();
         int lanes = SPECIES.length();
         int cols = w.cols();
-        int vectorCols = cols - cols % lanes; // quantised rows: all of cols (blocks are multiples of 32 values)
+        int vectorCols = vectorCols(w.type(), cols);
         boolean quantised = VectorDecode.isUnpacked(w.type());
         GgmlType type = w.type();
         for (int t0 = 0; t0 < tokens; t0 += TOKEN_BLOCK) {
@@ -114,7 +143,7 @@ public final class VectorMatmul implements Matmul {
                         for (int i = 0; i < rn; i++) {
                             VectorDecode.plain(w, r0 + i, c0, k, s.decode, s.w, i * W_STRIDE);
                         }
-                        multiplyRun(s, rn, x, t0 * cols + c0, cols, tn, k);
+                        multiplyRun(s, rn, xv, t0 * cols + c0, cols, tn, k);
                         continue;
                     }
                     for (int i = 0; i < rn; i++) {

@@ -236,10 +236,66 @@ class VectorMatmulTest {
                     VectorDecode.plain(w, r, 1024 * run, 1024, buffers, got, 1024 * run);
                 }
             }
+            if (VectorDecode.isPairSplit(type)) {
+                float[] natural = want.clone();
+                VectorDecode.split(natural, cols, want, 0);
+            }
             for (int i = 0; i < cols; i++) {
                 assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]),
                         type + " row " + r + " value " + i);
             }
+        }
+    }
+
+    @Test
+    void pairSplitHalvesAreExactAndInfinitiesAndNaNsAreFlagged() {
+        // every half, 2L at a time, through the pair-split decoder: finite runs exact and unflagged, runs with an
+        // infinity or NaN flagged (the caller then decodes them with f16); the flag is per run, so check each run
+        int run = 2 * VectorDecode.L;
+        short[] halves = new short[run];
+        float[] got = new float[run];
+        float[] want = new float[run];
+        float[] natural = new float[run];
+        for (int start = 0; start < 65536; start += run) {
+            boolean special = false;
+            for (int i = 0; i < run; i++) {
+                halves[i] = (short) (start + i);
+                natural[i] = org.mixtralspark.engine.io.Float16.toFloat(start + i);
+                special |= ((start + i) & 0x7C00) == 0x7C00;
+            }
+            VectorDecode.split(natural, run, want, 0);
+            assertEquals(special, VectorDecode.f16Split(halves, run, got, 0), "flag of halves from " + start);
+            if (!special) {
+                for (int i = 0; i < run; i++) {
+                    assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]),
+                            "half at " + i + " of the run from 0x" + Integer.toHexString(start));
+                }
+            }
+        }
+    }
+
+    @Test
+    void anF16RowWithInfinitiesAndNaNsDecodesExactly() {
+        int cols = 1024;
+        java.nio.ByteBuffer data = java.nio.ByteBuffer.allocate(2 * cols).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < cols; i++) {
+            int h = switch (i % 97) {
+                case 3 -> 0x7C00; // +inf
+                case 50 -> 0xFC00; // -inf
+                case 71 -> 0x7E01; // NaN with payload
+                default -> (i * 40503) & 0xFFFF & ~((((i * 40503) & 0x7C00) == 0x7C00) ? 0x4000 : 0);
+            };
+            data.putShort(2 * i, (short) h);
+        }
+        WeightMatrix w = new WeightMatrix("specials", GgmlType.F16, 1, cols, data, null);
+        float[] natural = new float[cols];
+        w.dequantizeRow(0, natural, 0);
+        float[] want = new float[cols];
+        VectorDecode.split(natural, cols, want, 0);
+        float[] got = new float[cols];
+        VectorDecode.plain(w, 0, 0, cols, new VectorDecode.Buffers(1024, 1), got, 0);
+        for (int i = 0; i < cols; i++) {
+            assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]), "value " + i);
         }
     }
 
