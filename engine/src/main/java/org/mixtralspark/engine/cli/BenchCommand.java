@@ -55,6 +55,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", description = "Runs per figure; the best is reported (default ${DEFAULT-VALUE}).")
     int repeats = 2;
 
+    @Option(names = "--warmup-seconds", description = "Untimed runs first, for at least this long, so that the JIT "
+            + "has compiled the kernels (default ${DEFAULT-VALUE}).")
+    double warmupSeconds = 3;
+
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
@@ -78,8 +82,15 @@ final class BenchCommand implements Callable<Integer> {
                 .withMaxBatchSize(Math.max(maxC, engineOptions.maxBatchSize))
                 .withContextLength(Math.max(engineOptions.contextLength, 0)))) {
             int vocab = engine.model().vocabSize();
-            // warm up: the JIT compiles the kernels on their first calls
-            run(engine, prompts(vocab, Math.min(2, maxC), Math.min(promptTokens, 32), 99), 4);
+            // warm up: the JIT compiles a kernel after thousands of calls or loop trips, then recompiles it as the
+            // batch sizes it sees change; a small model takes seconds of steps to get there, a large one one run
+            long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
+            int warmRun = 0;
+            do {
+                run(engine, prompts(vocab, Math.min(1 + warmRun % 8, maxC), Math.min(promptTokens, 32), 99 + warmRun),
+                        8);
+                warmRun++;
+            } while (System.nanoTime() < warmEnd);
 
             double prefill = 0;
             for (int r = 0; r < repeats; r++) {

@@ -19,6 +19,11 @@ public final class ThreadTeam implements AutoCloseable {
     }
 
     private static final long SPIN_NANOS = 50_000;
+    /**
+     * Chunks per thread a loop is cut into, at most: threads take them as they finish, so the last one to finish
+     * waits on average half a chunk, 1/32 of its share.
+     */
+    private static final int CHUNKS_PER_THREAD = 16;
 
     private final int size;
     private final Thread[] workers;
@@ -61,7 +66,7 @@ public final class ThreadTeam implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("thread team is closed");
         }
-        int chunks = Math.min(Math.max(1, n / Math.max(1, grain)), size * 4);
+        int chunks = Math.min(Math.max(1, n / Math.max(1, grain)), size * CHUNKS_PER_THREAD);
         if (size == 1 || chunks == 1) {
             body.run(0, n);
             return;
