@@ -18,7 +18,11 @@ final class EngineOptionsMixin {
     @Option(names = "--context-length", description = "Longest sequence; 0 = the model's (default ${DEFAULT-VALUE}).")
     int contextLength = 0;
 
+    @Option(names = "--weight-memory", description = "CPU: where quantised weights live: heap (copied at load, "
+            + "faster), mapped (the file's pages, no heap needed) or auto: heap if they fit (default ${DEFAULT-VALUE}).")
+    String weightMemory = "auto";
+
     EngineOptions toOptions() {
-        return new EngineOptions(device, threads, maxBatchSize, contextLength, true);
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, true).withWeightMemory(weightMemory);
     }
 }

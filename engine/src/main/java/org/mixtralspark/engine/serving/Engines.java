@@ -7,6 +7,7 @@ import org.mixtralspark.engine.kernels.cpu.VectorSupport;
 import org.mixtralspark.engine.kv.PagedKvCache;
 import org.mixtralspark.engine.model.LoadedModel;
 import org.mixtralspark.engine.model.MixtralConfig;
+import org.mixtralspark.engine.model.MixtralWeights;
 import org.mixtralspark.engine.model.ModelLoader;
 import org.mixtralspark.engine.tokenizer.GgufTokenizers;
 import org.mixtralspark.engine.tokenizer.HfTokenizer;
@@ -78,7 +79,41 @@ public final class Engines {
             LOG.warn("the Vector API is off ({}): the CPU runs the scalar kernels, several times slower",
                     VectorSupport.reasonUnavailable());
         }
-        return new CpuModelRunner(loaded.weights(), options.effectiveThreads(), kvBudget(loaded.config(), options));
+        long kv = kvBudget(loaded.config(), options);
+        MixtralWeights weights = loaded.weights();
+        if (weightsOnHeap(options.weightMemory(), weights.quantisedBytes(), kv)) {
+            long t0 = System.nanoTime();
+            weights = weights.withQuantisedOnHeap();
+            LOG.info("copied {} MB of quantised weights to the heap in {} ms", weights.quantisedBytes() >> 20,
+                    (System.nanoTime() - t0) / 1_000_000);
+        }
+        return new CpuModelRunner(weights, options.effectiveThreads(), kv);
+    }
+
+    /** Memory left free on the heap after the weights and the KV cache, for activations and everything else. */
+    static final long HEAP_HEADROOM = 512L << 20;
+
+    /**
+     * Whether the CPU engine copies the quantised weights to the heap: always for "heap" (an OutOfMemoryError then
+     * says the heap is too small), never for "mapped", and for "auto" when they fit in the heap not yet used, next
+     * to the KV cache and {@link #HEAP_HEADROOM}.
+     */
+    static boolean weightsOnHeap(String weightMemory, long quantisedBytes, long kvBytes) {
+        if (quantisedBytes == 0 || weightMemory.equals("mapped")) {
+            return false;
+        }
+        if (weightMemory.equals("heap")) {
+            return true;
+        }
+        Runtime rt = Runtime.getRuntime();
+        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        boolean fits = quantisedBytes + kvBytes + HEAP_HEADROOM <= free;
+        if (!fits) {
+            LOG.info("weight memory = auto: {} MB of quantised weights and a {} MB KV cache do not fit in {} MB of "
+                            + "free heap; reading them from the mapped file (raise -Xmx for the faster heap copy)",
+                    quantisedBytes >> 20, kvBytes >> 20, free >> 20);
+        }
+        return fits;
     }
 
     /** The KV cache budget: the option, or enough for maxBatchSize full-context sequences within heap/4. */

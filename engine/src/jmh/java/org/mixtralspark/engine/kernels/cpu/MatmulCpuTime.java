@@ -12,7 +12,8 @@ import java.util.Locale;
  * still feels them through shared caches and memory bandwidth. Reports the best of 5 rounds after a warm-up.
  *
  * <p>Usage: {@code MatmulCpuTime rows cols TYPE[,TYPE..] T[,T..] [seconds] [matmul class]}; the class defaults to
- * {@link Matmul#best()}, e.g. {@code org.mixtralspark.engine.kernels.cpu.ScalarMatmul}. Command: src/jmh/README.md.
+ * {@link Matmul#best()}, e.g. {@code org.mixtralspark.engine.kernels.cpu.ScalarMatmul}. {@code -Dmixtral.bench.heap=true}
+ * copies the weights to the heap first ({@link WeightMatrix#onHeap()}). Command: src/jmh/README.md.
  */
 public final class MatmulCpuTime {
 
@@ -28,15 +29,20 @@ public final class MatmulCpuTime {
         int rows = Integer.parseInt(args[0]);
         int cols = Integer.parseInt(args[1]);
         double seconds = args.length > 4 ? Double.parseDouble(args[4]) : 2;
+        boolean heap = Boolean.getBoolean("mixtral.bench.heap"); // weights copied to the heap (WeightMatrix.onHeap)
         Matmul mm = args.length > 5
                 ? (Matmul) Class.forName(args[5]).getDeclaredConstructor().newInstance()
                 : Matmul.best();
-        System.out.printf(Locale.ROOT, "%s, %dx%d, 1 thread, CPU time%n", mm.getClass().getSimpleName(), rows, cols);
+        System.out.printf(Locale.ROOT, "%s, %dx%d, 1 thread, CPU time, weights %s%n", mm.getClass().getSimpleName(),
+                rows, cols, heap ? "on the heap" : "in a direct buffer");
         try (ThreadTeam team = new ThreadTeam(1, "cpu-time")) {
             for (String typeName : args[2].split(",")) {
                 GgmlType type = GgmlType.valueOf(typeName);
                 WeightMatrix w = new WeightMatrix("bench", type, rows, cols,
                         RandomWeights.matrix(type, rows, cols, 42, true), null);
+                if (heap) {
+                    w = w.onHeap();
+                }
                 for (String t : args[3].split(",")) {
                     int tokens = Integer.parseInt(t);
                     float[] x = RandomWeights.gaussian(tokens * cols, 43);

@@ -80,6 +80,13 @@ final class VectorDecode {
         /** scale and min per group of 16 values (per 32 for types with 32-value groups); slot i from i * maxValues / 16 */
         final float[] scales;
         final float[] mins;
+        /**
+         * Where pass 2 reads the quants of the current run: {@link #quants}, or, for Q8_0 weights on the heap, the
+         * matrix's own array (nothing to unpack, so nothing is copied)
+         */
+        byte[] src;
+        /** Offset in {@link #src} of each slot's first quant (Q8_0: past the block's 2-byte scale). */
+        final int[] at;
 
         Buffers(int maxValues, int slots) {
             this.maxValues = maxValues;
@@ -90,6 +97,8 @@ final class VectorDecode {
             quants = new byte[slots * slotBytes + BYTE_SLACK];
             scales = new float[slots * maxValues / 16];
             mins = new float[slots * maxValues / 16];
+            src = quants;
+            at = new int[slots];
         }
     }
 
@@ -185,14 +194,30 @@ final class VectorDecode {
         int stored = (int) (w.rowOffset(row) + (long) (col / type.blockSize) * type.typeSize);
         int qo = slot * s.slotBytes;
         int so = slot * s.maxValues / 16;
+        byte[] heap = w.heap();
         if (type == GgmlType.Q8_0) {
-            w.data().get(stored, s.quants, qo, blocks * type.typeSize);
+            if (heap != null) {
+                s.src = heap;
+                s.at[slot] = stored + 2;
+            } else {
+                w.data().get(stored, s.quants, qo, blocks * type.typeSize);
+                s.src = s.quants;
+                s.at[slot] = qo + 2;
+            }
             // the scales from the matrix's table, 16 (or L) at a time: a slot has room for maxValues / 16 of them
             int first = w.storedRow(row) * (w.cols() / 32) + col / 32;
             f16(w.q8Scales(), first, (blocks + L - 1) / L * L, s.scales, so);
             return;
         }
-        w.data().get(stored, s.bytes, 0, blocks * type.typeSize);
+        // the other types unpack from a copy of the run in L1 (unpacking Q6_K straight from a large array ran 1.5x
+        // slower: its 8-byte loads walk four streams per block)
+        if (heap != null) {
+            System.arraycopy(heap, stored, s.bytes, 0, blocks * type.typeSize);
+        } else {
+            w.data().get(stored, s.bytes, 0, blocks * type.typeSize);
+        }
+        s.src = s.quants;
+        s.at[slot] = qo;
         switch (type) {
             case Q4_0 -> unpackQ4_0(s.bytes, blocks, s.quants, qo, s.scales, so);
             case Q4_K -> unpackQ4_K(s.bytes, blocks, s.quants, qo, s.scales, s.mins, so);
@@ -345,12 +370,12 @@ final class VectorDecode {
      * values of {@code slot}.
      */
     static void toFloats(Buffers s, int slot, int count, GgmlType type, float[] dst, int off) {
-        int qo = slot * s.slotBytes + gap(type); // Q8_0: the first quant follows the block's 2-byte scale
+        int qo = s.at[slot];
         int so = slot * s.maxValues / 16;
         if (hasMins(type)) {
-            toFloatsMin(s.quants, qo, s.scales, s.mins, so, count, groupShift(type), dst, off);
+            toFloatsMin(s.src, qo, s.scales, s.mins, so, count, groupShift(type), dst, off);
         } else {
-            toFloats(s.quants, qo, gap(type), s.scales, so, count, groupShift(type), dst, off);
+            toFloats(s.src, qo, gap(type), s.scales, so, count, groupShift(type), dst, off);
         }
     }
 
@@ -380,15 +405,15 @@ final class VectorDecode {
      */
     static void dot4(Buffers s, int count, GgmlType type, float[] x, int xo, float[] acc, int ao, int rowStride) {
         if (hasMins(type)) {
-            dot4Min(s.quants, s.slotBytes, s.maxValues / 16, s.scales, s.mins, count, groupShift(type), x, xo, acc,
+            dot4Min(s.src, s.at[0], s.at[1], s.at[2], s.at[3], s.maxValues / 16, s.scales, s.mins, count, groupShift(type), x, xo, acc,
                     ao, rowStride);
         } else {
-            dot4(s.quants, gap(type), s.slotBytes, s.maxValues / 16, s.scales, count, groupShift(type), x, xo, acc,
+            dot4(s.src, gap(type), s.at[0], s.at[1], s.at[2], s.at[3], s.maxValues / 16, s.scales, count, groupShift(type), x, xo, acc,
                     ao, rowStride);
         }
     }
 
-    private static void dot4(byte[] q, int gap, int stride, int ss, float[] scales, int count, int shift,
+    private static void dot4(byte[] q, int gap, int o0, int o1, int o2, int o3, int ss, float[] scales, int count, int shift,
                              float[] x, int xo, float[] acc, int ao, int rowStride) {
         FloatVector c0 = FloatVector.fromArray(F, acc, ao);
         FloatVector c1 = FloatVector.fromArray(F, acc, ao + rowStride);
@@ -396,12 +421,12 @@ final class VectorDecode {
         FloatVector c3 = FloatVector.fromArray(F, acc, ao + 3 * rowStride);
         for (int j = 0; j < count; j += L) {
             int g = j >>> shift;
-            int qj = gap + j + gap * (j >>> 5);
+            int qj = j + gap * (j >>> 5);
             FloatVector v = FloatVector.fromArray(F, x, xo + j);
-            c0 = bytesToFloats(q, qj).mul(scales[g]).fma(v, c0);
-            c1 = bytesToFloats(q, stride + qj).mul(scales[ss + g]).fma(v, c1);
-            c2 = bytesToFloats(q, 2 * stride + qj).mul(scales[2 * ss + g]).fma(v, c2);
-            c3 = bytesToFloats(q, 3 * stride + qj).mul(scales[3 * ss + g]).fma(v, c3);
+            c0 = bytesToFloats(q, o0 + qj).mul(scales[g]).fma(v, c0);
+            c1 = bytesToFloats(q, o1 + qj).mul(scales[ss + g]).fma(v, c1);
+            c2 = bytesToFloats(q, o2 + qj).mul(scales[2 * ss + g]).fma(v, c2);
+            c3 = bytesToFloats(q, o3 + qj).mul(scales[3 * ss + g]).fma(v, c3);
         }
         c0.intoArray(acc, ao);
         c1.intoArray(acc, ao + rowStride);
@@ -409,7 +434,7 @@ final class VectorDecode {
         c3.intoArray(acc, ao + 3 * rowStride);
     }
 
-    private static void dot4Min(byte[] q, int stride, int ss, float[] scales, float[] mins, int count, int shift,
+    private static void dot4Min(byte[] q, int o0, int o1, int o2, int o3, int ss, float[] scales, float[] mins, int count, int shift,
                                 float[] x, int xo, float[] acc, int ao, int rowStride) {
         FloatVector c0 = FloatVector.fromArray(F, acc, ao);
         FloatVector c1 = FloatVector.fromArray(F, acc, ao + rowStride);
@@ -418,10 +443,10 @@ final class VectorDecode {
         for (int j = 0; j < count; j += L) {
             int g = j >>> shift;
             FloatVector v = FloatVector.fromArray(F, x, xo + j);
-            c0 = bytesToFloats(q, j).mul(scales[g]).sub(mins[g]).fma(v, c0);
-            c1 = bytesToFloats(q, stride + j).mul(scales[ss + g]).sub(mins[ss + g]).fma(v, c1);
-            c2 = bytesToFloats(q, 2 * stride + j).mul(scales[2 * ss + g]).sub(mins[2 * ss + g]).fma(v, c2);
-            c3 = bytesToFloats(q, 3 * stride + j).mul(scales[3 * ss + g]).sub(mins[3 * ss + g]).fma(v, c3);
+            c0 = bytesToFloats(q, o0 + j).mul(scales[g]).sub(mins[g]).fma(v, c0);
+            c1 = bytesToFloats(q, o1 + j).mul(scales[ss + g]).sub(mins[ss + g]).fma(v, c1);
+            c2 = bytesToFloats(q, o2 + j).mul(scales[2 * ss + g]).sub(mins[2 * ss + g]).fma(v, c2);
+            c3 = bytesToFloats(q, o3 + j).mul(scales[3 * ss + g]).sub(mins[3 * ss + g]).fma(v, c3);
         }
         c0.intoArray(acc, ao);
         c1.intoArray(acc, ao + rowStride);
@@ -445,9 +470,12 @@ final class VectorDecode {
 
     private static void dot4x2Plain(Buffers s, int count, GgmlType type, float[] x, int xo0, int xo1, float[] acc, int ao,
                        int rowStride) {
-        byte[] q = s.quants;
+        byte[] q = s.src;
         int gap = gap(type);
-        int stride = s.slotBytes;
+        int o0 = s.at[0];
+        int o1 = s.at[1];
+        int o2 = s.at[2];
+        int o3 = s.at[3];
         int ss = s.maxValues / 16;
         int shift = groupShift(type);
         float[] sc = s.scales;
@@ -464,19 +492,19 @@ final class VectorDecode {
         FloatVector c31 = FloatVector.fromArray(F, acc, a3 + L);
         for (int j = 0; j < count; j += L) {
             int g = j >>> shift;
-            int qj = gap + j + gap * (j >>> 5);
+            int qj = j + gap * (j >>> 5);
             FloatVector v0 = FloatVector.fromArray(F, x, xo0 + j);
             FloatVector v1 = FloatVector.fromArray(F, x, xo1 + j);
-            FloatVector w = bytesToFloats(q, qj).mul(sc[g]);
+            FloatVector w = bytesToFloats(q, o0 + qj).mul(sc[g]);
             c00 = w.fma(v0, c00);
             c01 = w.fma(v1, c01);
-            w = bytesToFloats(q, stride + qj).mul(sc[ss + g]);
+            w = bytesToFloats(q, o1 + qj).mul(sc[ss + g]);
             c10 = w.fma(v0, c10);
             c11 = w.fma(v1, c11);
-            w = bytesToFloats(q, 2 * stride + qj).mul(sc[2 * ss + g]);
+            w = bytesToFloats(q, o2 + qj).mul(sc[2 * ss + g]);
             c20 = w.fma(v0, c20);
             c21 = w.fma(v1, c21);
-            w = bytesToFloats(q, 3 * stride + qj).mul(sc[3 * ss + g]);
+            w = bytesToFloats(q, o3 + qj).mul(sc[3 * ss + g]);
             c30 = w.fma(v0, c30);
             c31 = w.fma(v1, c31);
         }
@@ -492,9 +520,12 @@ final class VectorDecode {
 
     private static void dot4x2Min(Buffers s, int count, GgmlType type, float[] x, int xo0, int xo1, float[] acc, int ao,
                        int rowStride) {
-        byte[] q = s.quants;
+        byte[] q = s.src;
         int gap = gap(type);
-        int stride = s.slotBytes;
+        int o0 = s.at[0];
+        int o1 = s.at[1];
+        int o2 = s.at[2];
+        int o3 = s.at[3];
         int ss = s.maxValues / 16;
         int shift = groupShift(type);
         float[] sc = s.scales;
@@ -512,19 +543,19 @@ final class VectorDecode {
         FloatVector c31 = FloatVector.fromArray(F, acc, a3 + L);
         for (int j = 0; j < count; j += L) {
             int g = j >>> shift;
-            int qj = gap + j + gap * (j >>> 5);
+            int qj = j + gap * (j >>> 5);
             FloatVector v0 = FloatVector.fromArray(F, x, xo0 + j);
             FloatVector v1 = FloatVector.fromArray(F, x, xo1 + j);
-            FloatVector w = bytesToFloats(q, qj).mul(sc[g]).sub(ms[g]);
+            FloatVector w = bytesToFloats(q, o0 + qj).mul(sc[g]).sub(ms[g]);
             c00 = w.fma(v0, c00);
             c01 = w.fma(v1, c01);
-            w = bytesToFloats(q, stride + qj).mul(sc[ss + g]).sub(ms[ss + g]);
+            w = bytesToFloats(q, o1 + qj).mul(sc[ss + g]).sub(ms[ss + g]);
             c10 = w.fma(v0, c10);
             c11 = w.fma(v1, c11);
-            w = bytesToFloats(q, 2 * stride + qj).mul(sc[2 * ss + g]).sub(ms[2 * ss + g]);
+            w = bytesToFloats(q, o2 + qj).mul(sc[2 * ss + g]).sub(ms[2 * ss + g]);
             c20 = w.fma(v0, c20);
             c21 = w.fma(v1, c21);
-            w = bytesToFloats(q, 3 * stride + qj).mul(sc[3 * ss + g]).sub(ms[3 * ss + g]);
+            w = bytesToFloats(q, o3 + qj).mul(sc[3 * ss + g]).sub(ms[3 * ss + g]);
             c30 = w.fma(v0, c30);
             c31 = w.fma(v1, c31);
         }
@@ -549,9 +580,12 @@ final class VectorDecode {
 
     private static void dot4x4Plain(Buffers s, int count, GgmlType type, float[] x, int xo, int cols, float[] acc, int ao,
                        int rowStride) {
-        byte[] q = s.quants;
+        byte[] q = s.src;
         int gap = gap(type);
-        int stride = s.slotBytes;
+        int o0 = s.at[0];
+        int o1 = s.at[1];
+        int o2 = s.at[2];
+        int o3 = s.at[3];
         int ss = s.maxValues / 16;
         int shift = groupShift(type);
         float[] sc = s.scales;
@@ -579,27 +613,27 @@ final class VectorDecode {
         int x3 = xo + 3 * cols;
         for (int j = 0; j < count; j += L) {
             int g = j >>> shift;
-            int qj = gap + j + gap * (j >>> 5);
+            int qj = j + gap * (j >>> 5);
             FloatVector v0 = FloatVector.fromArray(F, x, xo + j);
             FloatVector v1 = FloatVector.fromArray(F, x, x1 + j);
             FloatVector v2 = FloatVector.fromArray(F, x, x2 + j);
             FloatVector v3 = FloatVector.fromArray(F, x, x3 + j);
-            FloatVector w = bytesToFloats(q, qj).mul(sc[g]);
+            FloatVector w = bytesToFloats(q, o0 + qj).mul(sc[g]);
             c00 = w.fma(v0, c00);
             c01 = w.fma(v1, c01);
             c02 = w.fma(v2, c02);
             c03 = w.fma(v3, c03);
-            w = bytesToFloats(q, stride + qj).mul(sc[ss + g]);
+            w = bytesToFloats(q, o1 + qj).mul(sc[ss + g]);
             c10 = w.fma(v0, c10);
             c11 = w.fma(v1, c11);
             c12 = w.fma(v2, c12);
             c13 = w.fma(v3, c13);
-            w = bytesToFloats(q, 2 * stride + qj).mul(sc[2 * ss + g]);
+            w = bytesToFloats(q, o2 + qj).mul(sc[2 * ss + g]);
             c20 = w.fma(v0, c20);
             c21 = w.fma(v1, c21);
             c22 = w.fma(v2, c22);
             c23 = w.fma(v3, c23);
-            w = bytesToFloats(q, 3 * stride + qj).mul(sc[3 * ss + g]);
+            w = bytesToFloats(q, o3 + qj).mul(sc[3 * ss + g]);
             c30 = w.fma(v0, c30);
             c31 = w.fma(v1, c31);
             c32 = w.fma(v2, c32);
@@ -625,9 +659,9 @@ final class VectorDecode {
 
     /** As {@link #dot4}, for the one row in {@code slot} (rows left over from the 4-row groups). */
     static void dot1(Buffers s, int slot, int count, GgmlType type, float[] x, int xo, float[] acc, int ao) {
-        byte[] q = s.quants;
+        byte[] q = s.src;
         int gap = gap(type);
-        int qo = slot * s.slotBytes + gap;
+        int qo = s.at[slot];
         int so = slot * s.maxValues / 16;
         int shift = groupShift(type);
         float[] scales = s.scales;

@@ -29,6 +29,8 @@ public final class WeightMatrix {
     private final ShortBuffer shorts;
     /** Q8_0 only: the block scales (halves) of every stored row, gathered; see {@link #q8Scales()}. */
     private final short[] q8Scales;
+    /** The stored bytes when they were copied to the heap ({@link #onHeap()}), else null; {@link #data()} wraps it. */
+    private final byte[] heap;
 
     /**
      * @param name   the tensor name, for messages
@@ -36,6 +38,11 @@ public final class WeightMatrix {
      * @param rowMap logical row to stored row, or null for the identity
      */
     public WeightMatrix(String name, GgmlType type, int rows, int cols, ByteBuffer data, int[] rowMap) {
+        this(name, type, rows, cols, data, rowMap, null, null);
+    }
+
+    private WeightMatrix(String name, GgmlType type, int rows, int cols, ByteBuffer data, int[] rowMap, byte[] heap,
+                         short[] q8Scales) {
         if (!type.supportedForWeights()) {
             throw new IllegalArgumentException(name + ": weights of type " + type + " are not supported");
         }
@@ -48,20 +55,53 @@ public final class WeightMatrix {
         this.rows = rows;
         this.cols = cols;
         this.rowBytes = type.bytesFor(cols);
-        if (data.remaining() != rows * rowBytes) {
+        long stored = heap != null ? heap.length - HEAP_SLACK : data.remaining();
+        if (stored != rows * rowBytes) {
             throw new IllegalArgumentException(name + ": expected " + rows * rowBytes + " bytes for " + rows + "x"
-                    + cols + " " + type + ", got " + data.remaining());
+                    + cols + " " + type + ", got " + stored);
         }
         if (rowMap != null && rowMap.length != rows) {
             throw new IllegalArgumentException(name + ": row map has " + rowMap.length + " entries for " + rows);
         }
-        this.data = data.slice().order(ByteOrder.LITTLE_ENDIAN);
+        this.heap = heap;
+        ByteBuffer bytes = heap != null ? ByteBuffer.wrap(heap, 0, (int) stored) : data;
+        this.data = bytes.slice().order(ByteOrder.LITTLE_ENDIAN);
         this.rowMap = rowMap == null ? null : rowMap.clone();
         // Views for the bulk copies of the F32 and F16/BF16 kernels: a little-endian view of a little-endian buffer
         // copies with memcpy on x86 (no byte swapping).
         this.floats = type == GgmlType.F32 ? this.data.asFloatBuffer() : null;
         this.shorts = type == GgmlType.F16 || type == GgmlType.BF16 ? this.data.asShortBuffer() : null;
-        this.q8Scales = type == GgmlType.Q8_0 ? gatherQ8Scales(this.data, rows, cols) : null;
+        this.q8Scales = type != GgmlType.Q8_0 ? null
+                : q8Scales != null ? q8Scales : gatherQ8Scales(this.data, rows, cols);
+    }
+
+    /** Slack after the stored bytes of a heap copy, so that a 16-byte vector load at the last block stays inside. */
+    static final int HEAP_SLACK = 64;
+
+    /**
+     * This matrix with its stored bytes copied into a Java array: the kernels then read them in place, where from a
+     * mapped buffer they first copy each run into a scratch array (the copy and its bookkeeping cost as much as a
+     * third of a one-token product). Returns this matrix when it already is on the heap, or when it is too large
+     * for one array (over 2 GiB).
+     */
+    public WeightMatrix onHeap() {
+        long bytes = byteSize();
+        if (heap != null || bytes + HEAP_SLACK > Integer.MAX_VALUE - 8) {
+            return this;
+        }
+        byte[] copy = new byte[(int) bytes + HEAP_SLACK];
+        data.get(0, copy, 0, (int) bytes);
+        return new WeightMatrix(name, type, rows, cols, null, rowMap, copy, q8Scales);
+    }
+
+    /** Whether the stored bytes are in a Java array ({@link #onHeap()}). */
+    public boolean isOnHeap() {
+        return heap != null;
+    }
+
+    /** The heap copy of the stored bytes ({@link #onHeap()}, with {@link #HEAP_SLACK} bytes after them), or null. */
+    byte[] heap() {
+        return heap;
     }
 
     /** Slack after the last scale of {@link #q8Scales()}, so that a vector load of 16 or 32 halves stays inside. */

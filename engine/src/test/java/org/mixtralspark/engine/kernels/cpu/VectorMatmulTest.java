@@ -91,6 +91,12 @@ class VectorMatmulTest {
                     String what = type + " " + rows + "x" + cols + ", " + tokens + " tokens, " + threads
                             + " threads, row map " + mapped + ": nmse " + nmse;
                     assertTrue(nmse < maxNmse(type), what);
+                    // the same matrix copied to the heap (read in place, not copied run by run): the same bits
+                    WeightMatrix onHeap = w.onHeap();
+                    assertTrue(onHeap.isOnHeap(), what);
+                    float[] fromHeap = new float[tokens * rows];
+                    new VectorMatmul().apply(onHeap, x, tokens, fromHeap, team);
+                    assertArrayEquals(actual, fromHeap, "on the heap: " + what);
                 }
             }
         }
