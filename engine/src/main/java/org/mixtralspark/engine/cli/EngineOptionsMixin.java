@@ -19,7 +19,8 @@ final class EngineOptionsMixin {
     int contextLength = 0;
 
     @Option(names = "--weight-memory", description = "CPU: where quantised weights live: heap (copied at load, "
-            + "faster), mapped (the file's pages, no heap needed) or auto: heap if they fit (default ${DEFAULT-VALUE}).")
+            + "faster), mapped (the file's pages, no heap needed) or auto: heap if they fit "
+            + "(default ${DEFAULT-VALUE}).")
     String weightMemory = "auto";
 
     EngineOptions toOptions() {

@@ -40,7 +40,8 @@ public record MixtralWeights(
             ExpertWeights[] es = new ExpertWeights[l.experts().length];
             for (int e = 0; e < es.length; e++) {
                 ExpertWeights x = l.experts()[e];
-                es[e] = new ExpertWeights(quantisedOnHeap(x.gate()), quantisedOnHeap(x.up()), quantisedOnHeap(x.down()));
+                es[e] = new ExpertWeights(quantisedOnHeap(x.gate()), quantisedOnHeap(x.up()),
+                        quantisedOnHeap(x.down()));
             }
             ls[i] = new LayerWeights(l.attnNorm(), quantisedOnHeap(l.wq()), quantisedOnHeap(l.wk()),
                     quantisedOnHeap(l.wv()), quantisedOnHeap(l.wo()), l.ffnNorm(), l.router(), es);

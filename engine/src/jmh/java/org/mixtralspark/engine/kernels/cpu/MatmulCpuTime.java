@@ -12,8 +12,8 @@ import java.util.Locale;
  * still feels them through shared caches and memory bandwidth. Reports the best of 5 rounds after a warm-up.
  *
  * <p>Usage: {@code MatmulCpuTime rows cols TYPE[,TYPE..] T[,T..] [seconds] [matmul class]}; the class defaults to
- * {@link Matmul#best()}, e.g. {@code org.mixtralspark.engine.kernels.cpu.ScalarMatmul}. {@code -Dmixtral.bench.heap=true}
- * copies the weights to the heap first ({@link WeightMatrix#onHeap()}). Command: src/jmh/README.md.
+ * {@link Matmul#best()}, e.g. {@code org.mixtralspark.engine.kernels.cpu.ScalarMatmul}.
+ * {@code -Dmixtral.bench.heap=true} copies the weights to the heap first ({@link WeightMatrix#onHeap()}). Command: src/jmh/README.md.
  */
 public final class MatmulCpuTime {
 

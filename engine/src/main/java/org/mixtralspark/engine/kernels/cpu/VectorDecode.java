@@ -116,11 +116,18 @@ final class VectorDecode {
     }
 
     /**
-     * Most tokens {@link #dot4x4} and friends take for the type: 4, or 2 for the types with mins (a 4x4 tile with
-     * the extra subtraction spills out of the 32 vector registers and ran 3x slower than two 4x2 tiles).
+     * Most tokens the fused kernels ({@link #dot4x4}, {@link #dot4x2}) take for the type, before decoding a run once
+     * into memory pays: 2 for the types with mins (their 4x4 tile, with the extra subtraction, spills out of the 32
+     * vector registers and ran 3x slower, and repeated 4x2 tiles lose to a decoded run past 2 tokens), no limit of
+     * their own for the others ({@link VectorMatmul#FUSED_TOKENS} applies).
      */
     static int fusedTokens(GgmlType type) {
-        return hasMins(type) ? 2 : 4;
+        return hasMins(type) ? 2 : Integer.MAX_VALUE;
+    }
+
+    /** Whether {@link #dot4x4} takes the type: not the types with mins (see {@link #fusedTokens}). */
+    static boolean hasTile4x4(GgmlType type) {
+        return !hasMins(type);
     }
 
     /** Whether the unpacked form has a min per group (subtracted after scaling): Q4_K and Q5_K. */
@@ -405,16 +412,16 @@ final class VectorDecode {
      */
     static void dot4(Buffers s, int count, GgmlType type, float[] x, int xo, float[] acc, int ao, int rowStride) {
         if (hasMins(type)) {
-            dot4Min(s.src, s.at[0], s.at[1], s.at[2], s.at[3], s.maxValues / 16, s.scales, s.mins, count, groupShift(type), x, xo, acc,
-                    ao, rowStride);
+            dot4Min(s.src, s.at[0], s.at[1], s.at[2], s.at[3], s.maxValues / 16, s.scales, s.mins, count,
+                    groupShift(type), x, xo, acc, ao, rowStride);
         } else {
-            dot4(s.src, gap(type), s.at[0], s.at[1], s.at[2], s.at[3], s.maxValues / 16, s.scales, count, groupShift(type), x, xo, acc,
-                    ao, rowStride);
+            dot4(s.src, gap(type), s.at[0], s.at[1], s.at[2], s.at[3], s.maxValues / 16, s.scales, count,
+                    groupShift(type), x, xo, acc, ao, rowStride);
         }
     }
 
-    private static void dot4(byte[] q, int gap, int o0, int o1, int o2, int o3, int ss, float[] scales, int count, int shift,
-                             float[] x, int xo, float[] acc, int ao, int rowStride) {
+    private static void dot4(byte[] q, int gap, int o0, int o1, int o2, int o3, int ss, float[] scales, int count,
+                             int shift, float[] x, int xo, float[] acc, int ao, int rowStride) {
         FloatVector c0 = FloatVector.fromArray(F, acc, ao);
         FloatVector c1 = FloatVector.fromArray(F, acc, ao + rowStride);
         FloatVector c2 = FloatVector.fromArray(F, acc, ao + 2 * rowStride);
@@ -434,8 +441,8 @@ final class VectorDecode {
         c3.intoArray(acc, ao + 3 * rowStride);
     }
 
-    private static void dot4Min(byte[] q, int o0, int o1, int o2, int o3, int ss, float[] scales, float[] mins, int count, int shift,
-                                float[] x, int xo, float[] acc, int ao, int rowStride) {
+    private static void dot4Min(byte[] q, int o0, int o1, int o2, int o3, int ss, float[] scales, float[] mins,
+                                int count, int shift, float[] x, int xo, float[] acc, int ao, int rowStride) {
         FloatVector c0 = FloatVector.fromArray(F, acc, ao);
         FloatVector c1 = FloatVector.fromArray(F, acc, ao + rowStride);
         FloatVector c2 = FloatVector.fromArray(F, acc, ao + 2 * rowStride);
@@ -468,8 +475,8 @@ final class VectorDecode {
         }
     }
 
-    private static void dot4x2Plain(Buffers s, int count, GgmlType type, float[] x, int xo0, int xo1, float[] acc, int ao,
-                       int rowStride) {
+    private static void dot4x2Plain(Buffers s, int count, GgmlType type, float[] x, int xo0, int xo1, float[] acc,
+                                    int ao, int rowStride) {
         byte[] q = s.src;
         int gap = gap(type);
         int o0 = s.at[0];
@@ -519,7 +526,7 @@ final class VectorDecode {
     }
 
     private static void dot4x2Min(Buffers s, int count, GgmlType type, float[] x, int xo0, int xo1, float[] acc, int ao,
-                       int rowStride) {
+                                  int rowStride) {
         byte[] q = s.src;
         int gap = gap(type);
         int o0 = s.at[0];
@@ -578,8 +585,8 @@ final class VectorDecode {
         dot4x4Plain(s, count, type, x, xo, cols, acc, ao, rowStride);
     }
 
-    private static void dot4x4Plain(Buffers s, int count, GgmlType type, float[] x, int xo, int cols, float[] acc, int ao,
-                       int rowStride) {
+    private static void dot4x4Plain(Buffers s, int count, GgmlType type, float[] x, int xo, int cols, float[] acc,
+                                    int ao, int rowStride) {
         byte[] q = s.src;
         int gap = gap(type);
         int o0 = s.at[0];

@@ -47,11 +47,13 @@ public final class VectorMatmul implements Matmul {
      */
     static final int W_STRIDE = RUN + 32;
     /**
-     * Most tokens whose products decode quantised weights in registers ({@link VectorDecode#dot4x4} and friends);
-     * larger batches decode a run once into memory and share it ({@link #multiplyRun}). Decoding costs about as
-     * much as 4 FMAs per vector, so a batch of 4 breaks even.
+     * Most tokens whose products decode quantised weights in registers ({@link VectorDecode#dot4x4} and friends,
+     * once per 4 tokens); larger batches decode each run once into memory and share it ({@link #multiplyRun}).
+     * Measured on Zen 4 (MatmulCpuTime, 14336x4096, 1 thread): fused is faster up to 16 tokens for every type
+     * without mins (Q8_0 on the heap: 8 tokens 16.4 against 24.3 ms, 16 tokens 27.5 against 35.2 ms), and still for
+     * Q8_0 at 32, but Q4_0 and Q6_K lose past 16.
      */
-    static final int FUSED_TOKENS = Integer.getInteger("mixtral.fused.tokens", 4);
+    static final int FUSED_TOKENS = Integer.getInteger("mixtral.fused.tokens", 16);
     /** Most tokens sharing one pass over the weights: their accumulators and activation runs stay in L1/L2. */
     static final int TOKEN_BLOCK = 64;
     /** Least weight bytes a thread takes at a time, to amortise handing out work. */
@@ -73,7 +75,7 @@ public final class VectorMatmul implements Matmul {
         final VectorDecode.Buffers decode = new VectorDecode.Buffers(RUN, ROW_TILE);
         /** Lane accumulators, (ROW_TILE, TOKEN_BLOCK, lanes). */
         final float[] acc = new float[ROW_TILE * TOKEN_BLOCK * SPECIES.length()];
-        /** The scalar tail of a row (plain types whose cols is not a multiple of the lane count, or of 2 for F16/BF16). */
+        /** The scalar tail of a row (plain types: cols past the last whole vector, or pair of vectors for F16/BF16). */
         final float[] tail = new float[2 * SPECIES.length()];
     }
 
@@ -172,15 +174,16 @@ public final class VectorMatmul implements Matmul {
     }
 
     /**
-     * Up to {@link #FUSED_TOKENS} tokens on 4 unpacked rows, decoding in registers: 4 tokens at a time, then 2, then 1.
-     * Accumulators as {@link #multiplyRun} lays them out: row i, token t at {@code acc[(i * tn + t) * lanes]}.
+     * Up to {@link #FUSED_TOKENS} tokens on 4 unpacked rows, decoding in registers: 4 tokens at a time (not for the
+     * types with mins), then 2, then 1. Accumulators as {@link #multiplyRun} lays them out: row i, token t at
+     * {@code acc[(i * tn + t) * lanes]}.
      */
     private static void fusedRun(VectorDecode.Buffers d, int k, GgmlType type, float[] x, int xo, int cols, int tn,
                                  float[] acc) {
         int lanes = SPECIES.length();
         int rowStride = tn * lanes;
         int t = 0;
-        for (; t + 4 <= tn; t += 4) {
+        for (; t + 4 <= tn && VectorDecode.hasTile4x4(type); t += 4) {
             VectorDecode.dot4x4(d, k, type, x, xo + t * cols, cols, acc, t * lanes, rowStride);
         }
         for (; t + 2 <= tn; t += 2) {
