@@ -180,7 +180,9 @@ final class VectorDecode {
             case F32 -> w.floats().get((int) (rowOffset / 4) + col, dst, off, count);
             case F16 -> {
                 w.shorts().get((int) (rowOffset / 2) + col, s.shorts, 0, count);
-                if (f16Split(s.shorts, count, dst, off)) {
+                if (w.halvesAllFinite()) {
+                    f16SplitFinite(s.shorts, count, dst, off);
+                } else if (f16Split(s.shorts, count, dst, off)) {
                     // an infinity or NaN in the run: decode it again, exactly, the slow way
                     f16(s.shorts, 0, count, s.natural, 0);
                     split(s.natural, count, dst, off);
@@ -748,6 +750,17 @@ final class VectorDecode {
             special = special.or(p.and(0x7C00_7C00).add(0x0400_0400));
         }
         return special.and(0x8000_8000).compare(VectorOperators.NE, 0).anyTrue();
+    }
+
+    /** {@link #f16Split} for halves known to be finite ({@link WeightMatrix#halvesAllFinite()}): no check. */
+    static void f16SplitFinite(short[] src, int count, float[] dst, int off) {
+        for (int i = 0; i < count; i += 2 * L) {
+            IntVector p = ShortVector.fromArray(S2, src, i).reinterpretAsInts();
+            IntVector even = p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(0x8FFF_E000);
+            IntVector odd = p.lanewise(VectorOperators.ASHR, 3).and(0x8FFF_E000);
+            even.reinterpretAsFloats().mul(0x1p112f).intoArray(dst, off + i);
+            odd.reinterpretAsFloats().mul(0x1p112f).intoArray(dst, off + i + L);
+        }
     }
 
     /** bfloat16 in pair-split order: the even half shifted to the top, the odd one masked. */

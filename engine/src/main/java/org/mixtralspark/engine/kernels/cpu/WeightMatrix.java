@@ -94,6 +94,33 @@ public final class WeightMatrix {
         return new WeightMatrix(name, type, rows, cols, null, rowMap, copy, q8Scales);
     }
 
+    /** F16: 0 not yet known, 1 every half finite, 2 some half is an infinity or a NaN. */
+    private volatile int halvesFinite;
+
+    /**
+     * F16 only: whether no stored half is an infinity or a NaN (exponent 31), so that the vector decoder may skip its
+     * check. Found on the first call by reading the whole matrix, 4 halves per 8-byte word
+     * ({@code (h & 0x7C00) + 0x0400} reaches bit 15 only for exponent 31), then remembered.
+     */
+    public boolean halvesAllFinite() {
+        int known = halvesFinite;
+        if (known == 0) {
+            long n = byteSize();
+            boolean finite = true;
+            long i = 0;
+            for (; i + 8 <= n && finite; i += 8) {
+                long v = data.getLong((int) i);
+                finite = ((v & 0x7C00_7C00_7C00_7C00L) + 0x0400_0400_0400_0400L & 0x8000_8000_8000_8000L) == 0;
+            }
+            for (; i + 2 <= n && finite; i += 2) {
+                finite = (data.getShort((int) i) & 0x7C00) != 0x7C00;
+            }
+            known = finite ? 1 : 2;
+            halvesFinite = known;
+        }
+        return known == 1;
+    }
+
     /** Whether the stored bytes are in a Java array ({@link #onHeap()}). */
     public boolean isOnHeap() {
         return heap != null;

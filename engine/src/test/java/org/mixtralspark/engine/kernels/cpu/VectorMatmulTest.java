@@ -281,6 +281,23 @@ class VectorMatmulTest {
     }
 
     @Test
+    void anF16MatrixKnowsWhetherEveryHalfIsFinite() {
+        // 3 x 5 halves: 15 of them, so the last is checked outside the 4-halves words
+        for (int at = -1; at < 15; at++) {
+            for (int special : new int[] {0x7C00, 0xFC00, 0x7E00, 0x7C01}) {
+                java.nio.ByteBuffer data = java.nio.ByteBuffer.allocate(30).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                for (int i = 0; i < 15; i++) {
+                    // finite halves with every exponent up to 30, both signs
+                    data.putShort(2 * i, (short) (i == at ? special : ((i * 0x0800 + i) & 0x7BFF) | (i % 2) << 15));
+                }
+                WeightMatrix w = new WeightMatrix("halves", GgmlType.F16, 3, 5, data, null);
+                assertEquals(at < 0, w.halvesAllFinite(), "special 0x" + Integer.toHexString(special) + " at " + at);
+                assertEquals(at < 0, w.halvesAllFinite(), "remembered");
+            }
+        }
+    }
+
+    @Test
     void anF16RowWithInfinitiesAndNaNsDecodesExactly() {
         int cols = 1024;
         java.nio.ByteBuffer data = java.nio.ByteBuffer.allocate(2 * cols).order(java.nio.ByteOrder.LITTLE_ENDIAN);
