@@ -94,6 +94,11 @@ public final class JobOptions {
     @Option(names = "--context-length", defaultValue = "0", description = "Longest prompt + generation; 0 = the model's.")
     int contextLength;
 
+    @Option(names = "--weight-memory", defaultValue = "auto", description = "CPU: where quantised weights live: heap "
+            + "(copied at load, faster), mapped (the file's pages, shared by the executors of a node) or auto: heap if "
+            + "they fit in the executor's free heap (default: ${DEFAULT-VALUE}).")
+    String weightMemory;
+
     @Option(names = "--master", description = "Spark master when not run by spark-submit, e.g. local[2].")
     String master;
 
@@ -252,9 +257,9 @@ public final class JobOptions {
 
     public ModelSpec modelSpec() {
         try {
-            return new ModelSpec(model, device, threads, maxBatchSize, contextLength);
+            return new ModelSpec(model, device, threads, maxBatchSize, contextLength, weightMemory);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--device/--threads/--max-batch-size/--context-length: "
+            throw new IllegalArgumentException("--device/--threads/--max-batch-size/--context-length/--weight-memory: "
                     + e.getMessage());
         }
     }

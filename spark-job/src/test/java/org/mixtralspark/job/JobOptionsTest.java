@@ -36,6 +36,9 @@ class JobOptionsTest {
         assertEquals(0.0, o.sampling().temperature());
         assertNull(o.sampling().jobSeed());
         assertEquals("auto", o.modelSpec().device());
+        assertEquals("auto", o.modelSpec().weightMemory());
+        assertEquals("mapped", JobOptions.parse("--input", "x", "--model", "m", "--output", "o", "--weight-memory",
+                "mapped").modelSpec().engineOptions().weightMemory(), "reaches the engine options");
         assertEquals(0, o.partitions());
     }
 
@@ -93,8 +96,10 @@ class JobOptionsTest {
                 message(with("--output-format", "delta")));
         assertEquals("give --prompt-col or --messages-col, not both",
                 message(with("--prompt-col", "p", "--messages-col", "m")));
-        assertTrue(message(with("--device", "tpu"))
-                .startsWith("--device/--threads/--max-batch-size/--context-length: device = tpu: must be auto, cpu"));
+        assertTrue(message(with("--device", "tpu")).startsWith(
+                "--device/--threads/--max-batch-size/--context-length/--weight-memory: device = tpu: must be auto, cpu"));
+        assertEquals("--device/--threads/--max-batch-size/--context-length/--weight-memory: weight memory = disk: "
+                + "must be auto, heap or mapped", message(with("--weight-memory", "disk")));
         assertEquals("--input is required: a Parquet path or a table name", message("--model", "m", "--output", "o"));
         assertTrue(message(with("--partitions", "many")).contains("'many' is not an int"));
     }

@@ -25,38 +25,48 @@ import java.util.Objects;
  *                      or every processor where that is not set (local mode)
  * @param maxBatchSize  most sequences in one engine step, shared by all tasks of the executor
  * @param contextLength longest prompt + generation accepted; 0 = the model's own
+ * @param weightMemory  CPU: auto | heap | mapped, where the quantised weights live ({@link EngineOptions}); several
+ *                      executors on one node share the mapped file's pages, while each keeps its own heap copy
  */
-public record ModelSpec(String path, String device, int threads, int maxBatchSize, int contextLength)
-        implements Serializable {
+public record ModelSpec(String path, String device, int threads, int maxBatchSize, int contextLength,
+                        String weightMemory) implements Serializable {
 
     public ModelSpec {
         Objects.requireNonNull(path, "model path");
         if (path.isBlank()) {
             throw new IllegalArgumentException("model = \"\": give the path of a GGUF file or an HF checkpoint folder");
         }
-        // Validates device, threads, batch size and context length with the engine's own messages.
-        new EngineOptions(device, threads, maxBatchSize, contextLength, true);
+        // Validates device, threads, batch size, context length and weight memory with the engine's own messages.
+        new EngineOptions(device, threads, maxBatchSize, contextLength, true).withWeightMemory(weightMemory);
+    }
+
+    public ModelSpec(String path, String device, int threads, int maxBatchSize, int contextLength) {
+        this(path, device, threads, maxBatchSize, contextLength, "auto");
     }
 
     public static ModelSpec of(String path) {
         EngineOptions d = EngineOptions.defaults();
-        return new ModelSpec(path, d.device(), d.threads(), d.maxBatchSize(), d.contextLength());
+        return new ModelSpec(path, d.device(), d.threads(), d.maxBatchSize(), d.contextLength(), d.weightMemory());
+    }
+
+    public ModelSpec withWeightMemory(String where) {
+        return new ModelSpec(path, device, threads, maxBatchSize, contextLength, where);
     }
 
     public ModelSpec withDevice(String d) {
-        return new ModelSpec(path, d, threads, maxBatchSize, contextLength);
+        return new ModelSpec(path, d, threads, maxBatchSize, contextLength, weightMemory);
     }
 
     public ModelSpec withThreads(int t) {
-        return new ModelSpec(path, device, t, maxBatchSize, contextLength);
+        return new ModelSpec(path, device, t, maxBatchSize, contextLength, weightMemory);
     }
 
     public ModelSpec withMaxBatchSize(int b) {
-        return new ModelSpec(path, device, threads, b, contextLength);
+        return new ModelSpec(path, device, threads, b, contextLength, weightMemory);
     }
 
     public ModelSpec withContextLength(int c) {
-        return new ModelSpec(path, device, threads, maxBatchSize, c);
+        return new ModelSpec(path, device, threads, maxBatchSize, c, weightMemory);
     }
 
     /**
@@ -73,7 +83,7 @@ public record ModelSpec(String path, String device, int threads, int maxBatchSiz
         }
         TaskContext task = TaskContext.get();
         String d = deviceFor(device, task == null ? Map.of() : task.resourcesJMap());
-        return new EngineOptions(d, t, maxBatchSize, contextLength, true);
+        return new EngineOptions(d, t, maxBatchSize, contextLength, true).withWeightMemory(weightMemory);
     }
 
     /**
