@@ -94,7 +94,7 @@ public final class JobOptions {
     @Option(names = "--context-length", defaultValue = "0", description = "Longest prompt + generation; 0 = the model's.")
     int contextLength;
 
-    @Option(names = "--weight-memory", defaultValue = "auto", description = "CPU: where quantised weights live: heap "
+    @Option(names = "--weight-memory", defaultValue = "auto", description = "CPU: where the weights live: heap "
             + "(copied at load, faster), mapped (the file's pages, shared by the executors of a node) or auto: heap if "
             + "they fit in the executor's free heap (default: ${DEFAULT-VALUE}).")
     String weightMemory;

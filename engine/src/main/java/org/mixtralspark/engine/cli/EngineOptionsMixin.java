@@ -18,7 +18,7 @@ final class EngineOptionsMixin {
     @Option(names = "--context-length", description = "Longest sequence; 0 = the model's (default ${DEFAULT-VALUE}).")
     int contextLength = 0;
 
-    @Option(names = "--weight-memory", description = "CPU: where quantised weights live: heap (copied at load, "
+    @Option(names = "--weight-memory", description = "CPU: where the weights live: heap (copied at load, "
             + "faster), mapped (the file's pages, no heap needed) or auto: heap if they fit "
             + "(default ${DEFAULT-VALUE}).")
     String weightMemory = "auto";

@@ -1,5 +1,6 @@
 package org.mixtralspark.engine.model;
 
+import org.mixtralspark.engine.io.GgmlType;
 import org.mixtralspark.engine.kernels.cpu.WeightMatrix;
 
 /**
@@ -30,47 +31,40 @@ public record MixtralWeights(
     }
 
     /**
-     * These weights with every quantised matrix copied to the heap ({@link WeightMatrix#onHeap()}); F32/F16/BF16
-     * matrices, whose kernels gain nothing from it, stay where they are.
+     * These weights with every quantised, F16 and BF16 matrix copied to the heap ({@link WeightMatrix#onHeap()}); F32
+     * matrices, whose kernel gains nothing from it, and the token embedding (one row read per token) stay where they
+     * are.
      */
-    public MixtralWeights withQuantisedOnHeap() {
+    public MixtralWeights withWeightsOnHeap() {
         LayerWeights[] ls = new LayerWeights[layers.length];
         for (int i = 0; i < ls.length; i++) {
             LayerWeights l = layers[i];
             ExpertWeights[] es = new ExpertWeights[l.experts().length];
             for (int e = 0; e < es.length; e++) {
                 ExpertWeights x = l.experts()[e];
-                es[e] = new ExpertWeights(quantisedOnHeap(x.gate()), quantisedOnHeap(x.up()),
-                        quantisedOnHeap(x.down()));
+                es[e] = new ExpertWeights(x.gate().onHeap(), x.up().onHeap(), x.down().onHeap());
             }
-            ls[i] = new LayerWeights(l.attnNorm(), quantisedOnHeap(l.wq()), quantisedOnHeap(l.wk()),
-                    quantisedOnHeap(l.wv()), quantisedOnHeap(l.wo()), l.ffnNorm(), l.router(), es);
+            ls[i] = new LayerWeights(l.attnNorm(), l.wq().onHeap(), l.wk().onHeap(), l.wv().onHeap(), l.wo().onHeap(),
+                    l.ffnNorm(), l.router(), es);
         }
-        return new MixtralWeights(config, tokenEmbedding, ls, outputNorm, quantisedOnHeap(lmHead));
+        return new MixtralWeights(config, tokenEmbedding, ls, outputNorm, lmHead.onHeap());
     }
 
-    /** Bytes {@link #withQuantisedOnHeap()} copies to the heap. */
-    public long quantisedBytes() {
-        long bytes = quantised(lmHead);
+    /** Bytes {@link #withWeightsOnHeap()} copies to the heap. */
+    public long heapCopyBytes() {
+        long bytes = copyBytes(lmHead);
         for (LayerWeights l : layers) {
-            bytes += quantised(l.wq()) + quantised(l.wk()) + quantised(l.wv()) + quantised(l.wo());
+            bytes += copyBytes(l.wq()) + copyBytes(l.wk()) + copyBytes(l.wv()) + copyBytes(l.wo());
             for (ExpertWeights e : l.experts()) {
-                bytes += quantised(e.gate()) + quantised(e.up()) + quantised(e.down());
+                bytes += copyBytes(e.gate()) + copyBytes(e.up()) + copyBytes(e.down());
             }
         }
         return bytes;
     }
 
-    private static boolean isQuantised(WeightMatrix w) {
-        return w.type().blockSize > 1;
-    }
-
-    private static long quantised(WeightMatrix w) {
-        return isQuantised(w) ? w.byteSize() : 0;
-    }
-
-    private static WeightMatrix quantisedOnHeap(WeightMatrix w) {
-        return isQuantised(w) ? w.onHeap() : w;
+    /** What {@link WeightMatrix#onHeap()} copies: everything but F32 (a matrix over 2 GiB is counted, not copied). */
+    private static long copyBytes(WeightMatrix w) {
+        return w.type() != GgmlType.F32 ? w.byteSize() : 0;
     }
 
     /** Bytes of all weights. */

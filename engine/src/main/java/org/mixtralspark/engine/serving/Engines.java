@@ -81,10 +81,10 @@ public final class Engines {
         }
         long kv = kvBudget(loaded.config(), options);
         MixtralWeights weights = loaded.weights();
-        if (weightsOnHeap(options.weightMemory(), weights.quantisedBytes(), kv)) {
+        if (weightsOnHeap(options.weightMemory(), weights.heapCopyBytes(), kv)) {
             long t0 = System.nanoTime();
-            weights = weights.withQuantisedOnHeap();
-            LOG.info("copied {} MB of quantised weights to the heap in {} ms", weights.quantisedBytes() >> 20,
+            weights = weights.withWeightsOnHeap();
+            LOG.info("copied {} MB of weights to the heap in {} ms", weights.heapCopyBytes() >> 20,
                     (System.nanoTime() - t0) / 1_000_000);
         }
         return new CpuModelRunner(weights, options.effectiveThreads(), kv);
@@ -94,12 +94,12 @@ public final class Engines {
     static final long HEAP_HEADROOM = 512L << 20;
 
     /**
-     * Whether the CPU engine copies the quantised weights to the heap: always for "heap" (an OutOfMemoryError then
+     * Whether the CPU engine copies the weights (all but F32) to the heap: always for "heap" (an OutOfMemoryError then
      * says the heap is too small), never for "mapped", and for "auto" when they fit in the heap not yet used, next
      * to the KV cache and {@link #HEAP_HEADROOM}.
      */
-    static boolean weightsOnHeap(String weightMemory, long quantisedBytes, long kvBytes) {
-        if (quantisedBytes == 0 || weightMemory.equals("mapped")) {
+    static boolean weightsOnHeap(String weightMemory, long copyBytes, long kvBytes) {
+        if (copyBytes == 0 || weightMemory.equals("mapped")) {
             return false;
         }
         if (weightMemory.equals("heap")) {
@@ -107,11 +107,11 @@ public final class Engines {
         }
         Runtime rt = Runtime.getRuntime();
         long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
-        boolean fits = quantisedBytes + kvBytes + HEAP_HEADROOM <= free;
+        boolean fits = copyBytes + kvBytes + HEAP_HEADROOM <= free;
         if (!fits) {
-            LOG.info("weight memory = auto: {} MB of quantised weights and a {} MB KV cache do not fit in {} MB of "
-                            + "free heap; reading them from the mapped file (raise -Xmx for the faster heap copy)",
-                    quantisedBytes >> 20, kvBytes >> 20, free >> 20);
+            LOG.info("weight memory = auto: {} MB of weights and a {} MB KV cache do not fit in {} MB of free heap; "
+                            + "reading them from the mapped file (raise -Xmx for the faster heap copy)",
+                    copyBytes >> 20, kvBytes >> 20, free >> 20);
         }
         return fits;
     }

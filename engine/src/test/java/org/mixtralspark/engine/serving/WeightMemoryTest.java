@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** --weight-memory: quantised weights copied to the heap or read from the mapped file give the same bits. */
+/** --weight-memory: weights copied to the heap or read from the mapped file give the same bits. */
 class WeightMemoryTest {
 
     @Test
@@ -41,7 +41,7 @@ class WeightMemoryTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"kquant-q8_0.gguf", "kquant-q4_k_m.gguf"})
+    @ValueSource(strings = {"kquant-q8_0.gguf", "kquant-q4_k_m.gguf", "kquant-f16.gguf", "kquant-bf16.gguf"})
     void heapAndMappedWeightsGiveTheSameTokensAndLogprobs(String file) {
         Oracle.Reference ref = Oracle.reference("exact-f64", file.replace(".gguf", ""));
         List<GenerationResult> mapped = run(file, "mapped", ref);

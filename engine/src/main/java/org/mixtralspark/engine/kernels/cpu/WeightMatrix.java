@@ -31,6 +31,8 @@ public final class WeightMatrix {
     private final short[] q8Scales;
     /** The stored bytes when they were copied to the heap ({@link #onHeap()}), else null; {@link #data()} wraps it. */
     private final byte[] heap;
+    /** F16/BF16: the stored halves when they were copied to the heap ({@link #onHeap()}), else null. */
+    private final short[] heapHalves;
 
     /**
      * @param name   the tensor name, for messages
@@ -38,11 +40,11 @@ public final class WeightMatrix {
      * @param rowMap logical row to stored row, or null for the identity
      */
     public WeightMatrix(String name, GgmlType type, int rows, int cols, ByteBuffer data, int[] rowMap) {
-        this(name, type, rows, cols, data, rowMap, null, null);
+        this(name, type, rows, cols, data, rowMap, null, null, null);
     }
 
     private WeightMatrix(String name, GgmlType type, int rows, int cols, ByteBuffer data, int[] rowMap, byte[] heap,
-                         short[] q8Scales) {
+                         short[] q8Scales, short[] heapHalves) {
         if (!type.supportedForWeights()) {
             throw new IllegalArgumentException(name + ": weights of type " + type + " are not supported");
         }
@@ -64,6 +66,7 @@ public final class WeightMatrix {
             throw new IllegalArgumentException(name + ": row map has " + rowMap.length + " entries for " + rows);
         }
         this.heap = heap;
+        this.heapHalves = heapHalves;
         ByteBuffer bytes = heap != null ? ByteBuffer.wrap(heap, 0, (int) stored) : data;
         this.data = bytes.slice().order(ByteOrder.LITTLE_ENDIAN);
         this.rowMap = rowMap == null ? null : rowMap.clone();
@@ -79,19 +82,26 @@ public final class WeightMatrix {
     static final int HEAP_SLACK = 64;
 
     /**
-     * This matrix with its stored bytes copied into a Java array: the kernels then read them in place, where from a
+     * This matrix with its stored values copied into a Java array: the kernels then read them in place, where from a
      * mapped buffer they first copy each run into a scratch array (the copy and its bookkeeping cost as much as a
-     * third of a one-token product). Returns this matrix when it already is on the heap, or when it is too large
-     * for one array (over 2 GiB).
+     * third of a one-token product). Quantised types: the bytes, which {@link #data()} then wraps. F16/BF16: the
+     * halves, as shorts; {@link #data()} stays the original buffer (for the scalar code). F32 is not copied (its
+     * kernel gains nothing). Returns this matrix when there is nothing to copy, or when it is too large for one array
+     * (over 2 GiB).
      */
     public WeightMatrix onHeap() {
         long bytes = byteSize();
-        if (heap != null || bytes + HEAP_SLACK > Integer.MAX_VALUE - 8) {
+        if (isOnHeap() || type == GgmlType.F32 || bytes + HEAP_SLACK > Integer.MAX_VALUE - 8) {
             return this;
+        }
+        if (type == GgmlType.F16 || type == GgmlType.BF16) {
+            short[] halves = new short[(int) (bytes / 2) + HEAP_SLACK];
+            shorts.get(0, halves, 0, (int) (bytes / 2));
+            return new WeightMatrix(name, type, rows, cols, data, rowMap, null, null, halves);
         }
         byte[] copy = new byte[(int) bytes + HEAP_SLACK];
         data.get(0, copy, 0, (int) bytes);
-        return new WeightMatrix(name, type, rows, cols, null, rowMap, copy, q8Scales);
+        return new WeightMatrix(name, type, rows, cols, null, rowMap, copy, q8Scales, null);
     }
 
     /** F16: 0 not yet known, 1 every half finite, 2 some half is an infinity or a NaN. */
@@ -121,9 +131,14 @@ public final class WeightMatrix {
         return known == 1;
     }
 
-    /** Whether the stored bytes are in a Java array ({@link #onHeap()}). */
+    /** Whether the stored values are in a Java array ({@link #onHeap()}). */
     public boolean isOnHeap() {
-        return heap != null;
+        return heap != null || heapHalves != null;
+    }
+
+    /** F16/BF16: the heap copy of the stored halves ({@link #onHeap()}, {@link #HEAP_SLACK} more after), or null. */
+    short[] heapHalves() {
+        return heapHalves;
     }
 
     /** The heap copy of the stored bytes ({@link #onHeap()}, with {@link #HEAP_SLACK} bytes after them), or null. */

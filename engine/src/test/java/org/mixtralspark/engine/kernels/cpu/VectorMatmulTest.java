@@ -91,9 +91,10 @@ class VectorMatmulTest {
                     String what = type + " " + rows + "x" + cols + ", " + tokens + " tokens, " + threads
                             + " threads, row map " + mapped + ": nmse " + nmse;
                     assertTrue(nmse < maxNmse(type), what);
-                    // the same matrix copied to the heap (read in place, not copied run by run): the same bits
+                    // the same matrix copied to the heap (read in place, not copied run by run; F16/BF16 by the
+                    // fused kernels up to 8 tokens): the same bits. F32 is not copied.
                     WeightMatrix onHeap = w.onHeap();
-                    assertTrue(onHeap.isOnHeap(), what);
+                    assertEquals(type != GgmlType.F32, onHeap.isOnHeap(), what);
                     float[] fromHeap = new float[tokens * rows];
                     new VectorMatmul().apply(onHeap, x, tokens, fromHeap, team);
                     assertArrayEquals(actual, fromHeap, "on the heap: " + what);
