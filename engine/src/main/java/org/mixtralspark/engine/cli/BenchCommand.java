@@ -57,7 +57,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--warmup-seconds", description = "Untimed runs first, for at least this long, so that the JIT "
             + "has compiled the kernels (default ${DEFAULT-VALUE}).")
-    double warmupSeconds = 3;
+    double warmupSeconds = 10;
 
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
