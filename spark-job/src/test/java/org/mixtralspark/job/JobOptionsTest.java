@@ -36,9 +36,9 @@ class JobOptionsTest {
         assertEquals(0.0, o.sampling().temperature());
         assertNull(o.sampling().jobSeed());
         assertEquals("auto", o.modelSpec().device());
-        assertEquals("auto", o.modelSpec().weightMemory());
-        assertEquals("mapped", JobOptions.parse("--input", "x", "--model", "m", "--output", "o", "--weight-memory",
-                "mapped").modelSpec().engineOptions().weightMemory(), "reaches the engine options");
+        assertEquals("mapped", o.modelSpec().weightMemory());
+        assertEquals("heap", JobOptions.parse("--input", "x", "--model", "m", "--output", "o", "--weight-memory",
+                "heap").modelSpec().engineOptions().weightMemory(), "reaches the engine options");
         assertEquals(0, o.partitions());
     }
 

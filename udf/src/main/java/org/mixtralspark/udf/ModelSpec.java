@@ -25,7 +25,7 @@ import java.util.Objects;
  *                      or every processor where that is not set (local mode)
  * @param maxBatchSize  most sequences in one engine step, shared by all tasks of the executor
  * @param contextLength longest prompt + generation accepted; 0 = the model's own
- * @param weightMemory  CPU: auto | heap | mapped, where the quantised weights live ({@link EngineOptions}); several
+ * @param weightMemory  CPU: mapped | heap | auto, where the weights live ({@link EngineOptions}); several
  *                      executors on one node share the mapped file's pages, while each keeps its own heap copy
  */
 public record ModelSpec(String path, String device, int threads, int maxBatchSize, int contextLength,
@@ -41,7 +41,7 @@ public record ModelSpec(String path, String device, int threads, int maxBatchSiz
     }
 
     public ModelSpec(String path, String device, int threads, int maxBatchSize, int contextLength) {
-        this(path, device, threads, maxBatchSize, contextLength, "auto");
+        this(path, device, threads, maxBatchSize, contextLength, EngineOptions.defaults().weightMemory());
     }
 
     public static ModelSpec of(String path) {

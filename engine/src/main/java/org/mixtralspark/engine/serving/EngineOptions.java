@@ -11,16 +11,17 @@ package org.mixtralspark.engine.serving;
  * @param exactMath     on the CPU: keep activations fp32 for every weight type (the default, and today the only path)
  * @param kvCacheBytes  memory for the paged KV cache; 0 = enough for maxBatchSize full-context sequences, capped at a
  *                      quarter of the JVM's maximum heap (the CPU cache lives on the heap)
- * @param weightMemory  on the CPU, where the weight matrices (quantised, F16, BF16; not F32) live: "heap" (copied
- *                      into Java arrays at load; the kernels read them in place, 1.4-2x faster for few tokens),
- *                      "mapped" (read from the memory-mapped file, copied run by run; no heap needed) or "auto" (heap
- *                      when they fit in the free heap next to the KV cache, else mapped)
+ * @param weightMemory  on the CPU, where the weight matrices (quantised, F16, BF16; not F32) live: "mapped" (the
+ *                      default, as DESIGN §5 has it: read from the memory-mapped file, copied run by run; no heap
+ *                      needed, and the page cache is shared between JVMs), "heap" (copied into Java arrays at load;
+ *                      the kernels read them in place, 1.4-2x faster for few tokens; the heap must hold them) or
+ *                      "auto" (heap when they fit in the free heap next to the KV cache, else mapped)
  */
 public record EngineOptions(String device, int threads, int maxBatchSize, int contextLength, boolean exactMath,
                             long kvCacheBytes, String weightMemory) {
 
     public EngineOptions(String device, int threads, int maxBatchSize, int contextLength, boolean exactMath) {
-        this(device, threads, maxBatchSize, contextLength, exactMath, 0, "auto");
+        this(device, threads, maxBatchSize, contextLength, exactMath, 0, "mapped");
     }
 
     public EngineOptions {

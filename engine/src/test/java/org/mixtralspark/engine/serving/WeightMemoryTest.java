@@ -23,7 +23,7 @@ class WeightMemoryTest {
         for (String ok : new String[] {"auto", "heap", "mapped"}) {
             assertEquals(ok, EngineOptions.defaults().withWeightMemory(ok).weightMemory());
         }
-        assertEquals("auto", EngineOptions.defaults().weightMemory());
+        assertEquals("mapped", EngineOptions.defaults().weightMemory(), "DESIGN §5: mapped, not copied, by default");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> EngineOptions.defaults().withWeightMemory("disk"));
         assertEquals("weight memory = disk: must be auto, heap or mapped", e.getMessage());
