@@ -18,7 +18,12 @@ public final class ThreadTeam implements AutoCloseable {
         void run(int start, int end);
     }
 
-    private static final long SPIN_NANOS = 50_000;
+    /**
+     * How long a worker spins for the next loop before parking (then waking costs tens of microseconds). 200 us covers
+     * the serial work between two parallel loops of a small model: demo-q8_0 prefill measured 11-15 k tokens/s with
+     * 50 us, 19-29 k with 200-500 us (bench, 2 threads, noisy). {@code -Dmixtral.spinNanos} overrides it.
+     */
+    private static final long SPIN_NANOS = Long.getLong("mixtral.spinNanos", 200_000);
     /**
      * Chunks per thread a loop is cut into, at most: threads take them as they finish, so the last one to finish
      * waits on average half a chunk, 1/32 of its share.
