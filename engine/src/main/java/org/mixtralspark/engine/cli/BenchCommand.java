@@ -87,10 +87,12 @@ final class BenchCommand implements Callable<Integer> {
             long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
             int warmRun = 0;
             do {
-                run(engine, prompts(vocab, Math.min(1 + warmRun % 8, maxC), Math.min(promptTokens, 32), 99 + warmRun),
-                        8);
+                // every other run a single prompt of the measured length, so that its prefill is compiled too
+                boolean full = warmRun % 2 == 1;
+                run(engine, prompts(vocab, full ? 1 : Math.min(1 + warmRun / 2 % 8, maxC),
+                        full ? promptTokens : Math.min(promptTokens, 32), 99 + warmRun), full ? 1 : 8);
                 warmRun++;
-            } while (System.nanoTime() < warmEnd);
+            } while (System.nanoTime() < warmEnd || warmRun < 2);
 
             double prefill = 0;
             for (int r = 0; r < repeats; r++) {
