@@ -676,6 +676,91 @@ final class VectorDecode {
         c33.intoArray(acc, a3 + 3 * L);
     }
 
+    // ---- Q4_K, one token: nibbles split in registers from the stored blocks (no unpacked run in memory) ----
+
+    /** Whether {@link #unpackQ4_KScales} and {@link #dot4Q4_K} take the type: Q4_K with 16 float lanes. */
+    static boolean hasQ4_KDot(GgmlType type) {
+        return type == GgmlType.Q4_K && L == 16;
+    }
+
+    /**
+     * Q4_K for {@link #dot4Q4_K}: only the scales and mins of {@code w[row, col .. col + count)} into slot
+     * {@code slot}; the quants stay in their stored blocks (the matrix's heap copy, or the run copied as it is).
+     */
+    static void unpackQ4_KScales(WeightMatrix w, int row, int col, int count, Buffers s, int slot) {
+        int blocks = count / 256;
+        int stored = (int) (w.rowOffset(row) + (long) (col / 256) * 144);
+        byte[] heap = w.heap();
+        if (heap != null) {
+            s.src = heap;
+            s.at[slot] = stored;
+        } else {
+            int qo = slot * s.slotBytes;
+            w.data().get(stored, s.quants, qo, blocks * 144);
+            s.src = s.quants;
+            s.at[slot] = qo;
+        }
+        int so = slot * s.maxValues / 16;
+        for (int blk = 0; blk < blocks; blk++) {
+            k4Scales(s.src, s.at[slot] + 144 * blk, s.scales, s.mins, so + 8 * blk);
+        }
+    }
+
+    /**
+     * One token on the 4 Q4_K rows of slots 0..3 ({@link #unpackQ4_KScales}), two rows at a time. Each 16 stored
+     * bytes give 16 low and 16 high nibbles, converted, scaled and multiplied in column order with the operations of
+     * {@link #unpackQ4_K} + {@link #dot4}: bit-identical, without writing the nibbles out and reading them back.
+     */
+    static void dot4Q4_K(Buffers s, int count, float[] x, int xo, float[] acc, int ao, int rowStride) {
+        int ss = s.maxValues / 16;
+        dot2Q4_K(s.src, s.at[0], s.at[1], s.scales, s.mins, 0, ss, count, x, xo, acc, ao, ao + rowStride);
+        dot2Q4_K(s.src, s.at[2], s.at[3], s.scales, s.mins, 2 * ss, 3 * ss, count, x, xo, acc, ao + 2 * rowStride,
+                ao + 3 * rowStride);
+    }
+
+    /** Rows a and b of {@link #dot4Q4_K}: 64 values (32 stored bytes) a row per trip. Written out (no helpers). */
+    private static void dot2Q4_K(byte[] q, int oa, int ob, float[] sc, float[] mn, int sa, int sb, int count,
+                                 float[] x, int xo, float[] acc, int aa, int ab) {
+        FloatVector ca = FloatVector.fromArray(F, acc, aa);
+        FloatVector cb = FloatVector.fromArray(F, acc, ab);
+        for (int u = 0; u < count / 64; u++) {
+            int off = (u >>> 2) * 144 + 16 + 32 * (u & 3);
+            int j = xo + 64 * u;
+            int g0 = 2 * u;
+            int g1 = g0 + 1;
+            FloatVector x0 = FloatVector.fromArray(F, x, j);
+            FloatVector x1 = FloatVector.fromArray(F, x, j + 16);
+            FloatVector x2 = FloatVector.fromArray(F, x, j + 32);
+            FloatVector x3 = FloatVector.fromArray(F, x, j + 48);
+            ByteVector a0 = ByteVector.fromArray(B16, q, oa + off);
+            ByteVector a1 = ByteVector.fromArray(B16, q, oa + off + 16);
+            ByteVector b0 = ByteVector.fromArray(B16, q, ob + off);
+            ByteVector b1 = ByteVector.fromArray(B16, q, ob + off + 16);
+            ca = ((FloatVector) a0.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sa + g0]).sub(mn[sa + g0]).fma(x0, ca);
+            cb = ((FloatVector) b0.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sb + g0]).sub(mn[sb + g0]).fma(x0, cb);
+            ca = ((FloatVector) a1.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sa + g0]).sub(mn[sa + g0]).fma(x1, ca);
+            cb = ((FloatVector) b1.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sb + g0]).sub(mn[sb + g0]).fma(x1, cb);
+            ca = ((FloatVector) a0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                    .and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sa + g1]).sub(mn[sa + g1]).fma(x2, ca);
+            cb = ((FloatVector) b0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                    .and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sb + g1]).sub(mn[sb + g1]).fma(x2, cb);
+            ca = ((FloatVector) a1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                    .and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sa + g1]).sub(mn[sa + g1]).fma(x3, ca);
+            cb = ((FloatVector) b1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                    .and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sb + g1]).sub(mn[sb + g1]).fma(x3, cb);
+        }
+        ca.intoArray(acc, aa);
+        cb.intoArray(acc, ab);
+    }
+
     /** As {@link #dot4}, for the one row in {@code slot} (rows left over from the 4-row groups). */
     static void dot1(Buffers s, int slot, int count, GgmlType type, float[] x, int xo, float[] acc, int ao) {
         byte[] q = s.src;

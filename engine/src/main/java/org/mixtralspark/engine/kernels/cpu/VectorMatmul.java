@@ -54,6 +54,7 @@ public final class VectorMatmul implements Matmul {
      * Q8_0 at 32, but Q4_0 and Q6_K lose past 16.
      */
     static final int FUSED_TOKENS = Integer.getInteger("mixtral.fused.tokens", 16);
+    static final boolean Q4_K_DOT = !Boolean.getBoolean("mixtral.noQ4kDot");
     /**
      * Most tokens whose products read F16/BF16 weights on the heap in place and decode them in registers, 2 tokens
      * per pass ({@link VectorDecode#halvesDot4}); more decode each run once into memory. F16, 14336x4096, one thread:
@@ -167,6 +168,13 @@ public final class VectorMatmul implements Matmul {
                             VectorDecode.plain(w, r0 + i, c0, k, s.decode, s.w, i * W_STRIDE);
                         }
                         multiplyRun(s, rn, xv, t0 * cols + c0, cols, tn, k);
+                        continue;
+                    }
+                    if (tn == 1 && rn == ROW_TILE && VectorDecode.hasQ4_KDot(type) && Q4_K_DOT) {
+                        for (int i = 0; i < rn; i++) {
+                            VectorDecode.unpackQ4_KScales(w, r0 + i, c0, k, s.decode, i);
+                        }
+                        VectorDecode.dot4Q4_K(s.decode, k, x, t0 * cols + c0, s.acc, 0, lanes);
                         continue;
                     }
                     for (int i = 0; i < rn; i++) {
