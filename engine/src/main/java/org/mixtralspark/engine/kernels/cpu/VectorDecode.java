@@ -761,6 +761,132 @@ final class VectorDecode {
         cb.intoArray(acc, ab);
     }
 
+    // ---- Q6_K, one token: 6-bit quants assembled in registers from the stored blocks ----
+
+    /** Whether {@link #unpackQ6_KScales} and {@link #dot4Q6_K} take the type: Q6_K with 16 float lanes. */
+    static boolean hasQ6_KDot(GgmlType type) {
+        return type == GgmlType.Q6_K && L == 16;
+    }
+
+    /** Q6_K for {@link #dot4Q6_K}: only the 16 scales of each block into slot {@code slot}; quants stay stored. */
+    static void unpackQ6_KScales(WeightMatrix w, int row, int col, int count, Buffers s, int slot) {
+        int blocks = count / 256;
+        int stored = (int) (w.rowOffset(row) + (long) (col / 256) * 210);
+        // copied even from a heap copy: read in place from a large array, this kernel ran 1.2x slower
+        int qo = slot * s.slotBytes;
+        byte[] heap = w.heap();
+        if (heap != null) {
+            System.arraycopy(heap, stored, s.quants, qo, blocks * 210);
+        } else {
+            w.data().get(stored, s.quants, qo, blocks * 210);
+        }
+        s.src = s.quants;
+        s.at[slot] = qo;
+        byte[] b = s.src;
+        int so = slot * s.maxValues / 16;
+        for (int blk = 0; blk < blocks; blk++) {
+            int o = s.at[slot] + 210 * blk;
+            float d = half(b, o + 208);
+            for (int k = 0; k < 16; k++) {
+                s.scales[so + 16 * blk + k] = d * b[o + 192 + k];
+            }
+        }
+    }
+
+    /**
+     * One token on the 4 Q6_K rows of slots 0..3 ({@link #unpackQ6_KScales}), two rows at a time: per 128 values
+     * (half a block) 64 bytes of ql and 32 of qh give 8 vectors of 6-bit quants, assembled 4 bytes per int lane with
+     * the masks and shifts of {@link #unpackQ6_K}, minus 32, converted, scaled and multiplied in column order:
+     * bit-identical to the unpacked path.
+     */
+    static void dot4Q6_K(Buffers s, int count, float[] x, int xo, float[] acc, int ao, int rowStride) {
+        int ss = s.maxValues / 16;
+        dot2Q6_K(s.src, s.at[0], s.at[1], s.scales, 0, ss, count, x, xo, acc, ao, ao + rowStride);
+        dot2Q6_K(s.src, s.at[2], s.at[3], s.scales, 2 * ss, 3 * ss, count, x, xo, acc, ao + 2 * rowStride,
+                ao + 3 * rowStride);
+    }
+
+    /** Rows a and b of {@link #dot4Q6_K}, 128 values a row per trip. Written out (no helpers). */
+    private static void dot2Q6_K(byte[] q, int oa, int ob, float[] sc, int sa, int sb, int count, float[] x, int xo,
+                                 float[] acc, int aa, int ab) {
+        FloatVector ca = FloatVector.fromArray(F, acc, aa);
+        FloatVector cb = FloatVector.fromArray(F, acc, ab);
+        for (int u = 0; u < count / 128; u++) {
+            int blk = (u >>> 1) * 210;
+            int n = u & 1;
+            int lo = blk + 64 * n; // ql[64 n ..]
+            int hi = blk + 128 + 32 * n; // qh[32 n ..]
+            int g = 8 * u; // the scale of values 128 u + 16 k is sc[s + 8 u + k]
+            int j = xo + 128 * u;
+            IntVector aA0 = ByteVector.fromArray(B16, q, oa + lo).reinterpretAsInts();
+            IntVector aA1 = ByteVector.fromArray(B16, q, oa + lo + 16).reinterpretAsInts();
+            IntVector aC0 = ByteVector.fromArray(B16, q, oa + lo + 32).reinterpretAsInts();
+            IntVector aC1 = ByteVector.fromArray(B16, q, oa + lo + 48).reinterpretAsInts();
+            IntVector aH0 = ByteVector.fromArray(B16, q, oa + hi).reinterpretAsInts();
+            IntVector aH1 = ByteVector.fromArray(B16, q, oa + hi + 16).reinterpretAsInts();
+            IntVector bA0 = ByteVector.fromArray(B16, q, ob + lo).reinterpretAsInts();
+            IntVector bA1 = ByteVector.fromArray(B16, q, ob + lo + 16).reinterpretAsInts();
+            IntVector bC0 = ByteVector.fromArray(B16, q, ob + lo + 32).reinterpretAsInts();
+            IntVector bC1 = ByteVector.fromArray(B16, q, ob + lo + 48).reinterpretAsInts();
+            IntVector bH0 = ByteVector.fromArray(B16, q, ob + hi).reinterpretAsInts();
+            IntVector bH1 = ByteVector.fromArray(B16, q, ob + hi + 16).reinterpretAsInts();
+            ca = ((FloatVector) aA0.and(0x0F0F_0F0F).or(aH0.and(0x0303_0303).lanewise(VectorOperators.LSHL, 4))
+                    .reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sa + g + 0]).fma(FloatVector.fromArray(F, x, j + 0), ca);
+            cb = ((FloatVector) bA0.and(0x0F0F_0F0F).or(bH0.and(0x0303_0303).lanewise(VectorOperators.LSHL, 4))
+                    .reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sb + g + 0]).fma(FloatVector.fromArray(F, x, j + 0), cb);
+            ca = ((FloatVector) aA1.and(0x0F0F_0F0F).or(aH1.and(0x0303_0303).lanewise(VectorOperators.LSHL, 4))
+                    .reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sa + g + 1]).fma(FloatVector.fromArray(F, x, j + 16), ca);
+            cb = ((FloatVector) bA1.and(0x0F0F_0F0F).or(bH1.and(0x0303_0303).lanewise(VectorOperators.LSHL, 4))
+                    .reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sb + g + 1]).fma(FloatVector.fromArray(F, x, j + 16), cb);
+            ca = ((FloatVector) aC0.and(0x0F0F_0F0F).or(aH0.and(0x0C0C_0C0C).lanewise(VectorOperators.LSHL, 2))
+                    .reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sa + g + 2]).fma(FloatVector.fromArray(F, x, j + 32), ca);
+            cb = ((FloatVector) bC0.and(0x0F0F_0F0F).or(bH0.and(0x0C0C_0C0C).lanewise(VectorOperators.LSHL, 2))
+                    .reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sb + g + 2]).fma(FloatVector.fromArray(F, x, j + 32), cb);
+            ca = ((FloatVector) aC1.and(0x0F0F_0F0F).or(aH1.and(0x0C0C_0C0C).lanewise(VectorOperators.LSHL, 2))
+                    .reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sa + g + 3]).fma(FloatVector.fromArray(F, x, j + 48), ca);
+            cb = ((FloatVector) bC1.and(0x0F0F_0F0F).or(bH1.and(0x0C0C_0C0C).lanewise(VectorOperators.LSHL, 2))
+                    .reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sb + g + 3]).fma(FloatVector.fromArray(F, x, j + 48), cb);
+            ca = ((FloatVector) aA0.lanewise(VectorOperators.LSHR, 4).and(0x0F0F_0F0F).or(aH0.and(0x3030_3030))
+                    .reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sa + g + 4]).fma(FloatVector.fromArray(F, x, j + 64), ca);
+            cb = ((FloatVector) bA0.lanewise(VectorOperators.LSHR, 4).and(0x0F0F_0F0F).or(bH0.and(0x3030_3030))
+                    .reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sb + g + 4]).fma(FloatVector.fromArray(F, x, j + 64), cb);
+            ca = ((FloatVector) aA1.lanewise(VectorOperators.LSHR, 4).and(0x0F0F_0F0F).or(aH1.and(0x3030_3030))
+                    .reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sa + g + 5]).fma(FloatVector.fromArray(F, x, j + 80), ca);
+            cb = ((FloatVector) bA1.lanewise(VectorOperators.LSHR, 4).and(0x0F0F_0F0F).or(bH1.and(0x3030_3030))
+                    .reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sb + g + 5]).fma(FloatVector.fromArray(F, x, j + 80), cb);
+            ca = ((FloatVector) aC0.lanewise(VectorOperators.LSHR, 4).and(0x0F0F_0F0F)
+                    .or(aH0.lanewise(VectorOperators.LSHR, 2).and(0x3030_3030))
+                    .reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sa + g + 6]).fma(FloatVector.fromArray(F, x, j + 96), ca);
+            cb = ((FloatVector) bC0.lanewise(VectorOperators.LSHR, 4).and(0x0F0F_0F0F)
+                    .or(bH0.lanewise(VectorOperators.LSHR, 2).and(0x3030_3030))
+                    .reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sb + g + 6]).fma(FloatVector.fromArray(F, x, j + 96), cb);
+            ca = ((FloatVector) aC1.lanewise(VectorOperators.LSHR, 4).and(0x0F0F_0F0F)
+                    .or(aH1.lanewise(VectorOperators.LSHR, 2).and(0x3030_3030))
+                    .reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sa + g + 7]).fma(FloatVector.fromArray(F, x, j + 112), ca);
+            cb = ((FloatVector) bC1.lanewise(VectorOperators.LSHR, 4).and(0x0F0F_0F0F)
+                    .or(bH1.lanewise(VectorOperators.LSHR, 2).and(0x3030_3030))
+                    .reinterpretAsBytes().sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sb + g + 7]).fma(FloatVector.fromArray(F, x, j + 112), cb);
+        }
+        ca.intoArray(acc, aa);
+        cb.intoArray(acc, ab);
+    }
+
     /** As {@link #dot4}, for the one row in {@code slot} (rows left over from the 4-row groups). */
     static void dot1(Buffers s, int slot, int count, GgmlType type, float[] x, int xo, float[] acc, int ao) {
         byte[] q = s.src;

@@ -55,6 +55,7 @@ public final class VectorMatmul implements Matmul {
      */
     static final int FUSED_TOKENS = Integer.getInteger("mixtral.fused.tokens", 16);
     static final boolean Q4_K_DOT = !Boolean.getBoolean("mixtral.noQ4kDot");
+    static final boolean Q6_K_DOT = !Boolean.getBoolean("mixtral.noQ6kDot");
     /**
      * Most tokens whose products read F16/BF16 weights on the heap in place and decode them in registers, 2 tokens
      * per pass ({@link VectorDecode#halvesDot4}); more decode each run once into memory. F16, 14336x4096, one thread:
@@ -175,6 +176,13 @@ public final class VectorMatmul implements Matmul {
                             VectorDecode.unpackQ4_KScales(w, r0 + i, c0, k, s.decode, i);
                         }
                         VectorDecode.dot4Q4_K(s.decode, k, x, t0 * cols + c0, s.acc, 0, lanes);
+                        continue;
+                    }
+                    if (tn == 1 && rn == ROW_TILE && VectorDecode.hasQ6_KDot(type) && Q6_K_DOT) {
+                        for (int i = 0; i < rn; i++) {
+                            VectorDecode.unpackQ6_KScales(w, r0 + i, c0, k, s.decode, i);
+                        }
+                        VectorDecode.dot4Q6_K(s.decode, k, x, t0 * cols + c0, s.acc, 0, lanes);
                         continue;
                     }
                     for (int i = 0; i < rn; i++) {
