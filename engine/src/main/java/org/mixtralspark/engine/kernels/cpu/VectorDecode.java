@@ -239,8 +239,8 @@ final class VectorDecode {
         s.at[slot] = qo;
         switch (type) {
             case Q4_0 -> unpackQ4_0(s.bytes, blocks, s.quants, qo, s.scales, so);
-            case Q4_K -> unpackQ4_K(s.bytes, blocks, s.quants, qo, s.scales, s.mins, so);
-            case Q5_K -> unpackQ5_K(s.bytes, blocks, s.quants, qo, s.scales, s.mins, so);
+            case Q4_K -> unpackQ4_K(s.bytes, blocks, s.quants, qo, s, so);
+            case Q5_K -> unpackQ5_K(s.bytes, blocks, s.quants, qo, s, so);
             case Q6_K -> unpackQ6_K(s.bytes, blocks, s.quants, qo, s.scales, so);
             default -> throw new IllegalArgumentException("no unpacking for " + type);
         }
@@ -288,10 +288,10 @@ final class VectorDecode {
      * Q4_K (144 B: half d, dmin; scales[12]; qs[128]): per 64 values, two sub-blocks of 32,
      * {@code d * sc * q - dmin * m}; the low nibbles of qs[32 g ..] then the high ones.
      */
-    private static void unpackQ4_K(byte[] b, int blocks, byte[] q, int qo, float[] scales, float[] mins, int so) {
+    private static void unpackQ4_K(byte[] b, int blocks, byte[] q, int qo, Buffers s, int so) {
         for (int blk = 0; blk < blocks; blk++) {
             int o = 144 * blk;
-            k4Scales(b, o, scales, mins, so + 8 * blk);
+            k4Scales(b, o, s, so + 8 * blk);
             for (int i = 0; i < 128; i += 16) {
                 ByteVector v = ByteVector.fromArray(B16, b, o + 16 + i);
                 int dst = qo + 256 * blk + 2 * (i & ~31) + (i & 31); // 64 g + l for qs[32 g + l]
@@ -302,10 +302,10 @@ final class VectorDecode {
     }
 
     /** Q5_K (176 B: half d, dmin; scales[12]; qh[32]; qs[128]): as Q4_K plus a fifth bit, bit 2g / 2g+1 of qh. */
-    private static void unpackQ5_K(byte[] b, int blocks, byte[] q, int qo, float[] scales, float[] mins, int so) {
+    private static void unpackQ5_K(byte[] b, int blocks, byte[] q, int qo, Buffers s, int so) {
         for (int blk = 0; blk < blocks; blk++) {
             int o = 176 * blk;
-            k4Scales(b, o, scales, mins, so + 8 * blk);
+            k4Scales(b, o, s, so + 8 * blk);
             for (int g = 0; g < 4; g++) {
                 for (int i = 0; i < 32; i += 8) {
                     long v = (long) LONGS.get(b, o + 48 + 32 * g + i);
@@ -325,7 +325,7 @@ final class VectorDecode {
      * scales 4-7 are the low nibbles of bytes 8-11 plus the top 2 bits of bytes 0-3, mins 4-7 the high nibbles plus
      * the top 2 bits of bytes 4-7.
      */
-    private static void k4Scales(byte[] b, int o, float[] scales, float[] mins, int so) {
+    private static void k4Scales(byte[] b, int o, Buffers s, int so) {
         float d = half(b, o);
         float min = half(b, o + 2);
         int s0 = (int) INTS.get(b, o + 4);
@@ -335,6 +335,8 @@ final class VectorDecode {
         int m03 = s1 & 0x3F3F3F3F;
         int sc47 = (s2 & 0x0F0F0F0F) | (((s0 >>> 6) & 0x03030303) << 4);
         int m47 = ((s2 >>> 4) & 0x0F0F0F0F) | (((s1 >>> 6) & 0x03030303) << 4);
+        float[] scales = s.scales;
+        float[] mins = s.mins;
         for (int j = 0; j < 4; j++) {
             int shift = 8 * j;
             scales[so + j] = d * ((sc03 >>> shift) & 0xFF);
@@ -343,6 +345,20 @@ final class VectorDecode {
             mins[so + 4 + j] = min * ((m47 >>> shift) & 0xFF);
         }
     }
+
+    /** Q6_K: the 16 scales {@code d * scales[k]} of the block at {@code b[o]} into {@code dst[at ..]}, 16 at a time. */
+    private static void q6Scales(byte[] b, int o, float[] dst, int at) {
+        float d = half(b, o + 208);
+        if (L == 16) {
+            ((FloatVector) ByteVector.fromArray(B16, b, o + 192).convertShape(VectorOperators.B2F, F, 0)).mul(d)
+                    .intoArray(dst, at);
+            return;
+        }
+        for (int k = 0; k < 16; k++) {
+            dst[at + k] = d * b[o + 192 + k];
+        }
+    }
+
 
     /** 4 bytes of a byte array as one little-endian int. */
     private static final VarHandle INTS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
@@ -355,10 +371,7 @@ final class VectorDecode {
     private static void unpackQ6_K(byte[] b, int blocks, byte[] q, int qo, float[] scales, int so) {
         for (int blk = 0; blk < blocks; blk++) {
             int o = 210 * blk;
-            float d = half(b, o + 208);
-            for (int k = 0; k < 16; k++) {
-                scales[so + 16 * blk + k] = d * b[o + 192 + k];
-            }
+            q6Scales(b, o, scales, so + 16 * blk);
             for (int n = 0; n < 2; n++) {
                 for (int l = 0; l < 32; l += 8) {
                     long a = (long) LONGS.get(b, o + 64 * n + l);
@@ -702,7 +715,7 @@ final class VectorDecode {
         }
         int so = slot * s.maxValues / 16;
         for (int blk = 0; blk < blocks; blk++) {
-            k4Scales(s.src, s.at[slot] + 144 * blk, s.scales, s.mins, so + 8 * blk);
+            k4Scales(s.src, s.at[slot] + 144 * blk, s, so + 8 * blk);
         }
     }
 
@@ -785,11 +798,7 @@ final class VectorDecode {
         byte[] b = s.src;
         int so = slot * s.maxValues / 16;
         for (int blk = 0; blk < blocks; blk++) {
-            int o = s.at[slot] + 210 * blk;
-            float d = half(b, o + 208);
-            for (int k = 0; k < 16; k++) {
-                s.scales[so + 16 * blk + k] = d * b[o + 192 + k];
-            }
+            q6Scales(b, s.at[slot] + 210 * blk, s.scales, so + 16 * blk);
         }
     }
 
