@@ -46,6 +46,7 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     private Param<String> outputCol;
     private Param<String> model;
     private Param<String> device;
+    private Param<String> weightMemory;
     private IntParam threads;
     private IntParam maxBatchSize;
     private IntParam maxNewTokens;
@@ -82,6 +83,10 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
         device = new Param<>(this, "device", "auto | cpu | cuda | cuda:N",
                 check((String v) -> v != null && v.matches("auto|cpu|cuda|cuda:[0-9]{1,4}")));
         setDefault(device, "auto");
+        weightMemory = new Param<>(this, "weightMemory", "CPU: where the weights live: mapped (the file's pages, "
+                + "shared by a node's executors), heap (copied at load, faster decoding; size the executor heap for "
+                + "it) or auto (heap if it fits)", check((String v) -> v != null && v.matches("mapped|heap|auto")));
+        setDefault(weightMemory, "mapped");
         threads = new IntParam(this, "threads", "engine CPU threads per executor, >= 0 (0 = the executor's cores)",
                 ParamValidators.gtEq(0));
         setDefault(threads, 0);
@@ -112,6 +117,7 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     public Param<String> outputCol() { return outputCol; }
     public Param<String> model() { return model; }
     public Param<String> device() { return device; }
+    public Param<String> weightMemory() { return weightMemory; }
     public IntParam threads() { return threads; }
     public IntParam maxBatchSize() { return maxBatchSize; }
     public IntParam maxNewTokens() { return maxNewTokens; }
@@ -127,6 +133,7 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     public String getOutputCol() { return $(outputCol); }
     public String getModel() { return $(model); }
     public String getDevice() { return $(device); }
+    public String getWeightMemory() { return $(weightMemory); }
     public int getThreads() { return (Integer) $(threads); }
     public int getMaxBatchSize() { return (Integer) $(maxBatchSize); }
     public int getMaxNewTokens() { return (Integer) $(maxNewTokens); }
@@ -142,6 +149,7 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     public MixtralGenerator setOutputCol(String v) { set(outputCol, v); return this; }
     public MixtralGenerator setModel(String v) { set(model, v); return this; }
     public MixtralGenerator setDevice(String v) { set(device, v); return this; }
+    public MixtralGenerator setWeightMemory(String v) { set(weightMemory, v); return this; }
     public MixtralGenerator setThreads(int v) { set(threads, v); return this; }
     public MixtralGenerator setMaxBatchSize(int v) { set(maxBatchSize, v); return this; }
     public MixtralGenerator setMaxNewTokens(int v) { set(maxNewTokens, v); return this; }
@@ -186,7 +194,8 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
             throw new IllegalArgumentException("model is not set: setModel(path of a GGUF file or HF folder)");
         }
         boolean chat = !getMessagesCol().isEmpty();
-        ModelSpec spec = new ModelSpec(getModel(), getDevice(), getThreads(), getMaxBatchSize(), 0);
+        ModelSpec spec = new ModelSpec(getModel(), getDevice(), getThreads(), getMaxBatchSize(), 0,
+                getWeightMemory());
         SamplingDefaults defaults = new SamplingDefaults(getMaxNewTokens(), getTemperature(), getTopP(), getTopK(),
                 isDefined(seed) ? getSeed() : null, List.of());
         return new GenerateFunction(schema, getIdCol(), chat ? null : getInputCol(), chat ? getMessagesCol() : null,

@@ -69,7 +69,7 @@ class MixtralGeneratorTest {
             assertEquals(g.uid(), p.parent());
         }
         assertEquals(List.of("batchSize", "device", "idCol", "inputCol", "maxBatchSize", "maxNewTokens",
-                "messagesCol", "model", "outputCol", "seed", "temperature", "threads", "topK", "topP"),
+                "messagesCol", "model", "outputCol", "seed", "temperature", "threads", "topK", "topP", "weightMemory"),
                 Arrays.stream(g.params()).map(Param::name).sorted().toList());
         assertEquals("id", g.getIdCol());
         assertEquals("prompt", g.getInputCol());
@@ -87,6 +87,8 @@ class MixtralGeneratorTest {
         assertThrows(IllegalArgumentException.class, () -> g.setDevice("tpu"));
         assertEquals("cuda:1", g.setDevice("cuda:1").getDevice());
         g.setDevice("auto");
+        assertEquals("mapped", g.getWeightMemory(), "DESIGN §5: mapped by default");
+        assertThrows(IllegalArgumentException.class, () -> g.setWeightMemory("disk"));
         assertThrows(IllegalArgumentException.class, () -> g.setInputCol(" "));
 
         MixtralGenerator copy = g.setSeed(5).setTemperature(0.3).copy(new org.apache.spark.ml.param.ParamMap());
@@ -121,7 +123,7 @@ class MixtralGeneratorTest {
     @Test
     void saveAndLoadKeepTheParams(@TempDir Path dir) throws Exception {
         MixtralGenerator g = new MixtralGenerator().setModel("/models/x.gguf").setInputCol("text").setSeed(99)
-                .setTemperature(0.8).setTopK(40).setDevice("cpu");
+                .setTemperature(0.8).setTopK(40).setDevice("cpu").setWeightMemory("heap");
         String path = dir.resolve("gen").toString();
         g.save(path);
         MixtralGenerator back = MixtralGenerator.load(path);
@@ -132,6 +134,7 @@ class MixtralGeneratorTest {
         assertEquals(0.8, back.getTemperature());
         assertEquals(40, back.getTopK());
         assertEquals("cpu", back.getDevice());
+        assertEquals("heap", back.getWeightMemory());
 
         // Inside a Pipeline too.
         PipelineModel fitted = new Pipeline().setStages(new PipelineStage[] {
