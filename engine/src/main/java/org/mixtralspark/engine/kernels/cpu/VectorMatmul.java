@@ -13,12 +13,15 @@ import java.util.Objects;
  * <p>Each thread takes groups of {@link #ROW_TILE} rows. For each group it walks the columns in runs of
  * {@link #RUN} values: the run of every row in the group is decoded once into fp32 lanes in a per-thread array
  * ({@link VectorDecode}; 16 KiB, stays in L1), then multiplied into all the tokens of the batch by a register-blocked
- * micro-kernel of 4 rows x 4 tokens (16 vector accumulators, 2 FMAs per load). A single token (batch-1 decode, where
- * the decoding is the bottleneck) skips the decoded run: quantised weights are scaled and multiplied in registers
- * ({@link VectorDecode#dot4}) with the very same operations, so the result is the same to the bit. Every weight byte
- * is read from memory and decoded once per call, whatever the batch, for batches of up to {@link #TOKEN_BLOCK}
- * tokens; larger batches are cut into blocks of that many tokens (the weights are then read once per block, which
- * keeps the activations of a block in cache).
+ * micro-kernel of 4 rows x 4 tokens (16 vector accumulators, 2 FMAs per load). Small batches, where decoding is the
+ * bottleneck, skip the decoded run and decode in registers with the very same operations, so the result is the same to
+ * the bit: quantised types up to {@link #FUSED_TOKENS} tokens ({@link VectorDecode#dot4}, {@code dot4x2},
+ * {@code dot4x4}; Q4_K and Q6_K for one token straight from their stored blocks), F16/BF16 weights on the heap up to
+ * {@link #FUSED_HALF_TOKENS} ({@link VectorDecode#halvesDot4}). Weights copied to the heap
+ * ({@link WeightMatrix#onHeap()}) are read in place where that is faster (Q8_0, Q4_K, F16, BF16); otherwise each run is
+ * copied into a small per-thread array first. Every weight byte is read from memory once per call, whatever the batch,
+ * for batches of up to {@link #TOKEN_BLOCK} tokens; larger batches are cut into blocks of that many tokens (the
+ * weights are then read once per block, which keeps the activations of a block in cache).
  *
  * <p>Numerics: fp32 activations, fp32 weights as {@link Dequantize} decodes them, fp32 accumulation. Each
  * (row, token) pair has one vector accumulator whose lanes take the products in column order, followed by a fixed
