@@ -774,6 +774,86 @@ final class VectorDecode {
         cb.intoArray(acc, ab);
     }
 
+    /**
+     * {@link #dot4Q4_K} for 2 tokens at {@code x[xo0]} and {@code x[xo1]}: each decoded vector feeds both. Row i's
+     * accumulator for token t at {@code acc[ao + i * rowStride + t * L]}.
+     */
+    static void dot4Q4_Kx2(Buffers s, int count, float[] x, int xo0, int xo1, float[] acc, int ao, int rowStride) {
+        int ss = s.maxValues / 16;
+        dot2Q4_Kx2(s.src, s.at[0], s.at[1], s.scales, s.mins, 0, ss, count, x, xo0, xo1, acc, ao, ao + rowStride);
+        dot2Q4_Kx2(s.src, s.at[2], s.at[3], s.scales, s.mins, 2 * ss, 3 * ss, count, x, xo0, xo1, acc,
+                ao + 2 * rowStride, ao + 3 * rowStride);
+    }
+
+    /** Rows a and b of {@link #dot4Q4_Kx2}. Written out (no helpers). */
+    private static void dot2Q4_Kx2(byte[] q, int oa, int ob, float[] sc, float[] mn, int sa, int sb, int count,
+                                   float[] x, int xo0, int xo1, float[] acc, int aa, int ab) {
+        FloatVector ca0 = FloatVector.fromArray(F, acc, aa);
+        FloatVector ca1 = FloatVector.fromArray(F, acc, aa + L);
+        FloatVector cb0 = FloatVector.fromArray(F, acc, ab);
+        FloatVector cb1 = FloatVector.fromArray(F, acc, ab + L);
+        for (int u = 0; u < count / 64; u++) {
+            int off = (u >>> 2) * 144 + 16 + 32 * (u & 3);
+            int j = xo0 + 64 * u;
+            int k = xo1 + 64 * u;
+            int g0 = 2 * u;
+            int g1 = g0 + 1;
+            FloatVector x0 = FloatVector.fromArray(F, x, j);
+            FloatVector x1 = FloatVector.fromArray(F, x, j + 16);
+            FloatVector x2 = FloatVector.fromArray(F, x, j + 32);
+            FloatVector x3 = FloatVector.fromArray(F, x, j + 48);
+            FloatVector y0 = FloatVector.fromArray(F, x, k);
+            FloatVector y1 = FloatVector.fromArray(F, x, k + 16);
+            FloatVector y2 = FloatVector.fromArray(F, x, k + 32);
+            FloatVector y3 = FloatVector.fromArray(F, x, k + 48);
+            ByteVector a0 = ByteVector.fromArray(B16, q, oa + off);
+            ByteVector a1 = ByteVector.fromArray(B16, q, oa + off + 16);
+            ByteVector b0 = ByteVector.fromArray(B16, q, ob + off);
+            ByteVector b1 = ByteVector.fromArray(B16, q, ob + off + 16);
+            FloatVector w;
+            w = ((FloatVector) a0.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sa + g0]).sub(mn[sa + g0]);
+            ca0 = w.fma(x0, ca0);
+            ca1 = w.fma(y0, ca1);
+            w = ((FloatVector) b0.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sb + g0]).sub(mn[sb + g0]);
+            cb0 = w.fma(x0, cb0);
+            cb1 = w.fma(y0, cb1);
+            w = ((FloatVector) a1.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sa + g0]).sub(mn[sa + g0]);
+            ca0 = w.fma(x1, ca0);
+            ca1 = w.fma(y1, ca1);
+            w = ((FloatVector) b1.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sb + g0]).sub(mn[sb + g0]);
+            cb0 = w.fma(x1, cb0);
+            cb1 = w.fma(y1, cb1);
+            w = ((FloatVector) a0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                    .and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sa + g1]).sub(mn[sa + g1]);
+            ca0 = w.fma(x2, ca0);
+            ca1 = w.fma(y2, ca1);
+            w = ((FloatVector) b0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                    .and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sb + g1]).sub(mn[sb + g1]);
+            cb0 = w.fma(x2, cb0);
+            cb1 = w.fma(y2, cb1);
+            w = ((FloatVector) a1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                    .and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sa + g1]).sub(mn[sa + g1]);
+            ca0 = w.fma(x3, ca0);
+            ca1 = w.fma(y3, ca1);
+            w = ((FloatVector) b1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                    .and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(sc[sb + g1]).sub(mn[sb + g1]);
+            cb0 = w.fma(x3, cb0);
+            cb1 = w.fma(y3, cb1);
+        }
+        ca0.intoArray(acc, aa);
+        ca1.intoArray(acc, aa + L);
+        cb0.intoArray(acc, ab);
+        cb1.intoArray(acc, ab + L);
+    }
+
     // ---- Q6_K, one token: 6-bit quants assembled in registers from the stored blocks ----
 
     /** Whether {@link #unpackQ6_KScales} and {@link #dot4Q6_K} take the type: Q6_K with 16 float lanes. */

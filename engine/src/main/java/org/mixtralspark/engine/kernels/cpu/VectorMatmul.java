@@ -174,11 +174,16 @@ public final class VectorMatmul implements Matmul {
                         multiplyRun(s, rn, xv, t0 * cols + c0, cols, tn, k);
                         continue;
                     }
-                    if (tn == 1 && rn == ROW_TILE && VectorDecode.hasQ4_KDot(type) && Q4_K_DOT) {
+                    if (tn <= 2 && rn == ROW_TILE && VectorDecode.hasQ4_KDot(type) && Q4_K_DOT) {
                         for (int i = 0; i < rn; i++) {
                             VectorDecode.unpackQ4_KScales(w, r0 + i, c0, k, s.decode, i);
                         }
-                        VectorDecode.dot4Q4_K(s.decode, k, x, t0 * cols + c0, s.acc, 0, lanes);
+                        int xo = t0 * cols + c0;
+                        if (tn == 1) {
+                            VectorDecode.dot4Q4_K(s.decode, k, x, xo, s.acc, 0, lanes);
+                        } else {
+                            VectorDecode.dot4Q4_Kx2(s.decode, k, x, xo, xo + cols, s.acc, 0, 2 * lanes);
+                        }
                         continue;
                     }
                     if (tn == 1 && rn == ROW_TILE && VectorDecode.hasQ6_KDot(type) && Q6_K_DOT) {
