@@ -87,10 +87,11 @@ final class BenchCommand implements Callable<Integer> {
             long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
             int warmRun = 0;
             do {
-                // every other run a single prompt of the measured length, so that its prefill is compiled too
+                // every other run a single prompt of the measured length, decoding alone, so that the prefill and
+                // the one-token kernels are compiled too
                 boolean full = warmRun % 2 == 1;
                 run(engine, prompts(vocab, full ? 1 : Math.min(1 + warmRun / 2 % 8, maxC),
-                        full ? promptTokens : Math.min(promptTokens, 32), 99 + warmRun), full ? 1 : 8);
+                        full ? promptTokens : Math.min(promptTokens, 32), 99 + warmRun), 8);
                 warmRun++;
             } while (System.nanoTime() < warmEnd || warmRun < 2);
 

@@ -19,11 +19,12 @@ public final class ThreadTeam implements AutoCloseable {
     }
 
     /**
-     * How long a worker spins for the next loop before parking (then waking costs tens of microseconds). 200 us covers
-     * the serial work between two parallel loops of a small model: demo-q8_0 prefill measured 11-15 k tokens/s with
-     * 50 us, 19-29 k with 200-500 us (bench, 2 threads, noisy). {@code -Dmixtral.spinNanos} overrides it.
+     * How long a worker spins for the next loop before parking (then waking costs tens of microseconds). 200 us was
+     * tried and reverted: on 2 cores a worker that spins that long starves the JIT's compiler threads, and a
+     * Mixtral-shaped model then ran its first minute in slow tiers (slice F16 decode 4-13 against 15-17 tokens/s with
+     * 50 us). {@code -Dmixtral.spinNanos} overrides it.
      */
-    private static final long SPIN_NANOS = Long.getLong("mixtral.spinNanos", 200_000);
+    private static final long SPIN_NANOS = Long.getLong("mixtral.spinNanos", 50_000);
     /**
      * Chunks per thread a loop is cut into, at most: threads take them as they finish, so the last one to finish
      * waits on average half a chunk, 1/32 of its share.

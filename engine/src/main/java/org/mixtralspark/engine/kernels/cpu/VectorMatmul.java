@@ -16,10 +16,9 @@ import java.util.Objects;
  * micro-kernel of 4 rows x 4 tokens (16 vector accumulators, 2 FMAs per load). Small batches, where decoding is the
  * bottleneck, skip the decoded run and decode in registers with the very same operations, so the result is the same to
  * the bit: quantised types up to {@link #FUSED_TOKENS} tokens ({@link VectorDecode#dot4}, {@code dot4x2},
- * {@code dot4x4}; Q4_K and Q6_K for one token straight from their stored blocks), F16/BF16 weights on the heap up to
- * {@link #FUSED_HALF_TOKENS} ({@link VectorDecode#halvesDot4}). Weights copied to the heap
- * ({@link WeightMatrix#onHeap()}) are read in place where that is faster (Q8_0, Q4_K, F16, BF16); otherwise each run is
- * copied into a small per-thread array first. Every weight byte is read from memory once per call, whatever the batch,
+ * {@code dot4x4}), F16/BF16 weights on the heap up to {@link #FUSED_HALF_TOKENS} ({@link VectorDecode#halvesDot4}).
+ * Weights copied to the heap ({@link WeightMatrix#onHeap()}) are read in place where that is faster (Q8_0, F16,
+ * BF16); otherwise each run is copied into a small per-thread array first. Every weight byte is read from memory once per call, whatever the batch,
  * for batches of up to {@link #TOKEN_BLOCK} tokens; larger batches are cut into blocks of that many tokens (the
  * weights are then read once per block, which keeps the activations of a block in cache).
  *
@@ -57,8 +56,6 @@ public final class VectorMatmul implements Matmul {
      * Q8_0 at 32, but Q4_0 and Q6_K lose past 16.
      */
     static final int FUSED_TOKENS = Integer.getInteger("mixtral.fused.tokens", 16);
-    static final boolean Q4_K_DOT = !Boolean.getBoolean("mixtral.noQ4kDot");
-    static final boolean Q6_K_DOT = !Boolean.getBoolean("mixtral.noQ6kDot");
     /**
      * Most tokens whose products read F16/BF16 weights on the heap in place and decode them in registers, 2 tokens
      * per pass ({@link VectorDecode#halvesDot4}); more decode each run once into memory. F16, 14336x4096, one thread:
@@ -172,25 +169,6 @@ public final class VectorMatmul implements Matmul {
                             VectorDecode.plain(w, r0 + i, c0, k, s.decode, s.w, i * W_STRIDE);
                         }
                         multiplyRun(s, rn, xv, t0 * cols + c0, cols, tn, k);
-                        continue;
-                    }
-                    if (tn <= 2 && rn == ROW_TILE && VectorDecode.hasQ4_KDot(type) && Q4_K_DOT) {
-                        for (int i = 0; i < rn; i++) {
-                            VectorDecode.unpackQ4_KScales(w, r0 + i, c0, k, s.decode, i);
-                        }
-                        int xo = t0 * cols + c0;
-                        if (tn == 1) {
-                            VectorDecode.dot4Q4_K(s.decode, k, x, xo, s.acc, 0, lanes);
-                        } else {
-                            VectorDecode.dot4Q4_Kx2(s.decode, k, x, xo, xo + cols, s.acc, 0, 2 * lanes);
-                        }
-                        continue;
-                    }
-                    if (tn == 1 && rn == ROW_TILE && VectorDecode.hasQ6_KDot(type) && Q6_K_DOT) {
-                        for (int i = 0; i < rn; i++) {
-                            VectorDecode.unpackQ6_KScales(w, r0 + i, c0, k, s.decode, i);
-                        }
-                        VectorDecode.dot4Q6_K(s.decode, k, x, t0 * cols + c0, s.acc, 0, lanes);
                         continue;
                     }
                     for (int i = 0; i < rn; i++) {
