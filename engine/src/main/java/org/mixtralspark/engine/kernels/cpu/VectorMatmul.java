@@ -18,9 +18,9 @@ import java.util.Objects;
  * the bit: quantised types up to {@link #FUSED_TOKENS} tokens ({@link VectorDecode#dot4}, {@code dot4x2},
  * {@code dot4x4}), F16/BF16 weights on the heap up to {@link #FUSED_HALF_TOKENS} ({@link VectorDecode#halvesDot4}).
  * Weights copied to the heap ({@link WeightMatrix#onHeap()}) are read in place where that is faster (Q8_0, F16,
- * BF16); otherwise each run is copied into a small per-thread array first. Every weight byte is read from memory once per call, whatever the batch,
- * for batches of up to {@link #TOKEN_BLOCK} tokens; larger batches are cut into blocks of that many tokens (the
- * weights are then read once per block, which keeps the activations of a block in cache).
+ * BF16); otherwise each run is copied into a small per-thread array first. Every weight byte is read from memory once
+ * per call, whatever the batch, for batches of up to {@link #TOKEN_BLOCK} tokens; larger batches are cut into blocks
+ * of that many tokens (the weights are then read once per block, which keeps the activations of a block in cache).
  *
  * <p>Numerics: fp32 activations, fp32 weights as {@link Dequantize} decodes them, fp32 accumulation. Each
  * (row, token) pair has one vector accumulator whose lanes take the products in column order, followed by a fixed

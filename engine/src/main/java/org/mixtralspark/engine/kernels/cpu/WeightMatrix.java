@@ -27,8 +27,8 @@ public final class WeightMatrix {
     private final int[] rowMap;
     private final FloatBuffer floats;
     private final ShortBuffer shorts;
-    /** Q8_0 only: the block scales (halves) of every stored row, gathered; see {@link #q8Scales()}. */
-    private final short[] q8Scales;
+    /** Q8_0 only: the block scales (halves) of every stored row, gathered on first use; see {@link #q8Scales()}. */
+    private volatile short[] q8Scales;
     /** The stored bytes when they were copied to the heap ({@link #onHeap()}), else null; {@link #data()} wraps it. */
     private final byte[] heap;
     /** F16/BF16: the stored halves when they were copied to the heap ({@link #onHeap()}), else null. */
@@ -74,8 +74,7 @@ public final class WeightMatrix {
         // copies with memcpy on x86 (no byte swapping).
         this.floats = type == GgmlType.F32 ? this.data.asFloatBuffer() : null;
         this.shorts = type == GgmlType.F16 || type == GgmlType.BF16 ? this.data.asShortBuffer() : null;
-        this.q8Scales = type != GgmlType.Q8_0 ? null
-                : q8Scales != null ? q8Scales : gatherQ8Scales(this.data, rows, cols);
+        this.q8Scales = q8Scales;
     }
 
     /** Slack after the stored bytes of a heap copy, so that a 16-byte vector load at the last block stays inside. */
@@ -101,7 +100,7 @@ public final class WeightMatrix {
         }
         byte[] copy = new byte[(int) bytes + HEAP_SLACK];
         data.get(0, copy, 0, (int) bytes);
-        return new WeightMatrix(name, type, rows, cols, null, rowMap, copy, q8Scales, null);
+        return new WeightMatrix(name, type, rows, cols, null, rowMap, copy, q8Scales, null); // the table, if gathered
     }
 
     /** F16: 0 not yet known, 1 every half finite, 2 some half is an infinity or a NaN. */
@@ -153,7 +152,8 @@ public final class WeightMatrix {
      * The 2-byte scale of each 34-byte Q8_0 block, stored row by stored row (one short per block, {@code cols / 32}
      * per row), plus {@link #Q8_SCALE_SLACK} zeros. A one-token product is bound by decoding, not by memory, and a
      * scalar half-to-float per block cost a third of its time; from this table the scales of a run are converted 16
-     * at a time. 2 bytes per 32 weights (6 % of the Q8_0 bytes) on the heap, gathered once at load.
+     * at a time. 2 bytes per 32 weights (6 % of the Q8_0 bytes) on the heap, gathered on the first product (so a
+     * matrix the vector kernels never multiply, the token embedding or one on a GPU, costs nothing).
      */
     private static short[] gatherQ8Scales(ByteBuffer data, int rows, int cols) {
         long blocks = (long) rows * (cols / 32);
@@ -218,9 +218,20 @@ public final class WeightMatrix {
         return rowMap == null ? r : rowMap[r];
     }
 
-    /** Q8_0: the scales of the stored blocks, {@code cols / 32} per stored row (else null). */
+    /**
+     * Q8_0: the scales of the stored blocks, {@code cols / 32} per stored row, gathered on the first call (threads
+     * racing there gather the same table; one of them is kept).
+     */
     short[] q8Scales() {
-        return q8Scales;
+        short[] table = q8Scales;
+        if (table == null) {
+            if (type != GgmlType.Q8_0) {
+                throw new IllegalStateException(name + " is " + type + ", not Q8_0");
+            }
+            table = gatherQ8Scales(data, rows, cols);
+            q8Scales = table;
+        }
+        return table;
     }
 
     /** Decodes logical row {@code r} into {@code out[off .. off + cols)}. */
