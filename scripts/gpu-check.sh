@@ -41,23 +41,23 @@ if [[ $stages == *" tests "* ]]; then
 echo "== 1. GPU tests"
 timeout 180 "${JAVA[@]}" -Dmixtral.cuda.sync=true org.junit.platform.console.ConsoleLauncher execute \
     --disable-banner --disable-ansi-colors --details=tree --reports-dir "$OUT/junit" \
-    --select-class org.mixtralspark.engine.kernels.cuda.KernelImagesTest \
-    --select-class org.mixtralspark.engine.kernels.cuda.GemmGpuTest \
-    --select-class org.mixtralspark.engine.kernels.cuda.CudaEquivalenceGpuTest \
+    --select-class org.mixtralspark.engine.backend.cuda.KernelImagesTest \
+    --select-class org.mixtralspark.engine.backend.cuda.GemmGpuTest \
+    --select-class org.mixtralspark.engine.backend.cuda.CudaEquivalenceGpuTest \
     --select-class org.mixtralspark.engine.serving.CudaEngineGpuTest || status=1
 rm -f "$OUT/junit/TEST-junit-vintage.xml" "$OUT/junit/TEST-junit-platform-suite.xml"
 fi
 
 if [[ $stages == *" equivalence "* ]]; then
 echo "== 2. equivalence"
-timeout 150 "${JAVA[@]}" -Dmixtral.cuda.sync=false org.mixtralspark.engine.kernels.cuda.GpuCheck equivalence \
+timeout 150 "${JAVA[@]}" -Dmixtral.cuda.sync=false org.mixtralspark.engine.backend.cuda.GpuCheck equivalence \
     --oracle "$G/oracle" --out "$OUT/equivalence.json" --commit "$commit" || status=1
 fi
 
 if [[ $stages == *" bench "* ]]; then
 echo "== 3. benchmark"
 timeout 240 "${JAVA[@]}" -Dorg.slf4j.simpleLogger.defaultLogLevel=info \
-    org.mixtralspark.engine.kernels.cuda.GpuCheck bench --out "$OUT/bench.json" --commit "$commit" \
+    org.mixtralspark.engine.backend.cuda.GpuCheck bench --out "$OUT/bench.json" --commit "$commit" \
     --seconds 150 || status=1
 fi
 

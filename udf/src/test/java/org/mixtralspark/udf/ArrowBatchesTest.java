@@ -6,7 +6,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.mixtralspark.engine.sampling.SamplingParams;
-import org.mixtralspark.engine.serving.FinishReason;
+import org.mixtralspark.engine.sampling.FinishReason;
 import org.mixtralspark.engine.serving.GenerationRequest;
 import org.mixtralspark.engine.serving.GenerationResult;
 

@@ -1,6 +1,6 @@
 package org.mixtralspark.engine.cli;
 
-import org.mixtralspark.engine.io.GgmlType;
+import org.mixtralspark.engine.tensor.GgmlType;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.gen.Checkpoint;
 import org.mixtralspark.engine.model.gen.CheckpointWriter;

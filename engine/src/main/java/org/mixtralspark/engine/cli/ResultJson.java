@@ -1,7 +1,7 @@
 package org.mixtralspark.engine.cli;
 
 import org.mixtralspark.engine.serving.GenerationResult;
-import org.mixtralspark.engine.serving.TokenLogprob;
+import org.mixtralspark.engine.sampling.TokenLogprob;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,5 +1,7 @@
 package org.mixtralspark.engine.io;
 
+import org.mixtralspark.engine.tensor.GgmlType;
+
 import java.util.Arrays;
 
 /**

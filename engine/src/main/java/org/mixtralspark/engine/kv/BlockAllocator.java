@@ -7,6 +7,9 @@ package org.mixtralspark.engine.kv;
  */
 public final class BlockAllocator {
 
+    /** Positions per block (vLLM's default); the CPU and CUDA caches share this layout. */
+    public static final int DEFAULT_BLOCK_SIZE = 16;
+
     private final int blockSize;
     private final int[] free;
     private int freeCount;

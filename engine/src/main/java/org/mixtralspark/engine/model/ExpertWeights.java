@@ -1,6 +1,6 @@
 package org.mixtralspark.engine.model;
 
-import org.mixtralspark.engine.kernels.cpu.WeightMatrix;
+import org.mixtralspark.engine.tensor.WeightMatrix;
 
 /**
  * One SwiGLU expert, {@code w2(silu(w1 x) * w3 x)} (HF {@code MixtralBlockSparseTop2MLP}).

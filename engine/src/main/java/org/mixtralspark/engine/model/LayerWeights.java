@@ -1,6 +1,6 @@
 package org.mixtralspark.engine.model;
 
-import org.mixtralspark.engine.kernels.cpu.WeightMatrix;
+import org.mixtralspark.engine.tensor.WeightMatrix;
 
 /**
  * The weights of one decoder layer. q and k rows are in the interleaved RoPE layout (GGUF's; HF checkpoints are

@@ -1,7 +1,7 @@
 package org.mixtralspark.engine.model;
 
-import org.mixtralspark.engine.io.GgmlType;
-import org.mixtralspark.engine.kernels.cpu.WeightMatrix;
+import org.mixtralspark.engine.tensor.GgmlType;
+import org.mixtralspark.engine.tensor.WeightMatrix;
 
 /**
  * All weights of a model, immutable and shared by every thread (llama2.c's {@code TransformerWeights}). The large

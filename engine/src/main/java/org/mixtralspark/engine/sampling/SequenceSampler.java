@@ -1,6 +1,6 @@
 package org.mixtralspark.engine.sampling;
 
-import org.mixtralspark.engine.serving.TokenLogprob;
+import org.mixtralspark.engine.sampling.TokenLogprob;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -37,7 +37,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * truncation: {@code log_softmax(z)} with {@code z} the penalised logits divided by the temperature (by 1 when the
  * temperature is below {@link SamplingParams#GREEDY_TEMPERATURE}). That is the distribution the sampler truncates,
  * so a token that top-k or top-p removed still gets its finite log-probability, as {@link
- * org.mixtralspark.engine.serving.TokenLogprob} specifies. (vLLM V1 differs by mode: its default "raw_logprobs" is
+ * org.mixtralspark.engine.sampling.TokenLogprob} specifies. (vLLM V1 differs by mode: its default "raw_logprobs" is
  * taken before penalties and temperature, its "processed_logprobs" after its logits processing.)
  */
 public final class SequenceSampler {

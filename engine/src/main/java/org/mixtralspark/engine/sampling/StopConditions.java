@@ -1,6 +1,6 @@
 package org.mixtralspark.engine.sampling;
 
-import org.mixtralspark.engine.serving.FinishReason;
+import org.mixtralspark.engine.sampling.FinishReason;
 
 /**
  * Decides, after each generated token, whether one request is finished and why; and filters its text through the

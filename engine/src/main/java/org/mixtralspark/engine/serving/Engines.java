@@ -1,10 +1,15 @@
 package org.mixtralspark.engine.serving;
 
-import org.mixtralspark.engine.kernels.cuda.CudaAvailability;
-import org.mixtralspark.engine.kernels.cuda.CudaModelRunner;
-import org.mixtralspark.engine.kernels.cuda.CudaOptions;
-import org.mixtralspark.engine.kernels.cpu.VectorSupport;
-import org.mixtralspark.engine.kv.PagedKvCache;
+import org.mixtralspark.engine.kv.BlockAllocator;
+
+import org.mixtralspark.engine.backend.ModelRunner;
+import org.mixtralspark.engine.backend.cpu.CpuModelRunner;
+
+import org.mixtralspark.engine.backend.cuda.CudaAvailability;
+import org.mixtralspark.engine.backend.cuda.CudaModelRunner;
+import org.mixtralspark.engine.backend.cuda.CudaOptions;
+import org.mixtralspark.engine.backend.cpu.VectorSupport;
+import org.mixtralspark.engine.backend.cpu.PagedKvCache;
 import org.mixtralspark.engine.model.LoadedModel;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.MixtralWeights;
@@ -124,7 +129,7 @@ public final class Engines {
         int context = options.effectiveContextLength(c.contextLength());
         long perPosition = PagedKvCache.bytesPerBlock(c, 1);
         long wanted = perPosition * context * options.maxBatchSize();
-        return Math.max(perPosition * PagedKvCache.DEFAULT_BLOCK_SIZE, Math.min(wanted,
+        return Math.max(perPosition * BlockAllocator.DEFAULT_BLOCK_SIZE, Math.min(wanted,
                 Runtime.getRuntime().maxMemory() / 4));
     }
 

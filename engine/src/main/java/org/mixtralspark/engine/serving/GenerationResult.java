@@ -1,5 +1,8 @@
 package org.mixtralspark.engine.serving;
 
+import org.mixtralspark.engine.sampling.FinishReason;
+import org.mixtralspark.engine.sampling.TokenLogprob;
+
 import java.util.List;
 
 /**

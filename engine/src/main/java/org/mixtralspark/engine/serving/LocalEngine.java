@@ -1,5 +1,8 @@
 package org.mixtralspark.engine.serving;
 
+import org.mixtralspark.engine.backend.ModelRunner;
+import org.mixtralspark.engine.sampling.FinishReason;
+
 import org.mixtralspark.engine.model.LoadedModel;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.kv.BlockTable;

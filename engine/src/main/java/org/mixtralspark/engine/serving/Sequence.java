@@ -1,5 +1,8 @@
 package org.mixtralspark.engine.serving;
 
+import org.mixtralspark.engine.sampling.FinishReason;
+import org.mixtralspark.engine.sampling.TokenLogprob;
+
 import org.mixtralspark.engine.kv.BlockTable;
 import org.mixtralspark.engine.sampling.SequenceSampler;
 import org.mixtralspark.engine.sampling.StopConditions;

@@ -1,11 +1,11 @@
 package org.mixtralspark.engine.oracle;
 
-import org.mixtralspark.engine.kernels.cpu.Matmul;
-import org.mixtralspark.engine.kernels.cpu.ThreadTeam;
+import org.mixtralspark.engine.backend.cpu.Matmul;
+import org.mixtralspark.engine.backend.cpu.ThreadTeam;
 import org.mixtralspark.engine.kv.BlockTable;
-import org.mixtralspark.engine.kv.PagedKvCache;
+import org.mixtralspark.engine.backend.cpu.PagedKvCache;
 import org.mixtralspark.engine.model.MixtralWeights;
-import org.mixtralspark.engine.model.mixtral.BatchForward;
+import org.mixtralspark.engine.backend.cpu.BatchForward;
 
 import java.util.ArrayList;
 import java.util.Arrays;

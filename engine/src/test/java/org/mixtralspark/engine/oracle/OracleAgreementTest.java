@@ -4,8 +4,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.mixtralspark.engine.kernels.cpu.Matmul;
-import org.mixtralspark.engine.kernels.cpu.ThreadTeam;
+import org.mixtralspark.engine.backend.cpu.Matmul;
+import org.mixtralspark.engine.backend.cpu.ThreadTeam;
 import org.mixtralspark.engine.model.LoadedModel;
 import org.mixtralspark.engine.model.ModelLoader;
 

@@ -1,7 +1,7 @@
 package org.mixtralspark.engine.sampling;
 
 import org.junit.jupiter.api.Test;
-import org.mixtralspark.engine.serving.TokenLogprob;
+import org.mixtralspark.engine.sampling.TokenLogprob;
 
 import java.util.Arrays;
 import java.util.HashSet;

@@ -1,7 +1,7 @@
 package org.mixtralspark.engine.sampling;
 
 import org.junit.jupiter.api.Test;
-import org.mixtralspark.engine.serving.FinishReason;
+import org.mixtralspark.engine.sampling.FinishReason;
 
 import java.util.List;
 

@@ -1,13 +1,16 @@
 package org.mixtralspark.engine.serving;
 
+import org.mixtralspark.engine.backend.ModelRunner;
+import org.mixtralspark.engine.backend.cpu.CpuModelRunner;
+
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.mixtralspark.engine.io.GgmlType;
-import org.mixtralspark.engine.kernels.cuda.GpuAssumptions;
-import org.mixtralspark.engine.kernels.cuda.CudaModelRunner;
-import org.mixtralspark.engine.kernels.cuda.CudaOptions;
-import org.mixtralspark.engine.kernels.cuda.Precision;
+import org.mixtralspark.engine.tensor.GgmlType;
+import org.mixtralspark.engine.backend.cuda.GpuAssumptions;
+import org.mixtralspark.engine.backend.cuda.CudaModelRunner;
+import org.mixtralspark.engine.backend.cuda.CudaOptions;
+import org.mixtralspark.engine.backend.cuda.Precision;
 import org.mixtralspark.engine.model.LoadedModel;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.ModelLoader;

@@ -1,7 +1,7 @@
 package org.mixtralspark.engine.serving;
 
 import org.junit.jupiter.api.Test;
-import org.mixtralspark.engine.kernels.cuda.CudaAvailability;
+import org.mixtralspark.engine.backend.cuda.CudaAvailability;
 
 import java.nio.file.Path;
 

@@ -1,10 +1,13 @@
 package org.mixtralspark.engine.serving;
 
+import org.mixtralspark.engine.sampling.FinishReason;
+import org.mixtralspark.engine.sampling.TokenLogprob;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.mixtralspark.engine.io.GgmlType;
+import org.mixtralspark.engine.tensor.GgmlType;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.gen.CheckpointWriter;
 import org.mixtralspark.engine.model.gen.RandomCheckpoints;

@@ -1,10 +1,14 @@
 package org.mixtralspark.engine.serving;
 
+import org.mixtralspark.engine.kv.BlockAllocator;
+
+import org.mixtralspark.engine.sampling.FinishReason;
+
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.mixtralspark.engine.io.GgmlType;
-import org.mixtralspark.engine.kv.PagedKvCache;
+import org.mixtralspark.engine.tensor.GgmlType;
+import org.mixtralspark.engine.backend.cpu.PagedKvCache;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.gen.CheckpointWriter;
 import org.mixtralspark.engine.model.gen.RandomCheckpoints;
@@ -54,7 +58,7 @@ class KvCachePressureTest {
         try (Engine e = Engines.open(model, EngineOptions.defaults().withDevice("cpu").withThreads(2))) {
             roomy = e.generate(requests());
         }
-        long perBlock = PagedKvCache.bytesPerBlock(C, PagedKvCache.DEFAULT_BLOCK_SIZE);
+        long perBlock = PagedKvCache.bytesPerBlock(C, BlockAllocator.DEFAULT_BLOCK_SIZE);
         // 5 blocks of 16 positions: each request grows to 3 blocks, so at most one or two run at once
         try (Engine e = Engines.open(model, EngineOptions.defaults().withDevice("cpu").withThreads(2)
                 .withKvCacheBytes(5 * perBlock))) {
@@ -70,7 +74,7 @@ class KvCachePressureTest {
 
     @Test
     void aSequenceLargerThanTheWholeCacheFailsWithTheSizes() {
-        long perBlock = PagedKvCache.bytesPerBlock(C, PagedKvCache.DEFAULT_BLOCK_SIZE);
+        long perBlock = PagedKvCache.bytesPerBlock(C, BlockAllocator.DEFAULT_BLOCK_SIZE);
         try (Engine e = Engines.open(model, EngineOptions.defaults().withDevice("cpu").withThreads(2)
                 .withKvCacheBytes(2 * perBlock))) {
             int[] prompt = new int[40];
@@ -87,7 +91,7 @@ class KvCachePressureTest {
                     SamplingParams.builder().greedy().maxNewTokens(100).ignoreEos(true).build())).join();
             assertEquals(FinishReason.LENGTH, grows.finishReason(), grows.error());
             // 32 positions hold the prompt and 29 generated tokens; the 30th is sampled but never needs a slot
-            assertEquals(2 * PagedKvCache.DEFAULT_BLOCK_SIZE - 3 + 1, grows.tokenIds().length);
+            assertEquals(2 * BlockAllocator.DEFAULT_BLOCK_SIZE - 3 + 1, grows.tokenIds().length);
         }
     }
 }

@@ -3,7 +3,7 @@ package org.mixtralspark.udf.testing;
 import org.mixtralspark.engine.sampling.SamplingParams;
 import org.mixtralspark.engine.serving.Engine;
 import org.mixtralspark.engine.serving.EngineStats;
-import org.mixtralspark.engine.serving.FinishReason;
+import org.mixtralspark.engine.sampling.FinishReason;
 import org.mixtralspark.engine.serving.GenerationRequest;
 import org.mixtralspark.engine.serving.GenerationResult;
 import org.mixtralspark.engine.serving.ModelDescription;

@@ -1,6 +1,6 @@
 package org.mixtralspark.engine.io.gguf;
 
-import org.mixtralspark.engine.io.GgmlType;
+import org.mixtralspark.engine.tensor.GgmlType;
 import org.mixtralspark.engine.io.ModelFormatException;
 import org.mixtralspark.engine.io.TensorInfo;
 

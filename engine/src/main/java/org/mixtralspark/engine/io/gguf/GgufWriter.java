@@ -1,10 +1,10 @@
 package org.mixtralspark.engine.io.gguf;
 
-import org.mixtralspark.engine.io.BFloat16;
-import org.mixtralspark.engine.io.Float16;
-import org.mixtralspark.engine.io.GgmlType;
+import org.mixtralspark.engine.tensor.BFloat16;
+import org.mixtralspark.engine.tensor.Float16;
+import org.mixtralspark.engine.tensor.GgmlType;
 import org.mixtralspark.engine.io.RowSource;
-import org.mixtralspark.engine.kernels.cpu.Quantize;
+import org.mixtralspark.engine.tensor.Quantize;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

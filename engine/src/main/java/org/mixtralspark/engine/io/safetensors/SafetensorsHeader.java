@@ -5,7 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.mixtralspark.engine.io.GgmlType;
+import org.mixtralspark.engine.tensor.GgmlType;
 import org.mixtralspark.engine.io.MappedFile;
 import org.mixtralspark.engine.io.ModelFormatException;
 import org.mixtralspark.engine.io.TensorInfo;

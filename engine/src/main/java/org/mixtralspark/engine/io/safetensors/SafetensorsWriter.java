@@ -3,9 +3,9 @@ package org.mixtralspark.engine.io.safetensors;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.mixtralspark.engine.io.BFloat16;
-import org.mixtralspark.engine.io.Float16;
-import org.mixtralspark.engine.io.GgmlType;
+import org.mixtralspark.engine.tensor.BFloat16;
+import org.mixtralspark.engine.tensor.Float16;
+import org.mixtralspark.engine.tensor.GgmlType;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -2,7 +2,7 @@ package org.mixtralspark.engine.model.gen;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.mixtralspark.engine.io.GgmlType;
+import org.mixtralspark.engine.tensor.GgmlType;
 import org.mixtralspark.engine.io.gguf.GgufWriter;
 import org.mixtralspark.engine.io.safetensors.SafetensorsWriter;
 import org.mixtralspark.engine.model.MixtralConfig;

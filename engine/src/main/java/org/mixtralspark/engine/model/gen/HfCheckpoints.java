@@ -4,7 +4,7 @@ import org.mixtralspark.engine.io.TensorInfo;
 import org.mixtralspark.engine.io.TensorSource;
 import org.mixtralspark.engine.io.gguf.GgufFile;
 import org.mixtralspark.engine.io.safetensors.SafetensorsCheckpoint;
-import org.mixtralspark.engine.kernels.cpu.Dequantize;
+import org.mixtralspark.engine.tensor.Dequantize;
 import org.mixtralspark.engine.model.HfConfigs;
 import org.mixtralspark.engine.model.MixtralConfig;
 

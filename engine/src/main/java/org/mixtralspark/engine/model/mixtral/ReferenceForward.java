@@ -1,6 +1,6 @@
 package org.mixtralspark.engine.model.mixtral;
 
-import org.mixtralspark.engine.kernels.cpu.WeightMatrix;
+import org.mixtralspark.engine.tensor.WeightMatrix;
 import org.mixtralspark.engine.model.ExpertWeights;
 import org.mixtralspark.engine.model.LayerWeights;
 import org.mixtralspark.engine.model.MixtralConfig;

@@ -2,7 +2,7 @@ package org.mixtralspark.engine.io.gguf;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.mixtralspark.engine.io.GgmlType;
+import org.mixtralspark.engine.tensor.GgmlType;
 import org.mixtralspark.engine.io.ModelFormatException;
 import org.mixtralspark.engine.io.TensorInfo;
 

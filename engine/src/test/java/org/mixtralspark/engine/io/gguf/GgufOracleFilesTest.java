@@ -2,7 +2,7 @@ package org.mixtralspark.engine.io.gguf;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
-import org.mixtralspark.engine.io.GgmlType;
+import org.mixtralspark.engine.tensor.GgmlType;
 import org.mixtralspark.engine.io.Oracle;
 import org.mixtralspark.engine.io.TensorInfo;
 

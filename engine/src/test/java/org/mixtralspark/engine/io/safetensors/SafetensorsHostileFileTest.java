@@ -2,8 +2,8 @@ package org.mixtralspark.engine.io.safetensors;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.mixtralspark.engine.io.GgmlType;
-import org.mixtralspark.engine.io.ModelFiles;
+import org.mixtralspark.engine.tensor.GgmlType;
+import org.mixtralspark.engine.model.ModelFiles;
 import org.mixtralspark.engine.io.ModelFormatException;
 
 import java.io.IOException;

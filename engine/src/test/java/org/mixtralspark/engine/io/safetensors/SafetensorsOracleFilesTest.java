@@ -2,8 +2,8 @@ package org.mixtralspark.engine.io.safetensors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
-import org.mixtralspark.engine.io.GgmlType;
-import org.mixtralspark.engine.io.ModelFiles;
+import org.mixtralspark.engine.tensor.GgmlType;
+import org.mixtralspark.engine.model.ModelFiles;
 import org.mixtralspark.engine.io.Oracle;
 import org.mixtralspark.engine.io.TensorInfo;
 import org.mixtralspark.engine.io.TensorSource;

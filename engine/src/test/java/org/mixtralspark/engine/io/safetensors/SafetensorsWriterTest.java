@@ -2,14 +2,14 @@ package org.mixtralspark.engine.io.safetensors;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.mixtralspark.engine.io.BFloat16;
-import org.mixtralspark.engine.io.Float16;
-import org.mixtralspark.engine.io.GgmlType;
-import org.mixtralspark.engine.io.ModelFiles;
+import org.mixtralspark.engine.tensor.BFloat16;
+import org.mixtralspark.engine.tensor.Float16;
+import org.mixtralspark.engine.tensor.GgmlType;
+import org.mixtralspark.engine.model.ModelFiles;
 import org.mixtralspark.engine.io.Oracle;
 import org.mixtralspark.engine.io.TensorInfo;
 import org.mixtralspark.engine.io.TensorSource;
-import org.mixtralspark.engine.kernels.cpu.Dequantize;
+import org.mixtralspark.engine.tensor.Dequantize;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,10 +2,10 @@ package org.mixtralspark.engine.model.gen;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.mixtralspark.engine.io.GgmlType;
+import org.mixtralspark.engine.tensor.GgmlType;
 import org.mixtralspark.engine.io.TensorInfo;
 import org.mixtralspark.engine.io.gguf.GgufFile;
-import org.mixtralspark.engine.kernels.cpu.Dequantize;
+import org.mixtralspark.engine.tensor.Dequantize;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.serving.Engine;
 import org.mixtralspark.engine.serving.EngineOptions;

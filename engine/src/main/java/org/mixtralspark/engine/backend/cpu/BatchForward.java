@@ -1,0 +1,322 @@
+package org.mixtralspark.engine.backend.cpu;
+
+import org.mixtralspark.engine.model.mixtral.Rope;
+import org.mixtralspark.engine.model.mixtral.Router;
+
+import org.mixtralspark.engine.backend.cpu.Matmul;
+import org.mixtralspark.engine.backend.cpu.ThreadTeam;
+import org.mixtralspark.engine.backend.cpu.VectorMatmul;
+import org.mixtralspark.engine.backend.cpu.VectorOps;
+import org.mixtralspark.engine.backend.cpu.VectorSupport;
+import org.mixtralspark.engine.kv.BlockTable;
+import org.mixtralspark.engine.backend.cpu.PagedKvCache;
+import org.mixtralspark.engine.model.ExpertWeights;
+import org.mixtralspark.engine.model.LayerWeights;
+import org.mixtralspark.engine.model.MixtralConfig;
+import org.mixtralspark.engine.model.MixtralWeights;
+
+/**
+ * The production forward pass: one step over a batch of tokens from any number of sequences (prompt chunks and
+ * single decode tokens alike), multi-threaded, Vector API kernels. The blocks and their names follow
+ * {@link ReferenceForward}; the difference is the batching: each weight matrix is read once per step for all the
+ * batch's tokens, and the MoE block groups the tokens by chosen expert so that each expert runs once, over its
+ * tokens, as a small matrix product.
+ *
+ * <p>Every token's result depends only on its own sequence: a row of a matrix product is computed the same way
+ * whatever else is in the batch (batch invariance).
+ */
+public final class BatchForward {
+
+    private final MixtralWeights w;
+    private final MixtralConfig c;
+    private final Rope rope;
+    private final Matmul matmul;
+    private final ThreadTeam team;
+    private final PagedKvCache cache;
+    private final ThreadLocal<float[]> scoreScratch = ThreadLocal.withInitial(() -> new float[0]);
+
+    // Step buffers, grown to the largest step seen and reused: forward() runs on one thread at a time.
+    private static final int X = 0, XB = 1, Q = 2, K = 3, V = 4, ATTN = 5, O = 6, MOE = 7, XE = 8, GATE = 9, UP = 10,
+            Y = 11, WEIGHTS = 12, ROUTER = 13, LAST = 14, NORMED = 15, BUFFERS = 16;
+    private final float[][] buffers = new float[BUFFERS][0];
+    private int[] chosenBuffer = new int[0];
+
+    /** Buffer {@code slot} with room for at least {@code n} floats (contents undefined). */
+    private float[] buffer(int slot, int n) {
+        if (buffers[slot].length < n) {
+            buffers[slot] = new float[n];
+        }
+        return buffers[slot];
+    }
+
+    /**
+     * @param cache the paged KV cache the step's block tables point into
+     */
+    public BatchForward(MixtralWeights weights, Matmul matmul, ThreadTeam team, PagedKvCache cache) {
+        this.cache = cache;
+        this.w = weights;
+        this.c = weights.config();
+        this.rope = new Rope(c.headDim(), c.ropeTheta());
+        this.matmul = matmul;
+        this.team = team;
+    }
+
+    public MixtralConfig config() {
+        return c;
+    }
+
+    public PagedKvCache cache() {
+        return cache;
+    }
+
+    /**
+     * Runs one step.
+     *
+     * @param tokens     token ids, (T)
+     * @param positions  each token's position in its sequence, (T); a sequence's tokens in a step are consecutive
+     *                   and in order, and its cache already holds every earlier position
+     * @param tables     each token's sequence block table, (T); already holding a block for its position
+     * @param logitRows  indices into the batch of the tokens whose next-token logits are wanted, in order
+     * @return logits, (logitRows.length, vocab) row-major
+     */
+    public float[] forward(int[] tokens, int[] positions, BlockTable[] tables, int[] logitRows) {
+        int n = tokens.length;
+        int dim = c.dim();
+        int[] rows = new int[n]; // each token's row in the paged cache (small)
+        for (int t = 0; t < n; t++) {
+            rows[t] = cache.row(tables[t], positions[t]);
+        }
+
+        // x = embed_tokens[tokens], (T, dim)
+        float[] x = buffer(X, n * dim);
+        for (int t = 0; t < n; t++) {
+            w.tokenEmbedding().dequantizeRow(tokens[t], x, t * dim);
+        }
+
+        float[] xb = buffer(XB, n * dim);
+        float[] q = buffer(Q, n * c.qDim());
+        float[] k = buffer(K, n * c.kvDim());
+        float[] v = buffer(V, n * c.kvDim());
+        float[] attn = buffer(ATTN, n * c.qDim());
+        float[] o = buffer(O, n * dim);
+        for (int l = 0; l < c.layers(); l++) {
+            LayerWeights lw = w.layers()[l];
+
+            // attention rmsnorm
+            rmsnorm(x, lw.attnNorm(), xb, n);
+
+            // qkv matmuls, (T, qDim) and (T, kvDim)
+            matmul.apply(lw.wq(), xb, n, q, team);
+            matmul.apply(lw.wk(), xb, n, k, team);
+            matmul.apply(lw.wv(), xb, n, v, team);
+
+            // RoPE, then k and v into each token's cache at its position
+            for (int t = 0; t < n; t++) {
+                rope.apply(q, t * c.qDim(), c.heads(), positions[t]);
+                rope.apply(k, t * c.kvDim(), c.kvHeads(), positions[t]);
+                System.arraycopy(k, t * c.kvDim(), cache.keys(l), rows[t] * c.kvDim(), c.kvDim());
+                System.arraycopy(v, t * c.kvDim(), cache.values(l), rows[t] * c.kvDim(), c.kvDim());
+            }
+
+            // grouped-query attention over each token's own sequence, causal
+            attention(l, q, positions, tables, attn, n);
+
+            // output projection, residual back into x
+            matmul.apply(lw.wo(), attn, n, o, team);
+            add(x, o, n * dim);
+
+            // ffn rmsnorm, MoE FFN, residual back into x
+            rmsnorm(x, lw.ffnNorm(), xb, n);
+            float[] moe = moe(lw, xb, n);
+            add(x, moe, n * dim);
+        }
+
+        // final rmsnorm of the wanted rows, LM head
+        int m = logitRows.length;
+        float[] last = buffer(LAST, m * dim);
+        for (int i = 0; i < m; i++) {
+            System.arraycopy(x, logitRows[i] * dim, last, i * dim, dim);
+        }
+        float[] normed = buffer(NORMED, m * dim);
+        rmsnorm(last, w.outputNorm(), normed, m);
+        float[] logits = new float[m * c.vocabSize()];
+        matmul.apply(w.lmHead(), normed, m, logits, team);
+        return logits;
+    }
+
+    private void attention(int layer, float[] q, int[] positions, BlockTable[] tables, float[] out, int n) {
+        int hd = c.headDim();
+        int kvDim = c.kvDim();
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        int blockSize = cache.blockSize();
+        float[] keys = cache.keys(layer);
+        float[] values = cache.values(layer);
+        team.forRange(n * c.heads(), 1, (start, end) -> {
+            for (int th = start; th < end; th++) {
+                int t = th / c.heads();
+                int h = th % c.heads();
+                int pos = positions[t];
+                BlockTable table = tables[t];
+                int kvOff = (h / c.groupSize()) * hd;
+                int qOff = t * c.qDim() + h * hd;
+                float[] scores = scratch(pos + 1);
+                float max = Float.NEGATIVE_INFINITY;
+                for (int p = 0; p <= pos; p++) {
+                    int kOff = (table.block(p / blockSize) * blockSize + p % blockSize) * kvDim + kvOff;
+                    float s = dot(q, qOff, keys, kOff, hd);
+                    scores[p] = s * scale;
+                    max = Math.max(max, scores[p]);
+                }
+                double sum = 0;
+                for (int p = 0; p <= pos; p++) {
+                    float e = (float) Math.exp(scores[p] - max);
+                    scores[p] = e;
+                    sum += e;
+                }
+                float inv = (float) (1.0 / sum);
+                int oOff = t * c.qDim() + h * hd;
+                java.util.Arrays.fill(out, oOff, oOff + hd, 0f);
+                for (int p = 0; p <= pos; p++) {
+                    int vOff = (table.block(p / blockSize) * blockSize + p % blockSize) * kvDim + kvOff;
+                    if (VectorSupport.AVAILABLE) {
+                        VectorOps.axpy(scores[p] * inv, values, vOff, out, oOff, hd);
+                    } else {
+                        for (int i = 0; i < hd; i++) {
+                            out[oOff + i] += scores[p] * inv * values[vOff + i];
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * MoE FFN over the batch: route every token (fp32 softmax, top-k, renormalise), group the tokens by chosen
+     * expert, run each chosen expert once over its group, scatter-add the outputs weighted by the routing weights.
+     *
+     * @param xb normed hidden states, (T, dim)
+     * @return the block's output, (T, dim)
+     */
+    private float[] moe(LayerWeights lw, float[] xb, int n) {
+        int dim = c.dim();
+        int k = c.expertsUsed();
+        if (chosenBuffer.length < n * k) {
+            chosenBuffer = new int[n * k];
+        }
+        int[] chosen = chosenBuffer;
+        float[] weights = buffer(WEIGHTS, n * k);
+        route(lw, xb, n, chosen, weights);
+
+        // group: for each expert, the (token, slot) pairs routed to it, in token order
+        int experts = lw.experts().length;
+        int[] count = new int[experts];
+        for (int i = 0; i < n * k; i++) {
+            count[chosen[i]]++;
+        }
+        int[][] members = new int[experts][];
+        for (int e = 0; e < experts; e++) {
+            members[e] = new int[count[e]];
+            count[e] = 0;
+        }
+        for (int i = 0; i < n * k; i++) {
+            members[chosen[i]][count[chosen[i]]++] = i;
+        }
+
+        float[] out = buffer(MOE, n * dim);
+        java.util.Arrays.fill(out, 0, n * dim, 0f);
+        for (int e = 0; e < experts; e++) {
+            int[] group = members[e];
+            if (group.length == 0) {
+                continue;
+            }
+            ExpertWeights ew = lw.experts()[e];
+            int g = group.length;
+            // gather the group's inputs, (g, dim)
+            float[] xe = buffer(XE, g * dim);
+            for (int j = 0; j < g; j++) {
+                System.arraycopy(xb, (group[j] / k) * dim, xe, j * dim, dim);
+            }
+            // SwiGLU: h = silu(w1 xe) * (w3 xe), (g, hiddenDim); y = w2 h, (g, dim)
+            float[] gate = buffer(GATE, g * c.hiddenDim());
+            float[] up = buffer(UP, g * c.hiddenDim());
+            matmul.apply(ew.gate(), xe, g, gate, team);
+            matmul.apply(ew.up(), xe, g, up, team);
+            for (int i = 0, len = g * c.hiddenDim(); i < len; i++) {
+                float a = gate[i];
+                gate[i] = (float) (a / (1.0 + Math.exp(-a))) * up[i];
+            }
+            float[] y = buffer(Y, g * dim);
+            matmul.apply(ew.down(), gate, g, y, team);
+            // combine: out[token] += weight * y
+            for (int j = 0; j < g; j++) {
+                int t = group[j] / k;
+                float wgt = weights[group[j]];
+                for (int i = 0; i < dim; i++) {
+                    out[t * dim + i] += wgt * y[j * dim + i];
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Router logits (T, experts) in fp32 from the fp32 router weights, then {@link Router#route} per token. */
+    private void route(LayerWeights lw, float[] xb, int n, int[] chosen, float[] weights) {
+        int k = c.expertsUsed();
+        if (lw.router() == null) { // dense model: one expert, weight 1
+            java.util.Arrays.fill(weights, 0, n * k, 1f);
+            java.util.Arrays.fill(chosen, 0, n * k, 0);
+            return;
+        }
+        int experts = c.experts();
+        float[] logits = buffer(ROUTER, experts);
+        for (int t = 0; t < n; t++) {
+            for (int e = 0; e < experts; e++) {
+                logits[e] = dot(lw.router(), e * c.dim(), xb, t * c.dim(), c.dim());
+            }
+            Router.route(logits, 0, experts, k, chosen, weights, t * k);
+        }
+    }
+
+    /** out row t = x row t * rsqrt(mean(x_t^2) + eps) * weight, for n rows of dim. */
+    private void rmsnorm(float[] x, float[] weight, float[] out, int n) {
+        int dim = c.dim();
+        for (int t = 0; t < n; t++) {
+            int off = t * dim;
+            double ss = 0;
+            for (int i = 0; i < dim; i++) {
+                ss += (double) x[off + i] * x[off + i];
+            }
+            float scale = (float) (1.0 / Math.sqrt(ss / dim + c.rmsEps()));
+            for (int i = 0; i < dim; i++) {
+                out[off + i] = x[off + i] * scale * weight[i];
+            }
+        }
+    }
+
+    private static void add(float[] x, float[] y, int n) {
+        for (int i = 0; i < n; i++) {
+            x[i] += y[i];
+        }
+    }
+
+    /** {@code a[aOff..aOff+n) . b[bOff..bOff+n)}: the Vector API when the JVM has it, else a plain loop. */
+    private static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        if (VectorSupport.AVAILABLE) {
+            return VectorMatmul.dot(a, aOff, b, bOff, n);
+        }
+        float s = 0;
+        for (int i = 0; i < n; i++) {
+            s += a[aOff + i] * b[bOff + i];
+        }
+        return s;
+    }
+
+    private float[] scratch(int n) {
+        float[] s = scoreScratch.get();
+        if (s.length < n) {
+            s = new float[Math.max(n, 2 * s.length)];
+            scoreScratch.set(s);
+        }
+        return s;
+    }
+}

@@ -1,0 +1,57 @@
+package org.mixtralspark.engine.backend.cpu;
+
+import org.mixtralspark.engine.backend.ModelRunner;
+
+import org.mixtralspark.engine.backend.cpu.Matmul;
+import org.mixtralspark.engine.backend.cpu.ThreadTeam;
+import org.mixtralspark.engine.kv.BlockAllocator;
+import org.mixtralspark.engine.kv.BlockTable;
+import org.mixtralspark.engine.backend.cpu.PagedKvCache;
+import org.mixtralspark.engine.model.MixtralConfig;
+import org.mixtralspark.engine.model.MixtralWeights;
+import org.mixtralspark.engine.backend.cpu.BatchForward;
+
+/** Runs the batched forward pass on the CPU with a team of threads and a heap-resident paged KV cache. */
+public final class CpuModelRunner implements ModelRunner {
+
+    private final MixtralConfig config;
+    private final ThreadTeam team;
+    private final PagedKvCache cache;
+    private final BatchForward forward;
+
+    /**
+     * @param kvCacheBytes the KV cache budget; it is allocated on the heap now, so the JVM needs that much headroom
+     */
+    public CpuModelRunner(MixtralWeights weights, int threads, long kvCacheBytes) {
+        this.config = weights.config();
+        int blocks = PagedKvCache.blocksForBudget(config, kvCacheBytes, BlockAllocator.DEFAULT_BLOCK_SIZE);
+        this.cache = new PagedKvCache(config, blocks, BlockAllocator.DEFAULT_BLOCK_SIZE);
+        this.team = new ThreadTeam(threads, "mixtral-cpu");
+        this.forward = new BatchForward(weights, Matmul.best(), team, cache);
+    }
+
+    @Override
+    public MixtralConfig config() {
+        return config;
+    }
+
+    @Override
+    public String device() {
+        return "cpu";
+    }
+
+    @Override
+    public BlockAllocator blocks() {
+        return cache.allocator();
+    }
+
+    @Override
+    public float[] forward(int[] tokens, int[] positions, BlockTable[] tables, int[] logitRows) {
+        return forward.forward(tokens, positions, tables, logitRows);
+    }
+
+    @Override
+    public void close() {
+        team.close();
+    }
+}
