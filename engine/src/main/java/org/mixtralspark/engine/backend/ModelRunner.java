@@ -1,13 +1,12 @@
 package org.mixtralspark.engine.backend;
 
 import org.mixtralspark.engine.kv.BlockAllocator;
-import org.mixtralspark.engine.kv.BlockTable;
 import org.mixtralspark.engine.model.MixtralConfig;
 
 /**
  * The backend under the engine (vLLM's executor/worker): owns the weights on its device and a paged KV cache, and
- * runs one forward step of a batch. Called only from the engine's step thread. Implementations:
- * {@link CpuModelRunner}; a CUDA one where the kernels and a device are present.
+ * runs one forward step of a batch. Called only from the engine's step thread. Implementations: backend.cpu's
+ * {@code CpuModelRunner}; backend.cuda's {@code CudaModelRunner} where the kernels and a device are present.
  */
 public interface ModelRunner extends AutoCloseable {
 
@@ -20,16 +19,11 @@ public interface ModelRunner extends AutoCloseable {
     BlockAllocator blocks();
 
     /**
-     * Runs one step over a batch of tokens from any number of sequences.
-     *
-     * @param tokens    token ids, (T)
-     * @param positions each token's position in its sequence, (T); a sequence's tokens are consecutive and in order,
-     *                  and the cache holds every earlier position of it
-     * @param tables    each token's sequence block table, (T), already reserved up to its position
-     * @param logitRows indices of the tokens whose next-token logits are wanted
-     * @return logits, (logitRows.length, vocab) row-major
+     * Runs one step: computes every token of {@code step}, writes their keys and values into the KV cache, and returns
+     * the next-token logits of the sequences that want them. A sequence's result depends only on its own tokens, not
+     * on what else is in the step (batch invariance).
      */
-    float[] forward(int[] tokens, int[] positions, BlockTable[] tables, int[] logitRows);
+    StepOutput forward(StepInput step);
 
     /** Releases the device memory. */
     @Override

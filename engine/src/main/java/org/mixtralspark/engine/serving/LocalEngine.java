@@ -1,19 +1,15 @@
 package org.mixtralspark.engine.serving;
 
 import org.mixtralspark.engine.backend.ModelRunner;
-import org.mixtralspark.engine.sampling.FinishReason;
-
+import org.mixtralspark.engine.backend.StepInput;
+import org.mixtralspark.engine.backend.StepOutput;
 import org.mixtralspark.engine.model.LoadedModel;
 import org.mixtralspark.engine.model.MixtralConfig;
-import org.mixtralspark.engine.kv.BlockTable;
-import org.mixtralspark.engine.sampling.SequenceSampler;
-import org.mixtralspark.engine.sampling.StopConditions;
 import org.mixtralspark.engine.tokenizer.ChatTemplate;
 import org.mixtralspark.engine.tokenizer.Tokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -23,7 +19,9 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The engine: a step thread that loops schedule → execute → update (vLLM's {@code EngineCore.step}) over the
- * requests of every caller. Callers only enqueue and wait on futures.
+ * requests of every caller. Callers only enqueue and wait on futures. The {@link Scheduler} decides each step and
+ * owns the sequences' state; the backend ({@link ModelRunner}) runs it ({@link StepInput} in, {@link StepOutput}
+ * out); the {@link OutputProcessor} samples, detokenises, applies the stop conditions and completes the futures.
  */
 final class LocalEngine implements Engine {
 
@@ -39,15 +37,16 @@ final class LocalEngine implements Engine {
     private final ModelDescription description;
     private final int contextLength;
     private final Scheduler scheduler;
+    private final OutputProcessor outputs;
     private final ConcurrentLinkedQueue<Sequence> incoming = new ConcurrentLinkedQueue<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition workArrived = lock.newCondition();
     private final Thread stepThread;
     private volatile boolean closed;
 
-    private final AtomicLong requests = new AtomicLong();
+    /** Requests rejected at submission (they never reach the output processor). */
+    private final AtomicLong rejected = new AtomicLong();
     private final AtomicLong promptTokens = new AtomicLong();
-    private final AtomicLong generatedTokens = new AtomicLong();
     private final AtomicLong steps = new AtomicLong();
     private final AtomicLong busyNanos = new AtomicLong();
     private final AtomicLong decodeSteps = new AtomicLong();
@@ -64,18 +63,17 @@ final class LocalEngine implements Engine {
         this.contextLength = options.effectiveContextLength(c.contextLength());
         this.description = new ModelDescription(model.path(), model.name(), model.format(), contextLength,
                 c.vocabSize(), runner.device());
+        this.outputs = new OutputProcessor(tokenizer, c.vocabSize(), contextLength);
         this.scheduler = new Scheduler(options.maxBatchSize(), STEP_TOKEN_BUDGET, runner.blocks(), s -> {
             if (s.hasGenerated()) {
                 // it grew to fill the whole cache: end it like a context limit, keeping what it generated
-                requests.incrementAndGet();
-                s.text.append(s.decoder.flush());
-                s.future.complete(s.result(FinishReason.LENGTH));
+                outputs.completeForLength(s);
                 return;
             }
-            long need = runner.blocks().blocksFor(s.length + 1);
-            fail(s, new IllegalArgumentException("the sequence needs " + need + " KV cache blocks of "
-                    + runner.blocks().blockSize() + " positions, but the whole cache has "
-                    + runner.blocks().totalBlocks() + ": raise the KV cache budget or shorten the prompt"));
+            long need = runner.blocks().blocksFor(s.length() + 1);
+            outputs.fail(s, "the sequence needs " + need + " KV cache blocks of " + runner.blocks().blockSize()
+                    + " positions, but the whole cache has " + runner.blocks().totalBlocks()
+                    + ": raise the KV cache budget or shorten the prompt");
         });
         this.stepThread = new Thread(this::loop, "mixtral-engine");
         this.stepThread.setDaemon(true);
@@ -102,7 +100,7 @@ final class LocalEngine implements Engine {
         CompletableFuture<GenerationResult> future = new CompletableFuture<>();
         String invalid = validate(request);
         if (invalid != null) {
-            requests.incrementAndGet();
+            rejected.incrementAndGet();
             future.complete(GenerationResult.failed(request.id(), request.promptIds(), invalid));
             return future;
         }
@@ -110,7 +108,7 @@ final class LocalEngine implements Engine {
             future.complete(GenerationResult.failed(request.id(), request.promptIds(), "the engine is closed"));
             return future;
         }
-        incoming.add(new Sequence(request, future));
+        incoming.add(new Sequence(request, new Generation(future)));
         lock.lock();
         try {
             workArrived.signalAll();
@@ -159,125 +157,85 @@ final class LocalEngine implements Engine {
 
     private void start(Sequence s) {
         try {
-            s.sampler = new SequenceSampler(s.request.params(), s.request.promptIds(), model.config().vocabSize());
-            s.stops = new StopConditions(s.request.params(), tokenizer.eosId(), s.promptLength(), contextLength);
-            s.decoder = tokenizer.streamingDecoder();
+            outputs.start(s);
             scheduler.add(s);
         } catch (RuntimeException e) {
-            fail(s, e);
+            outputs.fail(s, e);
         }
     }
 
+    /** One step: schedule, execute on the backend, then update (sample, stop, advance the scheduler). */
     private void step() {
         Scheduler.ScheduledBatch batch = scheduler.schedule();
         int n = batch.totalTokens();
         if (n == 0) {
             return;
         }
-        int[] tokens = new int[n];
-        int[] positions = new int[n];
-        BlockTable[] tables = new BlockTable[n];
+        StepInput input = batch.toStepInput();
         List<Sequence> seqs = batch.sequences();
-        int[] logitRows = new int[seqs.size()];
-        boolean[] wantsLogits = new boolean[seqs.size()];
-        int row = 0;
-        int logitCount = 0;
-        for (int i = 0; i < seqs.size(); i++) {
-            Sequence s = seqs.get(i);
-            for (int j = 0; j < batch.tokenCounts()[i]; j++) {
-                tokens[row] = s.tokens[s.computed + j];
-                positions[row] = s.computed + j;
-                tables[row] = s.table;
-                row++;
-            }
-            // logits are needed once the sequence has caught up with all its known tokens
-            if (s.computed + batch.tokenCounts()[i] == s.length) {
-                wantsLogits[i] = true;
-                logitRows[logitCount++] = row - 1;
-            }
-        }
         long t0 = System.nanoTime();
-        float[] logits;
+        StepOutput output;
         try {
-            logits = runner.forward(tokens, positions, tables, Arrays.copyOf(logitRows, logitCount));
+            output = runner.forward(input);
         } catch (RuntimeException e) {
             LOG.error("forward step failed; failing its {} sequences", seqs.size(), e);
             for (Sequence s : seqs) {
                 scheduler.finish(s);
-                fail(s, e);
+                outputs.fail(s, e);
             }
             return;
         }
         long elapsed = System.nanoTime() - t0;
+        record(batch, elapsed);
+
+        boolean[] prefill = new boolean[seqs.size()];
+        for (int i = 0; i < seqs.size(); i++) {
+            prefill[i] = seqs.get(i).inPrefill();
+        }
+        scheduler.advance(batch);
+        for (int i = 0; i < seqs.size(); i++) {
+            Sequence s = seqs.get(i);
+            if (prefill[i]) {
+                s.generation.prefillNanos += elapsed;
+                promptTokens.addAndGet(batch.tokenCounts()[i]);
+            } else {
+                s.generation.decodeNanos += elapsed;
+            }
+            if (!output.hasLogits(i)) {
+                continue;
+            }
+            try {
+                scheduler.append(s, outputs.next(s, output.logitsOf(i)));
+                if (outputs.finished(s)) {
+                    scheduler.finish(s);
+                    outputs.complete(s);
+                }
+            } catch (RuntimeException e) {
+                scheduler.finish(s);
+                outputs.fail(s, e);
+            }
+        }
+    }
+
+    /** The step counters; a step whose every sequence decoded one token also counts as a decode step. */
+    private void record(Scheduler.ScheduledBatch batch, long elapsed) {
         steps.incrementAndGet();
         busyNanos.addAndGet(elapsed);
         boolean pureDecode = true;
-        for (Sequence s : seqs) {
-            pureDecode &= !s.inPrefill() && s.length - s.computed == 1;
+        for (Sequence s : batch.sequences()) {
+            pureDecode &= !s.inPrefill() && s.pending() == 1;
         }
         if (pureDecode) {
             decodeSteps.incrementAndGet();
-            decodeStepTokens.addAndGet(n);
+            decodeStepTokens.addAndGet(batch.totalTokens());
             decodeStepNanos.addAndGet(elapsed);
         }
-
-        int vocab = model.config().vocabSize();
-        int li = 0;
-        for (int i = 0; i < seqs.size(); i++) {
-            Sequence s = seqs.get(i);
-            boolean prefill = s.inPrefill();
-            s.computed += batch.tokenCounts()[i];
-            if (prefill) {
-                s.prefillNanos += elapsed;
-                promptTokens.addAndGet(batch.tokenCounts()[i]);
-            } else {
-                s.decodeNanos += elapsed;
-            }
-            if (!wantsLogits[i]) {
-                continue;
-            }
-            float[] row0 = Arrays.copyOfRange(logits, li * vocab, (li + 1) * vocab);
-            li++;
-            try {
-                emit(s, row0);
-            } catch (RuntimeException e) {
-                scheduler.finish(s);
-                fail(s, e);
-            }
-        }
     }
 
-    /** Samples the next token of {@code s} from its logits and applies the stop conditions. */
-    private void emit(Sequence s, float[] logits) {
-        int token = s.sampler.sample(logits);
-        int topN = s.request.params().logprobs();
-        if (topN > 0) {
-            s.logprobs.add(s.sampler.logprob(token, topN));
-        }
-        s.sampler.accept(token);
-        s.append(token);
-        generatedTokens.incrementAndGet();
-        String piece = s.decoder.push(token);
-        s.text.append(s.stops.accept(token, piece));
-        if (s.stops.finished()) {
-            int[] stopIds = s.request.params().stopTokenIds();
-            s.dropLastToken = (token == tokenizer.eosId() && !s.request.params().ignoreEos())
-                    || Arrays.stream(stopIds).anyMatch(id -> id == token);
-            boolean stoppedByString = s.stops.finishReason() == FinishReason.STOP && !s.dropLastToken;
-            if (!stoppedByString) {
-                // bytes of an unfinished UTF-8 character come out as U+FFFD, as a one-shot decode gives them
-                s.text.append(s.decoder.flush());
-            }
-            scheduler.finish(s);
-            requests.incrementAndGet();
-            s.future.complete(s.result());
-        }
-    }
-
-    private void fail(Sequence s, Throwable e) {
-        requests.incrementAndGet();
-        String message = e.getMessage() == null ? e.toString() : e.getMessage();
-        s.future.complete(GenerationResult.failed(s.request.id(), s.request.promptIds(), message));
+    /** Fails a sequence the engine was closed under (not counted as a request ended, as before). */
+    private static void closedBeforeEnd(Sequence s) {
+        s.generation.future.complete(GenerationResult.failed(s.request.id(), s.request.promptIds(),
+                "the engine was closed"));
     }
 
     /** Sequences pre-empted so far because the KV cache was full (for tests and logs). */
@@ -287,7 +245,8 @@ final class LocalEngine implements Engine {
 
     @Override
     public EngineStats stats() {
-        return new EngineStats(requests.get(), promptTokens.get(), generatedTokens.get(), steps.get(),
+        return new EngineStats(rejected.get() + outputs.requests(), promptTokens.get(), outputs.generatedTokens(),
+                steps.get(),
                 busyNanos.get(), decodeSteps.get(), decodeStepTokens.get(), decodeStepNanos.get());
     }
 
@@ -309,11 +268,11 @@ final class LocalEngine implements Engine {
             Thread.currentThread().interrupt();
         }
         for (Sequence s : scheduler.drainAll()) {
-            s.future.complete(GenerationResult.failed(s.request.id(), s.request.promptIds(), "the engine was closed"));
+            closedBeforeEnd(s);
         }
         Sequence s;
         while ((s = incoming.poll()) != null) {
-            s.future.complete(GenerationResult.failed(s.request.id(), s.request.promptIds(), "the engine was closed"));
+            closedBeforeEnd(s);
         }
         runner.close();
         tokenizer.close();

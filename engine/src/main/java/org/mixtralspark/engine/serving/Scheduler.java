@@ -1,5 +1,6 @@
 package org.mixtralspark.engine.serving;
 
+import org.mixtralspark.engine.backend.StepInput;
 import org.mixtralspark.engine.kv.BlockAllocator;
 
 import java.util.ArrayDeque;
@@ -22,11 +23,32 @@ import java.util.function.Consumer;
  * from the youngest running sequence, which is pre-empted: its blocks are freed, and it goes back to the head of
  * the queue to recompute its tokens (prompt and generated so far) when blocks are free again. Nothing is dropped
  * and memory never grows past the budget. A sequence that cannot fit even alone is failed with the sizes.
+ *
+ * <p>The scheduler is the one writer of its sequences' state ({@link Sequence}): after a step the engine reports
+ * the step done ({@link #advance}) and each new token ({@link #append}), and which sequences finished.
  */
 final class Scheduler {
 
     /** What to run in one step: for each scheduled sequence, how many of its pending tokens. */
     record ScheduledBatch(List<Sequence> sequences, int[] tokenCounts, int totalTokens) {
+
+        /** Whether sequence {@code i} catches up with every token it knows this step, so that it needs logits. */
+        boolean wantsLogits(int i) {
+            Sequence s = sequences.get(i);
+            return s.computed() + tokenCounts[i] == s.length();
+        }
+
+        /** The step as the backend takes it: each sequence's next {@code tokenCounts[i]} tokens from its cached ones. */
+        StepInput toStepInput() {
+            List<StepInput.Sequence> steps = new ArrayList<>(sequences.size());
+            for (int i = 0; i < sequences.size(); i++) {
+                Sequence s = sequences.get(i);
+                int from = s.computed();
+                steps.add(new StepInput.Sequence(s.tokens(from, from + tokenCounts[i]), from, s.table,
+                        wantsLogits(i)));
+            }
+            return new StepInput(steps);
+        }
     }
 
     private final int maxRunning;
@@ -79,6 +101,18 @@ final class Scheduler {
         return all;
     }
 
+    /** The step of {@code batch} ran: each of its sequences has its scheduled tokens in the cache now. */
+    void advance(ScheduledBatch batch) {
+        for (int i = 0; i < batch.sequences().size(); i++) {
+            batch.sequences().get(i).advance(batch.tokenCounts()[i]);
+        }
+    }
+
+    /** {@code s} generated {@code token} (its blocks for the next position are reserved at the next schedule). */
+    void append(Sequence s, int token) {
+        s.append(token);
+    }
+
     /** A sequence finished (or failed): it leaves the batch and its blocks are freed. */
     void finish(Sequence s) {
         running.remove(s);
@@ -91,10 +125,10 @@ final class Scheduler {
         // every decoding sequence needs room for its next position; take it from the youngest if need be
         for (int i = 0; i < running.size(); i++) {
             Sequence s = running.get(i);
-            if (s.inPrefill() || blocks.reserve(s.table, s.length)) {
+            if (s.inPrefill() || blocks.reserve(s.table, s.length())) {
                 continue;
             }
-            while (!blocks.reserve(s.table, s.length)) {
+            while (!blocks.reserve(s.table, s.length())) {
                 Sequence victim = running.get(running.size() - 1);
                 preempt(victim);
                 if (victim == s) {
@@ -112,13 +146,13 @@ final class Scheduler {
         for (Sequence s : running) {
             if (!s.inPrefill() && budget > 0) {
                 seqs.add(s);
-                counts.add(s.length - s.computed);
-                budget -= s.length - s.computed;
+                counts.add(s.pending());
+                budget -= s.pending();
             }
         }
         for (Sequence s : running) {
             if (s.inPrefill() && budget > 0) {
-                int n = Math.min(budget, s.length - s.computed);
+                int n = Math.min(budget, s.pending());
                 seqs.add(s);
                 counts.add(n);
                 budget -= n;
@@ -137,13 +171,13 @@ final class Scheduler {
     private void admit() {
         while (running.size() < maxRunning && !waiting.isEmpty()) {
             Sequence s = waiting.peekFirst();
-            int need = blocks.blocksFor(s.length + 1);
+            int need = blocks.blocksFor(s.length() + 1);
             if (need > blocks.totalBlocks()) {
                 waiting.pollFirst();
                 tooLarge.accept(s);
                 continue;
             }
-            if (!blocks.reserve(s.table, s.length + 1)) {
+            if (!blocks.reserve(s.table, s.length() + 1)) {
                 return; // first come, first served: later arrivals wait behind it
             }
             running.add(waiting.pollFirst());
@@ -153,8 +187,7 @@ final class Scheduler {
     private void preempt(Sequence victim) {
         running.remove(victim);
         blocks.release(victim.table);
-        victim.computed = 0;
-        victim.preemptions++;
+        victim.preempted();
         preemptions++;
         waiting.addFirst(victim);
     }

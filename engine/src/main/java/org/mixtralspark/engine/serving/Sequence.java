@@ -1,51 +1,34 @@
 package org.mixtralspark.engine.serving;
 
-import org.mixtralspark.engine.sampling.FinishReason;
-import org.mixtralspark.engine.sampling.TokenLogprob;
-
 import org.mixtralspark.engine.kv.BlockTable;
-import org.mixtralspark.engine.sampling.SequenceSampler;
-import org.mixtralspark.engine.sampling.StopConditions;
-import org.mixtralspark.engine.tokenizer.StreamingDecoder;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
 
 /**
- * One request while the engine runs it: its tokens (prompt, then generated), how many of them are in the KV cache,
- * its sampler, stop conditions and text so far. Owned by the engine's step thread.
+ * One request as the scheduler sees it: its tokens (prompt, then generated), how many of them are in the KV cache,
+ * and its blocks. The {@link Scheduler} is the one writer of this state (it admits, schedules, advances, appends,
+ * pre-empts and finishes); everyone else only reads it. What the request generates — sampler, stop conditions, text,
+ * future — is its {@link Generation}, owned by the {@link OutputProcessor}.
  */
 final class Sequence {
 
     final GenerationRequest request;
-    final CompletableFuture<GenerationResult> future;
-    final long arrivalNanos;
+    /** The output side of this request. */
+    final Generation generation;
 
     /** Its blocks in the runner's paged KV cache. */
     final BlockTable table = new BlockTable();
-    /** Times its cache was taken back to make room (it then recomputes its tokens). */
-    int preemptions;
-    SequenceSampler sampler;
-    StopConditions stops;
-    StreamingDecoder decoder;
-
     /** Prompt ids followed by generated ids (a final EOS / stop id included). */
-    int[] tokens;
-    int length;
+    private int[] tokens;
+    private int length;
     /** Tokens whose keys and values are in the cache. */
-    int computed;
-    final StringBuilder text = new StringBuilder();
-    final List<TokenLogprob> logprobs = new ArrayList<>();
-    boolean dropLastToken;
-    long prefillNanos;
-    long decodeNanos;
+    private int computed;
+    /** Times its cache was taken back to make room (it then recomputes its tokens). */
+    private int preemptions;
 
-    Sequence(GenerationRequest request, CompletableFuture<GenerationResult> future) {
+    Sequence(GenerationRequest request, Generation generation) {
         this.request = request;
-        this.future = future;
-        this.arrivalNanos = System.nanoTime();
+        this.generation = generation;
         this.tokens = request.promptIds();
         this.length = tokens.length;
     }
@@ -54,9 +37,39 @@ final class Sequence {
         return request.promptLength();
     }
 
+    /** Known tokens: the prompt and what was generated so far. */
+    int length() {
+        return length;
+    }
+
+    /** Tokens whose keys and values are in the cache. */
+    int computed() {
+        return computed;
+    }
+
+    int preemptions() {
+        return preemptions;
+    }
+
     boolean inPrefill() {
         return computed < promptLength();
     }
+
+    boolean hasGenerated() {
+        return length > promptLength();
+    }
+
+    /** Known tokens not yet in the cache. */
+    int pending() {
+        return length - computed;
+    }
+
+    /** Tokens {@code [from, to)} (copied). */
+    int[] tokens(int from, int to) {
+        return Arrays.copyOfRange(tokens, from, to);
+    }
+
+    // ---- written by the Scheduler only ----
 
     void append(int token) {
         if (length == tokens.length) {
@@ -65,19 +78,13 @@ final class Sequence {
         tokens[length++] = token;
     }
 
-    GenerationResult result() {
-        return result(stops.finishReason());
+    void advance(int count) {
+        computed += count;
     }
 
-    /** The result so far, ended for {@code reason} (e.g. LENGTH when the KV cache cannot hold another position). */
-    GenerationResult result(FinishReason reason) {
-        int generatedEnd = dropLastToken ? length - 1 : length;
-        int[] generated = Arrays.copyOfRange(tokens, promptLength(), generatedEnd);
-        return new GenerationResult(request.id(), request.promptIds(), generated, text.toString(),
-                reason, logprobs, null, prefillNanos, decodeNanos);
-    }
-
-    boolean hasGenerated() {
-        return length > promptLength();
+    /** Its cache was taken back: it recomputes every known token when it runs again. */
+    void preempted() {
+        computed = 0;
+        preemptions++;
     }
 }

@@ -1,11 +1,12 @@
 package org.mixtralspark.engine.backend.cpu;
 
 import org.mixtralspark.engine.backend.ModelRunner;
+import org.mixtralspark.engine.backend.StepInput;
+import org.mixtralspark.engine.backend.StepOutput;
 
 import org.mixtralspark.engine.backend.cpu.Matmul;
 import org.mixtralspark.engine.backend.cpu.ThreadTeam;
 import org.mixtralspark.engine.kv.BlockAllocator;
-import org.mixtralspark.engine.kv.BlockTable;
 import org.mixtralspark.engine.backend.cpu.PagedKvCache;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.MixtralWeights;
@@ -46,8 +47,10 @@ public final class CpuModelRunner implements ModelRunner {
     }
 
     @Override
-    public float[] forward(int[] tokens, int[] positions, BlockTable[] tables, int[] logitRows) {
-        return forward.forward(tokens, positions, tables, logitRows);
+    public StepOutput forward(StepInput step) {
+        StepInput.Tokens t = step.tokens();
+        float[] logits = forward.forward(t.ids(), t.positions(), t.tables(), t.logitRows());
+        return StepOutput.of(step, logits, config.vocabSize(), null);
     }
 
     @Override

@@ -138,8 +138,8 @@ public final class VectorMatmul implements Matmul {
      * Rows {@code [rowStart, rowEnd)} for every token: {@code x} as given, {@code xv} the same or, for pair-split
      * types, with each token's vector part split alike (the scalar tail reads {@code x}).
      */
-    private void rowGroups(WeightMatrix w, MatrixTables tables, float[] x, float[] xv, int tokens, float[] out, int outStride,
-                           int rowStart, int rowEnd) {
+    private void rowGroups(WeightMatrix w, MatrixTables tables, float[] x, float[] xv, int tokens, float[] out,
+                           int outStride, int rowStart, int rowEnd) {
         Scratch s = scratch.get();
         int lanes = SPECIES.length();
         int cols = w.cols();

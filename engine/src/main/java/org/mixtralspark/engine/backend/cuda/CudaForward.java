@@ -2,7 +2,7 @@ package org.mixtralspark.engine.backend.cuda;
 
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
-import org.mixtralspark.engine.kv.BlockTable;
+import org.mixtralspark.engine.backend.StepInput;
 import org.mixtralspark.engine.model.MixtralConfig;
 
 /**
@@ -67,9 +67,10 @@ final class CudaForward implements AutoCloseable {
     }
 
     /** See {@link org.mixtralspark.engine.backend.ModelRunner#forward}. */
-    float[] forward(int[] tokens, int[] positions, BlockTable[] tables, int[] logitRows) {
+    float[] forward(StepInput.Tokens step) {
+        int[] tokens = step.ids();
         int n = tokens.length;
-        int m = logitRows.length;
+        int m = step.logitRows().length;
         int vocab = c.vocabSize();
         for (int t : tokens) {
             if (t < 0 || t >= vocab) {
@@ -84,8 +85,7 @@ final class CudaForward implements AutoCloseable {
             buf.close();
             buf = new StepBuffers(c, k.precision(), grown, mem);
         }
-        StepPlan plan = StepPlan.build(tokens, positions, tables, logitRows, kv.blockSize, headsPerBlock,
-                buf.maxItems);
+        StepPlan plan = StepPlan.build(step, kv.blockSize, headsPerBlock, buf.maxItems);
         ensureInts(plan.ints.length);
         intsHost.buffer().asIntBuffer().put(plan.ints);
         ints.copyFromHost(intsHost.pointer(), 0, (long) plan.ints.length * Integer.BYTES);

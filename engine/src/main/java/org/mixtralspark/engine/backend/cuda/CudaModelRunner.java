@@ -1,10 +1,11 @@
 package org.mixtralspark.engine.backend.cuda;
 
 import org.mixtralspark.engine.kv.BlockAllocator;
-import org.mixtralspark.engine.kv.BlockTable;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.MixtralWeights;
 import org.mixtralspark.engine.backend.ModelRunner;
+import org.mixtralspark.engine.backend.StepInput;
+import org.mixtralspark.engine.backend.StepOutput;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -118,9 +119,9 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     @Override
-    public float[] forward(int[] tokens, int[] positions, BlockTable[] tables, int[] logitRows) {
+    public StepOutput forward(StepInput step) {
         device.bind();
-        return forward.forward(tokens, positions, tables, logitRows);
+        return StepOutput.of(step, forward.forward(step.tokens()), config.vocabSize(), null);
     }
 
     /** Bytes this engine has allocated on the device. */

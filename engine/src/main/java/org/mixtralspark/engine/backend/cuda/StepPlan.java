@@ -1,11 +1,10 @@
 package org.mixtralspark.engine.backend.cuda;
 
+import org.mixtralspark.engine.backend.StepInput;
 import org.mixtralspark.engine.kv.BlockTable;
 
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Everything one forward step tells the device, computed on the host and packed into one int array that goes over in
@@ -82,25 +81,26 @@ final class StepPlan {
     }
 
     /**
-     * @param tokens        token ids (T)
-     * @param positions     positions (T); a sequence's tokens are consecutive, in order
-     * @param tables        each token's block table (T), already reserved up to its position
-     * @param logitRows     rows whose logits are wanted (m)
+     * @param step          the step per token ({@link StepInput#tokens()}): a sequence's tokens consecutive and in
+     *                      order, each table already reserved up to its token's position
      * @param blockSize     positions per KV block
      * @param headsPerBlock {@link #headsPerBlock} of the model
      * @param maxItems      most attention items (the workspace's size)
      */
-    static StepPlan build(int[] tokens, int[] positions, BlockTable[] tables, int[] logitRows, int blockSize,
-                          int headsPerBlock, int maxItems) {
+    static StepPlan build(StepInput.Tokens step, int blockSize, int headsPerBlock, int maxItems) {
+        int[] tokens = step.ids();
+        int[] positions = step.positions();
+        BlockTable[] tables = step.tables();
+        int[] sequenceOf = step.sequenceOf();
+        int[] logitRows = step.logitRows();
         int n = tokens.length;
-        if (positions.length != n || tables.length != n) {
-            throw new IllegalArgumentException("tokens, positions and tables differ in length: " + n + ", "
-                    + positions.length + ", " + tables.length);
+        if (positions.length != n || tables.length != n || sequenceOf.length != n) {
+            throw new IllegalArgumentException("tokens, positions, tables and sequences differ in length: " + n
+                    + ", " + positions.length + ", " + tables.length + ", " + sequenceOf.length);
         }
         int tokensPerTile = Math.max(1, ATTENTION_ROWS / headsPerBlock);
 
-        // sequences in order of first appearance, and tiles
-        Map<BlockTable, Integer> seqIndex = new IdentityHashMap<>();
+        // the step's sequences as the scheduler listed them, and tiles
         List<BlockTable> seqs = new ArrayList<>();
         List<int[]> tileList = new ArrayList<>(); // {first token, tokens, sequence}
         int[] tokenTile = new int[n];
@@ -108,12 +108,13 @@ final class StepPlan {
         int maxBlocks = 1;
         for (int t = 0; t < n; t++) {
             BlockTable table = tables[t];
-            Integer s = seqIndex.get(table);
-            if (s == null) {
-                s = seqs.size();
-                seqIndex.put(table, s);
+            int s = sequenceOf[t];
+            if (s == seqs.size()) {
                 seqs.add(table);
                 maxBlocks = Math.max(maxBlocks, table.blockCount());
+            } else if (s != seqs.size() - 1 || seqs.get(s) != table) {
+                throw new IllegalArgumentException("token " + t + " of sequence " + s + ": a step's sequences must be "
+                        + "consecutive runs of tokens, each with its own block table");
             }
             int pos = positions[t];
             if (pos < 0 || pos >= table.capacity(blockSize)) {
@@ -122,8 +123,7 @@ final class StepPlan {
             }
             slots[t] = table.block(pos / blockSize) * blockSize + pos % blockSize;
             int[] last = tileList.isEmpty() ? null : tileList.get(tileList.size() - 1);
-            boolean extend = last != null && last[2] == s && last[1] < tokensPerTile
-                    && positions[t - 1] + 1 == pos && tables[t - 1] == table;
+            boolean extend = last != null && last[2] == s && last[1] < tokensPerTile && positions[t - 1] + 1 == pos;
             if (extend) {
                 last[1]++;
             } else {

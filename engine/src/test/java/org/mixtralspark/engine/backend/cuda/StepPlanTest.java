@@ -1,10 +1,12 @@
 package org.mixtralspark.engine.backend.cuda;
 
 import org.junit.jupiter.api.Test;
+import org.mixtralspark.engine.backend.StepInput;
 import org.mixtralspark.engine.kv.BlockAllocator;
 import org.mixtralspark.engine.kv.BlockTable;
 
 import java.util.Arrays;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -52,7 +54,7 @@ class StepPlanTest {
             tables[t] = seq;
         }
         // 4 heads per block -> 4 tokens per tile: tiles of 4, 4, 2
-        StepPlan p = StepPlan.build(tokens, positions, tables, new int[] {9}, 4, 4, 4096);
+        StepPlan p = plan(tokens, positions, tables, new int[] {9}, 4, 4, 4096);
         assertEquals(3, p.tiles);
         assertArrayEquals(new int[] {0, 4, 0, 0}, tile(p, 0));
         assertArrayEquals(new int[] {4, 4, 0, 1}, tile(p, 1));
@@ -79,7 +81,7 @@ class StepPlanTest {
         BlockTable s1 = new BlockTable();
         a.reserve(s0, 40); // 3 blocks
         a.reserve(s1, 5);  // 1 block
-        StepPlan p = StepPlan.build(new int[] {1, 2}, new int[] {39, 4}, new BlockTable[] {s0, s1},
+        StepPlan p = plan(new int[] {1, 2}, new int[] {39, 4}, new BlockTable[] {s0, s1},
                 new int[] {0, 1}, 16, 4, 4096);
         assertEquals(2, p.tiles);
         assertEquals(2, p.sequences);
@@ -99,7 +101,7 @@ class StepPlanTest {
         BlockTable s1 = new BlockTable();
         a.reserve(s0, 16);
         a.reserve(s1, 16);
-        StepPlan p = StepPlan.build(new int[] {1, 2, 3, 4}, new int[] {0, 1, 0, 1},
+        StepPlan p = plan(new int[] {1, 2, 3, 4}, new int[] {0, 1, 0, 1},
                 new BlockTable[] {s0, s0, s1, s1}, new int[] {1, 3}, 16, 2, 4096);
         assertEquals(2, p.tiles);
         assertArrayEquals(new int[] {0, 2, 0, 0}, tile(p, 0));
@@ -111,12 +113,12 @@ class StepPlanTest {
         BlockAllocator a = new BlockAllocator(128, 16);
         BlockTable s = new BlockTable();
         a.reserve(s, 1000);
-        StepPlan p = StepPlan.build(new int[] {7}, new int[] {999}, new BlockTable[] {s}, new int[] {0}, 16, 4, 4096);
+        StepPlan p = plan(new int[] {7}, new int[] {999}, new BlockTable[] {s}, new int[] {0}, 16, 4, 4096);
         assertEquals(StepPlan.BASE_SPLIT, p.splitLen);
         assertEquals(4, p.items); // 1000 positions in 256s
         assertArrayEquals(new int[] {0, 0, 256}, item(p, 0));
         assertArrayEquals(new int[] {0, 768, 1000}, item(p, 3));
-        StepPlan small = StepPlan.build(new int[] {7}, new int[] {999}, new BlockTable[] {s}, new int[] {0}, 16, 4, 2);
+        StepPlan small = plan(new int[] {7}, new int[] {999}, new BlockTable[] {s}, new int[] {0}, 16, 4, 2);
         assertEquals(512, small.splitLen); // 1000 positions: 4 items of 256 > 2, 2 of 512 fit
         assertEquals(2, small.items);
     }
@@ -126,9 +128,52 @@ class StepPlanTest {
         BlockAllocator a = new BlockAllocator(8, 16);
         BlockTable s = new BlockTable();
         a.reserve(s, 16);
-        assertThrows(IllegalArgumentException.class, () -> StepPlan.build(new int[] {1}, new int[] {16},
+        assertThrows(IllegalArgumentException.class, () -> plan(new int[] {1}, new int[] {16},
                 new BlockTable[] {s}, new int[] {0}, 16, 4, 4096));
-        assertThrows(IllegalArgumentException.class, () -> StepPlan.build(new int[] {1}, new int[] {3},
+        assertThrows(IllegalArgumentException.class, () -> plan(new int[] {1}, new int[] {3},
                 new BlockTable[] {s}, new int[] {1}, 16, 4, 4096));
+    }
+    /**
+     * The plan of a step given per token, with the sequences the scheduler would have listed: each run of
+     * consecutive tokens with one block table is one sequence.
+     */
+    private static StepPlan plan(int[] tokens, int[] positions, BlockTable[] tables, int[] logitRows, int blockSize,
+                                 int headsPerBlock, int maxItems) {
+        int[] sequenceOf = new int[tokens.length];
+        for (int t = 1; t < tokens.length; t++) {
+            sequenceOf[t] = sequenceOf[t - 1] + (tables[t] == tables[t - 1] ? 0 : 1);
+        }
+        return StepPlan.build(new StepInput.Tokens(tokens, positions, tables, sequenceOf, logitRows), blockSize,
+                headsPerBlock, maxItems);
+    }
+
+    @Test
+    void aStepInputFlattensToThePlanOfItsTokens() {
+        BlockAllocator a = new BlockAllocator(16, 4);
+        BlockTable s0 = new BlockTable();
+        BlockTable s1 = new BlockTable();
+        a.reserve(s0, 6);
+        a.reserve(s1, 3);
+        StepInput step = new StepInput(List.of(new StepInput.Sequence(new int[] {5}, 5, s0, true),
+                new StepInput.Sequence(new int[] {7, 8, 9}, 0, s1, true)));
+        StepPlan p = StepPlan.build(step.tokens(), 4, 4, 4096);
+        assertEquals(2, p.sequences);
+        assertArrayEquals(new int[] {5, 7, 8, 9}, slice(p, p.offTokens, 4));
+        assertArrayEquals(new int[] {5, 0, 1, 2}, slice(p, p.offPositions, 4));
+        assertArrayEquals(new int[] {0, 3}, slice(p, p.offLogitRows, 2));
+        assertArrayEquals(new int[] {s0.block(1) * 4 + 1, s1.block(0) * 4, s1.block(0) * 4 + 1, s1.block(0) * 4 + 2},
+                slice(p, p.offSlots, 4));
+    }
+
+    @Test
+    void aSequenceSplitAcrossTheStepIsRejected() {
+        BlockAllocator a = new BlockAllocator(8, 16);
+        BlockTable s0 = new BlockTable();
+        BlockTable s1 = new BlockTable();
+        a.reserve(s0, 16);
+        a.reserve(s1, 16);
+        StepInput.Tokens split = new StepInput.Tokens(new int[] {1, 2, 3}, new int[] {0, 0, 1},
+                new BlockTable[] {s0, s1, s0}, new int[] {0, 1, 0}, new int[] {2});
+        assertThrows(IllegalArgumentException.class, () -> StepPlan.build(split, 16, 4, 4096));
     }
 }

@@ -234,7 +234,7 @@ final class GpuBenchmark {
                 logitRows.add(t);
             }
         }
-        r.forward(tokens, positions, tab, logitRows.stream().mapToInt(Integer::intValue).toArray());
+        r.forward(Steps.of(tokens, positions, tab, logitRows.stream().mapToInt(Integer::intValue).toArray()));
     }
 
     private void reserve(BlockTable t, int positions) {

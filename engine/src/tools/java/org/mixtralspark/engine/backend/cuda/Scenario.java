@@ -72,7 +72,8 @@ final class Scenario {
                         finishing.add(i);
                     }
                 }
-                float[] out = r.forward(tok, pos, tab, rows.stream().mapToInt(Integer::intValue).toArray());
+                int[] logitRows = rows.stream().mapToInt(Integer::intValue).toArray();
+                float[] out = r.forward(Steps.of(tok, pos, tab, logitRows)).logits();
                 for (int j = 0; j < finishing.size(); j++) {
                     logits[0][finishing.get(j)] = slice(out, j, vocab);
                 }
@@ -90,7 +91,7 @@ final class Scenario {
                     rows[i] = i;
                     reserve(r, tables[i], pos[i] + 1);
                 }
-                float[] out = r.forward(tok, pos, tables.clone(), rows);
+                float[] out = r.forward(Steps.of(tok, pos, tables.clone(), rows)).logits();
                 for (int i = 0; i < n; i++) {
                     logits[s + 1][i] = slice(out, i, vocab);
                 }

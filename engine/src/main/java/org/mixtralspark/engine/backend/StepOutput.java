@@ -1,0 +1,45 @@
+package org.mixtralspark.engine.backend;
+
+import java.util.Arrays;
+
+/**
+ * What one forward step gives back (vLLM's {@code ModelRunnerOutput}): for each sequence of the {@link StepInput}
+ * that wanted them, its next-token logits; and how the step's tokens were routed to the experts.
+ *
+ * @param logits       (m, vocab) row-major: row {@code i} for the {@code i}-th sequence that wanted logits
+ * @param vocab        the vocabulary size
+ * @param logitRow     per sequence of the step, its row in {@code logits}, or -1 when it wanted none
+ * @param expertTokens (layer, expert): how many of the step's tokens each layer routed to each expert (each token
+ *                     counts once per chosen expert, so a layer's counts sum to tokens x experts per token); null
+ *                     when the backend does not record it
+ */
+public record StepOutput(float[] logits, int vocab, int[] logitRow, int[][] expertTokens) {
+
+    /** Pairs the logit rows a backend computed for {@code input} with the input's sequences. */
+    public static StepOutput of(StepInput input, float[] logits, int vocab, int[][] expertTokens) {
+        int[] row = new int[input.sequences().size()];
+        int next = 0;
+        for (int i = 0; i < row.length; i++) {
+            row[i] = input.sequences().get(i).wantsLogits() ? next++ : -1;
+        }
+        if (logits.length != (long) next * vocab) {
+            throw new IllegalStateException("the backend returned " + logits.length + " logits for " + next
+                    + " rows of " + vocab);
+        }
+        return new StepOutput(logits, vocab, row, expertTokens);
+    }
+
+    /** Whether sequence {@code i} of the step has logits. */
+    public boolean hasLogits(int i) {
+        return logitRow[i] >= 0;
+    }
+
+    /** A copy of sequence {@code i}'s next-token logits, (vocab); the caller may change it. */
+    public float[] logitsOf(int i) {
+        int r = logitRow[i];
+        if (r < 0) {
+            throw new IllegalArgumentException("sequence " + i + " of the step wanted no logits");
+        }
+        return Arrays.copyOfRange(logits, r * vocab, (r + 1) * vocab);
+    }
+}
