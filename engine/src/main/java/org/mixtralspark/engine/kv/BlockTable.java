@@ -11,6 +11,8 @@ public final class BlockTable {
 
     private int[] blocks = new int[4];
     private int count;
+    /** Leading blocks the allocator has committed (their tokens are known and findable); see BlockAllocator. */
+    int committed;
 
     /** Blocks held. */
     public int blockCount() {
@@ -23,6 +25,11 @@ public final class BlockTable {
             throw new IndexOutOfBoundsException("block " + i + " of a table of " + count);
         }
         return blocks[i];
+    }
+
+    /** Leading blocks whose tokens are committed to the allocator's prefix cache. */
+    public int committedBlocks() {
+        return committed;
     }
 
     /** Positions the table can hold with {@code blockSize}-position blocks. */
@@ -40,6 +47,7 @@ public final class BlockTable {
     int[] drain() {
         int[] out = Arrays.copyOf(blocks, count);
         count = 0;
+        committed = 0;
         return out;
     }
 

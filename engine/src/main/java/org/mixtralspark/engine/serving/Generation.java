@@ -37,6 +37,6 @@ final class Generation {
         int generatedEnd = dropLastToken ? s.length() - 1 : s.length();
         int[] generated = s.tokens(s.promptLength(), generatedEnd);
         return new GenerationResult(s.request.id(), s.request.promptIds(), generated, text.toString(), reason,
-                logprobs, null, prefillNanos, decodeNanos);
+                logprobs, null, prefillNanos, decodeNanos, s.cachedPromptTokens());
     }
 }

@@ -18,6 +18,8 @@ import java.util.List;
  * @param error          why the request failed, when {@code finishReason} is ERROR; otherwise null
  * @param prefillNanos   time spent on the prompt (this request's share of the batch's steps)
  * @param decodeNanos    time spent generating
+ * @param cachedPromptTokens prompt tokens whose keys and values came from the prefix cache (computed earlier for
+ *                       another request with the same start) instead of being computed for this one
  */
 public record GenerationResult(
         String id,
@@ -28,7 +30,13 @@ public record GenerationResult(
         List<TokenLogprob> logprobs,
         String error,
         long prefillNanos,
-        long decodeNanos) {
+        long decodeNanos,
+        int cachedPromptTokens) {
+
+    public GenerationResult(String id, int[] promptIds, int[] tokenIds, String text, FinishReason finishReason,
+                            List<TokenLogprob> logprobs, String error, long prefillNanos, long decodeNanos) {
+        this(id, promptIds, tokenIds, text, finishReason, logprobs, error, prefillNanos, decodeNanos, 0);
+    }
 
     public GenerationResult {
         promptIds = promptIds == null ? new int[0] : promptIds.clone();

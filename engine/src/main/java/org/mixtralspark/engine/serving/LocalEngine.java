@@ -29,6 +29,8 @@ final class LocalEngine implements Engine {
 
     /** Most tokens in one forward step (prompt chunks plus decode tokens). */
     private static final int STEP_TOKEN_BUDGET = 512;
+    /** Prefix caching is on unless -Dmixtral.prefixCache=off (until EngineOptions carries it). */
+    private static final boolean PREFIX_CACHING = !"off".equals(System.getProperty("mixtral.prefixCache"));
 
     private final LoadedModel model;
     private final Tokenizer tokenizer;
@@ -64,20 +66,24 @@ final class LocalEngine implements Engine {
         this.description = new ModelDescription(model.path(), model.name(), model.format(), contextLength,
                 c.vocabSize(), runner.device());
         this.outputs = new OutputProcessor(tokenizer, c.vocabSize(), contextLength);
-        this.scheduler = new Scheduler(options.maxBatchSize(), STEP_TOKEN_BUDGET, runner.blocks(), s -> {
-            if (s.hasGenerated()) {
-                // it grew to fill the whole cache: end it like a context limit, keeping what it generated
-                outputs.completeForLength(s);
-                return;
-            }
-            long need = runner.blocks().blocksFor(s.length() + 1);
-            outputs.fail(s, "the sequence needs " + need + " KV cache blocks of " + runner.blocks().blockSize()
-                    + " positions, but the whole cache has " + runner.blocks().totalBlocks()
-                    + ": raise the KV cache budget or shorten the prompt");
-        });
+        this.scheduler = new Scheduler(options.maxBatchSize(), STEP_TOKEN_BUDGET, runner.blocks(), PREFIX_CACHING,
+                this::largerThanTheCache);
         this.stepThread = new Thread(this::loop, "mixtral-engine");
         this.stepThread.setDaemon(true);
         this.stepThread.start();
+    }
+
+    /** {@code s} cannot fit in the whole KV cache. */
+    private void largerThanTheCache(Sequence s) {
+        if (s.hasGenerated()) {
+            // it grew to fill the whole cache: end it like a context limit, keeping what it generated
+            outputs.completeForLength(s);
+            return;
+        }
+        long need = runner.blocks().blocksFor(s.length() + 1);
+        outputs.fail(s, "the sequence needs " + need + " KV cache blocks of " + runner.blocks().blockSize()
+                + " positions, but the whole cache has " + runner.blocks().totalBlocks()
+                + ": raise the KV cache budget or shorten the prompt");
     }
 
     @Override
@@ -246,8 +252,8 @@ final class LocalEngine implements Engine {
     @Override
     public EngineStats stats() {
         return new EngineStats(rejected.get() + outputs.requests(), promptTokens.get(), outputs.generatedTokens(),
-                steps.get(),
-                busyNanos.get(), decodeSteps.get(), decodeStepTokens.get(), decodeStepNanos.get());
+                steps.get(), busyNanos.get(), decodeSteps.get(), decodeStepTokens.get(), decodeStepNanos.get(),
+                scheduler.cachedPromptTokens());
     }
 
     @Override

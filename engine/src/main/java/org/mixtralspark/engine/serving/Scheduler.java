@@ -54,18 +54,25 @@ final class Scheduler {
     private final int maxRunning;
     private final int tokenBudget;
     private final BlockAllocator blocks;
+    private final boolean prefixCaching;
     private final Consumer<Sequence> tooLarge;
     private final Deque<Sequence> waiting = new ArrayDeque<>();
     private final List<Sequence> running = new ArrayList<>();
     private long preemptions;
+    /** Prompt tokens found in the prefix cache at first admissions (written by the step thread only). */
+    private volatile long cachedPromptTokens;
 
     /**
-     * @param tooLarge called for a sequence that cannot fit in the whole cache (it is removed from scheduling)
+     * @param prefixCaching whether a sequence starts from the cached blocks of the longest prefix it shares with
+     *                      earlier ones ({@link BlockAllocator#matchPrefix}), and leaves its own full blocks cached
+     * @param tooLarge      called for a sequence that cannot fit in the whole cache (it is removed from scheduling)
      */
-    Scheduler(int maxRunning, int tokenBudget, BlockAllocator blocks, Consumer<Sequence> tooLarge) {
+    Scheduler(int maxRunning, int tokenBudget, BlockAllocator blocks, boolean prefixCaching,
+              Consumer<Sequence> tooLarge) {
         this.maxRunning = maxRunning;
         this.tokenBudget = tokenBudget;
         this.blocks = blocks;
+        this.prefixCaching = prefixCaching;
         this.tooLarge = tooLarge;
     }
 
@@ -79,6 +86,11 @@ final class Scheduler {
 
     long preemptions() {
         return preemptions;
+    }
+
+    /** Prompt tokens taken from the prefix cache so far, at each sequence's first admission. */
+    long cachedPromptTokens() {
+        return cachedPromptTokens;
     }
 
     int runningCount() {
@@ -104,7 +116,16 @@ final class Scheduler {
     /** The step of {@code batch} ran: each of its sequences has its scheduled tokens in the cache now. */
     void advance(ScheduledBatch batch) {
         for (int i = 0; i < batch.sequences().size(); i++) {
-            batch.sequences().get(i).advance(batch.tokenCounts()[i]);
+            Sequence s = batch.sequences().get(i);
+            s.advance(batch.tokenCounts()[i]);
+            if (prefixCaching) {
+                // the blocks it has just filled become findable by later sequences with the same start
+                int from = s.table.committedBlocks() * blocks.blockSize();
+                int to = s.computed() / blocks.blockSize() * blocks.blockSize();
+                if (to > from) {
+                    blocks.commit(s.table, s.tokens(from, to));
+                }
+            }
         }
     }
 
@@ -167,7 +188,10 @@ final class Scheduler {
         return new ScheduledBatch(seqs, c, total);
     }
 
-    /** Moves waiting sequences into the batch while there is a slot and blocks for all their known tokens. */
+    /**
+     * Moves waiting sequences into the batch while there is a slot and blocks for all their known tokens; a sequence
+     * starts from the cached blocks of its longest cached prefix, so only the rest is computed.
+     */
     private void admit() {
         while (running.size() < maxRunning && !waiting.isEmpty()) {
             Sequence s = waiting.peekFirst();
@@ -177,8 +201,15 @@ final class Scheduler {
                 tooLarge.accept(s);
                 continue;
             }
+            int cached = prefixCaching ? blocks.matchPrefix(s.tokens(0, s.length()), s.table) : 0;
             if (!blocks.reserve(s.table, s.length() + 1)) {
+                blocks.release(s.table); // its cached prefix stays cached for when it is admitted
                 return; // first come, first served: later arrivals wait behind it
+            }
+            boolean first = s.preemptions() == 0;
+            s.admitted(cached);
+            if (first) {
+                cachedPromptTokens += s.cachedPromptTokens();
             }
             running.add(waiting.pollFirst());
         }

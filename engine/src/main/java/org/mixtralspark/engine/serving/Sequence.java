@@ -25,6 +25,8 @@ final class Sequence {
     private int computed;
     /** Times its cache was taken back to make room (it then recomputes its tokens). */
     private int preemptions;
+    /** Prompt tokens found in the prefix cache when it was first admitted; -1 before that. */
+    private int cachedPromptTokens = -1;
 
     Sequence(GenerationRequest request, Generation generation) {
         this.request = request;
@@ -59,6 +61,11 @@ final class Sequence {
         return length > promptLength();
     }
 
+    /** Prompt tokens found in the prefix cache at its first admission (0 before it). */
+    int cachedPromptTokens() {
+        return Math.max(0, cachedPromptTokens);
+    }
+
     /** Known tokens not yet in the cache. */
     int pending() {
         return length - computed;
@@ -76,6 +83,14 @@ final class Sequence {
             tokens = Arrays.copyOf(tokens, Math.max(8, tokens.length * 2));
         }
         tokens[length++] = token;
+    }
+
+    /** It was admitted with its first {@code cached} tokens' keys and values found in the prefix cache. */
+    void admitted(int cached) {
+        computed = cached;
+        if (cachedPromptTokens < 0) {
+            cachedPromptTokens = Math.min(cached, promptLength());
+        }
     }
 
     void advance(int count) {

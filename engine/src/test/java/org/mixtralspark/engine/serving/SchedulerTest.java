@@ -22,7 +22,7 @@ class SchedulerTest {
     private final List<Sequence> tooLarge = new ArrayList<>();
 
     private Scheduler scheduler(int maxRunning, int tokenBudget, BlockAllocator blocks) {
-        return new Scheduler(maxRunning, tokenBudget, blocks, tooLarge::add);
+        return new Scheduler(maxRunning, tokenBudget, blocks, false, tooLarge::add);
     }
 
     /** A sequence whose prompt is {@code 100 .. 100 + promptLength - 1}. */
@@ -179,5 +179,27 @@ class SchedulerTest {
         assertEquals(List.of(a, b), s.drainAll());
         assertFalse(s.hasWork());
         assertEquals(4, blocks.freeBlocks());
+    }
+
+    @Test
+    void withPrefixCachingALaterSequenceStartsAfterTheBlocksAnEarlierOneComputed() {
+        BlockAllocator blocks = new BlockAllocator(16, 4);
+        Scheduler s = new Scheduler(8, 64, blocks, true, tooLarge::add);
+        Sequence a = sequence("a", 10);
+        s.add(a);
+        ran(s, s.schedule(), 7); // a's 10 prompt tokens ran: its first two blocks are committed
+        assertEquals(2, a.table.committedBlocks());
+
+        Sequence b = sequence("b", 11); // the same 10 tokens and one more
+        s.add(b);
+        Scheduler.ScheduledBatch batch = s.schedule();
+        assertEquals(List.of(a, b), batch.sequences());
+        StepInput.Sequence bStep = batch.toStepInput().sequences().get(1);
+        assertEquals(8, bStep.start(), "b's first 8 tokens came from a's blocks");
+        assertArrayEquals(new int[] {108, 109, 110}, bStep.tokenIds());
+        assertEquals(a.table.block(0), b.table.block(0));
+        assertEquals(8, b.cachedPromptTokens());
+        assertEquals(8, s.cachedPromptTokens());
+        assertEquals(0, a.cachedPromptTokens());
     }
 }
