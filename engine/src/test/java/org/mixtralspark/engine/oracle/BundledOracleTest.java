@@ -1,6 +1,7 @@
 package org.mixtralspark.engine.oracle;
 
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -27,6 +28,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * where ../shared/oracle is present, the same bytes as there.
  */
 class BundledOracleTest {
+
+    @BeforeEach
+    void bundleNotLeftOut() {
+        Assumptions.assumeFalse(System.getProperty("mixtral.oracle.bundle", "true").equals("false"),
+                "oracle: the bundle is left out (-Dmixtral.oracle.bundle=false)");
+    }
 
     /** The repository carries the bundle: keep it small (PROVENANCE.md says why each file is there). */
     private static final long MAX_BYTES = 30_000_000;
