@@ -3,6 +3,8 @@ package org.mixtralspark.engine.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.mixtralspark.engine.oracle.Oracle;
 
 import java.io.ByteArrayOutputStream;
@@ -38,10 +40,12 @@ class MixtralCliTest {
         }
     }
 
-    @Test
-    void generateJsonReproducesTheOracleGreedyContinuationOfTheChatPrompt() throws Exception {
-        Oracle.Prompt chat = Oracle.reference("hf", "mini-mistral-hf").prompt("chat_20");
-        Run r = run("generate", "--model", Oracle.model("mini-mistral-hf").toString(), "--messages",
+    @ParameterizedTest(name = "{0} vs {1}/{2}")
+    @CsvSource({"mini-mistral-hf, hf, mini-mistral-hf", "mini-mistral-q8_0.gguf, exact-f64, mini-mistral-q8_0"})
+    void generateJsonReproducesTheOracleGreedyContinuationOfTheChatPrompt(String model, String kind, String stem)
+            throws Exception {
+        Oracle.Prompt chat = Oracle.reference(kind, stem).prompt("chat_20");
+        Run r = run("generate", "--model", Oracle.model(model).toString(), "--messages",
                 "[{\"role\":\"user\",\"content\":\"Which planet in our solar system has the most moons?\"}]",
                 "--temperature", "0", "--max-new-tokens", "24", "--ignore-eos", "--logprobs", "2", "--json",
                 "--threads", "2");
@@ -89,15 +93,15 @@ class MixtralCliTest {
     @Test
     void tokenizeMatchesTheOraclePromptIdsAndInputModeKeepsOrder(@TempDir Path tmp) throws Exception {
         Oracle.Prompt p = Oracle.reference("hf", "mini-mistral-hf").prompt("short_7");
-        for (String model : new String[] {"mini-mistral-hf", "mini-mistral-f32.gguf"}) {
-            Run r = run("tokenize", "--model", Oracle.model(model).toString(), "--text", "Rain fell softly on the old",
-                    "--json");
+        // mini-mistral-hf for its tokenizer files only; every mini-mistral GGUF carries the same vocabulary
+        for (Path model : new Path[] {Oracle.tokenizerFolder("mini-mistral-hf"), Oracle.model("mini-mistral-q8_0.gguf")}) {
+            Run r = run("tokenize", "--model", model.toString(), "--text", "Rain fell softly on the old", "--json");
             assertEquals(0, r.code(), r.err());
-            assertEquals(Json.MAPPER.valueToTree(p.promptIds()), Json.MAPPER.readTree(r.out()).get("ids"), model);
+            assertEquals(Json.MAPPER.valueToTree(p.promptIds()), Json.MAPPER.readTree(r.out()).get("ids"), model.toString());
         }
         Path in = tmp.resolve("t.jsonl");
         Files.write(in, List.of("{\"text\": \"Rain fell softly on the old\"}", "{\"text\": \"\"}"));
-        Run r = run("tokenize", "--model", Oracle.model("mini-mistral-hf").resolve("tokenizer.json").toString(),
+        Run r = run("tokenize", "--model", Oracle.file("models/mini-mistral-hf/tokenizer.json").toString(),
                 "--input", in.toString(), "--no-bos");
         assertEquals(0, r.code(), r.err());
         String[] lines = r.out().strip().split("\n");

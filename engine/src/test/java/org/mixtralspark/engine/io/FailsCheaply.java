@@ -4,22 +4,24 @@ import java.lang.management.ManagementFactory;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** For the hostile-file tests of both formats: a refusal must be cheap, whatever the file claims. */
+/**
+ * For the hostile-file tests of both formats: a refusal must be cheap, whatever the file claims. Cheap is measured by
+ * what the refusal allocates, which does not depend on the machine's speed or load: a reader that believed a claimed
+ * count or length (a trillion keys, a 1 TiB string) would allocate for it before noticing. Tests never time anything
+ * (DESIGN §8); a reader that looped over a claimed count without allocating would show as a test that does not end.
+ */
 public final class FailsCheaply {
 
     private FailsCheaply() {
     }
 
-    /** Runs {@code check} after a warm-up, and asserts it took under a second and allocated under 16 MiB. */
-    public static void assertFastAndSmall(Runnable check) {
+    /** Runs {@code check} after a warm-up, and asserts that the second run allocated under 16 MiB. */
+    public static void assertAllocatesLittle(Runnable check) {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         check.run(); // class loading and JIT out of the way
         long allocated = mx.getCurrentThreadAllocatedBytes();
-        long start = System.nanoTime();
         check.run();
-        long nanos = System.nanoTime() - start;
         allocated = mx.getCurrentThreadAllocatedBytes() - allocated;
-        assertTrue(nanos < 1_000_000_000L, "took " + nanos / 1_000_000 + " ms");
         assertTrue(allocated < 16 << 20, "allocated " + allocated + " bytes");
     }
 }

@@ -4,6 +4,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.mixtralspark.engine.tensor.GgmlType;
 import org.mixtralspark.engine.backend.cpu.Matmul;
 import org.mixtralspark.engine.backend.cpu.ThreadTeam;
@@ -21,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The same weights in different files give the same logits: HF folder vs GGUF (q/k permuted, RoPE layouts
  * normalised at load), merged vs the old per-expert GGUF layout (written from kquant-hf by our converter, which
- * the oracle README §1.2 says llama.cpp no longer loads; it must reproduce the kquant-f32 references).
+ * the oracle README §1.2 says llama.cpp no longer loads; it must reproduce the kquant-f32 references). The BF16 folder
+ * (bundled) goes the same way: its bf16 weights written as F32 GGUFs must meet its own references.
  */
 class LayoutEquivalenceTest {
 
@@ -51,19 +54,26 @@ class LayoutEquivalenceTest {
         }
     }
 
-    @Test
-    void splitAndMergedExpertLayoutsWrittenFromKquantHfMeetTheF32References(@TempDir Path tmp) {
-        Checkpoint ckpt = HfCheckpoints.read(Oracle.model("kquant-hf"), Oracle.model("kquant-q8_0.gguf"));
-        Path merged = tmp.resolve("kquant-f32.gguf");
-        Path split = tmp.resolve("kquant-f32-split-experts.gguf");
+    @ParameterizedTest(name = "{0}: merged vs {1}/{2}, split vs {3}/{2}")
+    @CsvSource({
+            "kquant-hf, llamacpp, kquant-f32, exact-f64, kquant-q8_0.gguf",
+            "kquant-hf-bf16, hf, kquant-hf-bf16, exact-f64, kquant-q4_k_m.gguf",
+    })
+    void splitAndMergedExpertLayoutsWrittenFromAnHfFolderMeetItsReferences(String folder, String mergedKind,
+            String stem, String splitKind, String tokenizerGguf, @TempDir Path tmp) {
+        Checkpoint ckpt = HfCheckpoints.read(Oracle.model(folder), Oracle.model(tokenizerGguf));
+        Oracle.Reference mergedRef = Oracle.reference(mergedKind, stem);
+        Oracle.Reference splitRef = Oracle.reference(splitKind, stem);
+        Path merged = tmp.resolve(stem + ".gguf");
+        Path split = tmp.resolve(stem + "-split-experts.gguf");
         CheckpointWriter.writeGguf(ckpt, merged, GgmlType.F32, false);
         CheckpointWriter.writeGguf(ckpt, split, GgmlType.F32, true);
         try (LoadedModel m = ModelLoader.load(merged); LoadedModel s = ModelLoader.load(split)) {
             assertTrue(s.source().tensors().containsKey("blk.0.ffn_gate.7.weight"), "split layout written");
             assertTrue(!s.source().tensors().containsKey("blk.0.ffn_gate_exps.weight"), "no merged tensors");
-            OracleAgreementTest.assertAgrees(m, Oracle.reference("llamacpp", "kquant-f32"), "merged kquant-f32", team);
-            OracleAgreementTest.assertAgrees(s, Oracle.reference("exact-f64", "kquant-f32"), "split kquant-f32", team);
-            for (Oracle.Prompt p : Oracle.reference("exact-f64", "kquant-f32").prompts()) {
+            OracleAgreementTest.assertAgrees(m, mergedRef, "merged " + folder + " vs " + mergedKind + "/" + stem, team);
+            OracleAgreementTest.assertAgrees(s, splitRef, "split " + folder + " vs " + splitKind + "/" + stem, team);
+            for (Oracle.Prompt p : splitRef.prompts()) {
                 assertArrayEquals(lastLogits(m, p.promptIds()), lastLogits(s, p.promptIds()),
                         p.name() + ": merged and split layouts must give bit-identical logits");
             }

@@ -2,6 +2,7 @@ package org.mixtralspark.engine.serving;
 
 import org.junit.jupiter.api.Test;
 import org.mixtralspark.engine.backend.cuda.CudaAvailability;
+import org.mixtralspark.engine.backend.cuda.GpuAssumptions;
 
 import java.nio.file.Path;
 
@@ -47,10 +48,7 @@ class DeviceSelectionTest {
 
     @Test
     void openingAnEngineOnCudaWithoutCudaFailsBeforeLoadingAnything() {
-        if (CudaAvailability.probe().available()) {
-            System.out.println("SKIPPED: CUDA is available here");
-            return;
-        }
+        GpuAssumptions.requireNoCuda();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Engines.open(
                 Path.of("/nonexistent/model.gguf"), EngineOptions.defaults().withDevice("cuda")));
         assertTrue(e.getMessage().startsWith("device = cuda: CUDA unavailable: "), e.getMessage());

@@ -7,6 +7,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.mixtralspark.engine.tensor.GgmlType;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.gen.CheckpointWriter;
@@ -176,10 +178,11 @@ class EngineTest {
                 Map.of("role", "assistant", "content", "hi"))));
     }
 
-    @Test
-    void oracleGreedyContinuationThroughTheEngine() {
-        Oracle.Reference ref = Oracle.reference("llamacpp", "mini-mistral-f32");
-        try (Engine e = Engines.open(Oracle.model("mini-mistral-f32.gguf"),
+    @ParameterizedTest(name = "{0} vs {1}/{2}")
+    @CsvSource({"mini-mistral-f32.gguf, llamacpp, mini-mistral-f32", "mini-mistral-q8_0.gguf, exact-f64, mini-mistral-q8_0"})
+    void oracleGreedyContinuationThroughTheEngine(String model, String kind, String stem) {
+        Oracle.Reference ref = Oracle.reference(kind, stem);
+        try (Engine e = Engines.open(Oracle.model(model),
                 EngineOptions.defaults().withDevice("cpu").withThreads(2))) {
             List<GenerationRequest> reqs = new ArrayList<>();
             for (Oracle.Prompt p : ref.prompts()) {

@@ -3,7 +3,7 @@ package org.mixtralspark.engine.tensor;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
-import org.mixtralspark.engine.io.Oracle;
+import org.mixtralspark.engine.oracle.Oracle;
 import org.opentest4j.TestAbortedException;
 import org.mixtralspark.engine.io.TensorInfo;
 import org.mixtralspark.engine.io.gguf.GgufFile;
@@ -45,7 +45,7 @@ class DequantizeOracleTest {
     private static void checkFile(String stem) throws Exception {
         JsonNode ref = Oracle.dequantReference(stem);
         List<String> failures = new ArrayList<>();
-        try (GgufFile gguf = GgufFile.open(Oracle.models().resolve(stem + ".gguf"))) {
+        try (GgufFile gguf = GgufFile.open(Oracle.model(stem + ".gguf"))) {
             for (JsonNode t : ref.get("tensors")) {
                 TensorInfo info = gguf.tensor(t.get("name").asText());
                 float[] first8 = new float[8];

@@ -1,9 +1,10 @@
 package org.mixtralspark.engine.tensor;
 
 import org.mixtralspark.engine.model.ModelFiles;
-import org.mixtralspark.engine.io.Oracle;
+import org.mixtralspark.engine.oracle.Oracle;
 import org.mixtralspark.engine.io.TensorSource;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -124,9 +125,9 @@ class HalfFloatTest {
      */
     @Test
     void matchesTheOracleConverters() {
-        try (TensorSource f32 = ModelFiles.open(Oracle.models().resolve("kquant-hf"));
-             TensorSource f16 = ModelFiles.open(Oracle.models().resolve("kquant-f16.gguf"));
-             TensorSource bf16 = ModelFiles.open(Oracle.models().resolve("kquant-hf-bf16"))) {
+        try (TensorSource f32 = ModelFiles.open(Oracle.model("kquant-hf"));
+             TensorSource f16 = ModelFiles.open(Oracle.model("kquant-f16.gguf"));
+             TensorSource bf16 = ModelFiles.open(Oracle.model("kquant-hf-bf16"))) {
             assertConverted(f32, "model.embed_tokens.weight", f16, "token_embd.weight", false);
             assertConverted(f32, "lm_head.weight", f16, "output.weight", false);
             assertConverted(f32, "model.layers.2.self_attn.v_proj.weight", f16, "blk.2.attn_v.weight", false);
@@ -134,6 +135,79 @@ class HalfFloatTest {
                 assertConverted(f32, name, bf16, name, true);
             }
         }
+    }
+
+    /**
+     * The same without the F32 weights: the first 8 float32 values of every kquant tensor
+     * ({@code references/dequant/kquant-f32}, GGUF names, ggml order) rounded to F16 give the first 8 values of the
+     * F16 GGUF ({@code dequant/kquant-f16}, numpy's rounding), and rounded to BF16 the first 8 of the same tensor in
+     * kquant-hf-bf16 (the oracle's RNE). Row 0 is not moved by the GGUF's q/k permutation; the first 8 values of an
+     * {@code *_exps} tensor are expert 0's.
+     */
+    @Test
+    void roundsTheOracleF32ValuesAsItsConvertersDid() {
+        JsonNode f32 = Oracle.dequantReference("kquant-f32");
+        JsonNode f16 = Oracle.dequantReference("kquant-f16");
+        int halves = 0;
+        int bhalves = 0;
+        try (TensorSource bf16 = ModelFiles.open(Oracle.model("kquant-hf-bf16"))) {
+            for (JsonNode t : f32.get("tensors")) {
+                String name = t.get("name").asText();
+                float[] values = new float[8];
+                for (int i = 0; i < 8; i++) {
+                    values[i] = (float) t.get("first8").get(i).asDouble();
+                }
+                JsonNode half = tensor(f16, name);
+                if (half.get("type").asText().equals("F16")) {
+                    for (int i = 0; i < 8; i++) {
+                        assertEquals((float) half.get("first8").get(i).asDouble(),
+                                Float16.toFloat(Float16.fromFloat(values[i])), name + "[" + i + "] = " + values[i] + " to F16");
+                        halves++;
+                    }
+                }
+                ByteBuffer b = bf16.bytes(bf16.tensors().get(hfName(name))).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                for (int i = 0; i < 8; i++) {
+                    assertEquals(b.getShort(2 * i), BFloat16.fromFloat(values[i]), name + "[" + i + "] = " + values[i] + " to BF16");
+                    bhalves++;
+                }
+            }
+        }
+        assertEquals(f32.get("tensors").size() * 8, bhalves);
+        assertTrue(halves > 0);
+    }
+
+    private static JsonNode tensor(JsonNode dequant, String name) {
+        for (JsonNode t : dequant.get("tensors")) {
+            if (t.get("name").asText().equals(name)) {
+                return t;
+            }
+        }
+        throw new AssertionError("no " + name);
+    }
+
+    /** The HF name of a GGUF tensor; for {@code *_exps}, expert 0's. */
+    private static String hfName(String gguf) {
+        return switch (gguf) {
+            case "token_embd.weight" -> "model.embed_tokens.weight";
+            case "output_norm.weight" -> "model.norm.weight";
+            case "output.weight" -> "lm_head.weight";
+            default -> {
+                String[] p = gguf.split("\\.", 3); // blk, N, the tensor
+                yield "model.layers." + p[1] + "." + switch (p[2]) {
+                    case "attn_norm.weight" -> "input_layernorm.weight";
+                    case "ffn_norm.weight" -> "post_attention_layernorm.weight";
+                    case "attn_q.weight" -> "self_attn.q_proj.weight";
+                    case "attn_k.weight" -> "self_attn.k_proj.weight";
+                    case "attn_v.weight" -> "self_attn.v_proj.weight";
+                    case "attn_output.weight" -> "self_attn.o_proj.weight";
+                    case "ffn_gate_inp.weight" -> "block_sparse_moe.gate.weight";
+                    case "ffn_gate_exps.weight" -> "block_sparse_moe.experts.0.w1.weight";
+                    case "ffn_down_exps.weight" -> "block_sparse_moe.experts.0.w2.weight";
+                    case "ffn_up_exps.weight" -> "block_sparse_moe.experts.0.w3.weight";
+                    default -> throw new AssertionError(gguf);
+                };
+            }
+        };
     }
 
     private static void assertConverted(TensorSource f32, String name32, TensorSource half, String nameHalf, boolean bf16) {

@@ -2,7 +2,7 @@ package org.mixtralspark.engine.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
-import org.mixtralspark.engine.io.Oracle;
+import org.mixtralspark.engine.oracle.Oracle;
 
 import java.nio.file.Files;
 import java.util.List;
@@ -34,7 +34,7 @@ class ChatTemplateTest {
     @Test
     void renderedChatEncodesToTheOracleChatIds() {
         // prompts.json chat_20 = hf/mini-mistral-hf.json hf_chat_template_ids: render, then encode without adding BOS.
-        JsonNode hf = Oracle.json(Oracle.dir().resolve("references/hf/mini-mistral-hf.json"));
+        JsonNode hf = Oracle.json("references/hf/mini-mistral-hf.json");
         int[] expected = null;
         for (JsonNode p : hf.get("prompts")) {
             if (p.has("hf_chat_template_ids")) {

@@ -3,7 +3,7 @@ package org.mixtralspark.engine.tokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
-import org.mixtralspark.engine.io.Oracle;
+import org.mixtralspark.engine.oracle.Oracle;
 import org.mixtralspark.engine.io.gguf.GgufFile;
 
 import java.nio.file.Files;
@@ -34,18 +34,18 @@ class GgufTokenizersTest {
 
     @Test
     void miniMistralGgufMatchesItsHfTokenizer() throws Exception {
-        compareWithHf("mini-mistral-f32.gguf", "mini-mistral-hf", "mini-mistral");
+        compareWithHf(TokenizerOracle.miniMistralGguf(), TokenizerOracle.miniMistralHf(), "mini-mistral");
     }
 
     @Test
     void kquantGgufMatchesItsHfTokenizer() throws Exception {
-        compareWithHf("kquant-q8_0.gguf", "kquant-hf", "kquant");
+        compareWithHf(TokenizerOracle.kquantGguf(), TokenizerOracle.kquantHf(), "kquant");
     }
 
-    private void compareWithHf(String gguf, String hfFolder, String model) throws Exception {
+    private void compareWithHf(Path gguf, Path hfFolder, String model) throws Exception {
         Map<String, Object> metadata = metadata(gguf);
         JsonNode built = JSON.readTree(GgufTokenizers.tokenizerJson(metadata));
-        JsonNode hf = JSON.readTree(Files.readString(TokenizerOracle.models().resolve(hfFolder + "/tokenizer.json")));
+        JsonNode hf = JSON.readTree(Files.readString(hfFolder.resolve("tokenizer.json")));
 
         // Structure: the same pipeline, vocabulary, special tokens and merges (in rank order) as the HF file.
         for (String part : List.of("normalizer", "pre_tokenizer", "post_processor", "decoder", "added_tokens")) {
@@ -60,7 +60,7 @@ class GgufTokenizersTest {
 
         // Behaviour: the same ids on every prompt text and the extra strings, and the oracle's ids.
         try (HfTokenizer fromGguf = GgufTokenizers.fromMetadata(metadata);
-             HfTokenizer fromHf = HfTokenizer.load(TokenizerOracle.models().resolve(hfFolder))) {
+             HfTokenizer fromHf = HfTokenizer.load(hfFolder)) {
             List<String> texts = new ArrayList<>(EXTRA);
             for (TokenizerOracle.Prompt p : TokenizerOracle.prompts(model)) {
                 texts.add(p.text());
@@ -81,15 +81,15 @@ class GgufTokenizersTest {
 
     @Test
     void everyShippedGgufMatchesLlamaCppsTokenization() {
-        Path refs = Oracle.dir().resolve("references/llamacpp");
         int files = 0;
         int prompts = 0;
-        for (String stem : Oracle.shippedGgufStems()) {
-            if (!Files.isRegularFile(refs.resolve(stem + ".json"))) {
+        List<String> stems = Oracle.shippedGgufStems();
+        for (String stem : stems) {
+            if (!Oracle.has("references/llamacpp/" + stem + ".json")) {
                 continue;
             }
             String model = stem.startsWith("mini-mistral") ? "mini-mistral" : "kquant";
-            try (HfTokenizer t = GgufTokenizers.fromMetadata(metadata(stem + ".gguf"))) {
+            try (HfTokenizer t = GgufTokenizers.fromMetadata(metadata(Oracle.model(stem + ".gguf")))) {
                 for (TokenizerOracle.Prompt p : TokenizerOracle.llamaCppTokenized(model, stem)) {
                     // llama.cpp ran with parse_special=false: literal "<s>" would be text there, a token here.
                     if (p.text().contains("<s>") || p.text().contains("</s>") || p.text().contains("<unk>")) {
@@ -101,14 +101,19 @@ class GgufTokenizersTest {
             }
             files++;
         }
-        // 10 GGUFs have llama.cpp references; 9 are shipped (kquant-f32.gguf is not, README §0).
-        assertEquals(9, files, "shipped GGUF files with a llama.cpp reference");
-        assertEquals(9 * 6, prompts, "prompts compared");
+        // Every GGUF at hand has a llama.cpp reference: in ../shared/oracle the 9 shipped ones (10 have references;
+        // kquant-f32.gguf is not shipped, README §0), in the bundled subset 2.
+        assertEquals(stems.size(), files, "GGUF files at hand with a llama.cpp reference: " + stems);
+        if (Oracle.sharedDir() != null && Oracle.has("models/kquant-bf16.gguf")) {
+            assertEquals(9, files, "shipped GGUF files with a llama.cpp reference");
+        }
+        assertTrue(files > 0);
+        assertEquals(files * 6, prompts, "prompts compared");
     }
 
     @Test
     void ggufMetadataGivesBosEosAndTheChatTemplate() {
-        try (HfTokenizer t = GgufTokenizers.fromMetadata(metadata("mini-mistral-f32.gguf"))) {
+        try (HfTokenizer t = GgufTokenizers.fromMetadata(metadata(TokenizerOracle.miniMistralGguf()))) {
             assertEquals("<s>", t.bosToken());
             assertEquals("</s>", t.eosToken());
             assertTrue(t.addBosByDefault());
@@ -116,14 +121,14 @@ class GgufTokenizersTest {
             assertEquals("<s>[INST] Hi [/INST]", t.chatTemplate().render(List.of(Map.of("role", "user",
                     "content", "Hi")), true));
         }
-        try (HfTokenizer t = GgufTokenizers.fromMetadata(metadata("kquant-q8_0.gguf"))) {
+        try (HfTokenizer t = GgufTokenizers.fromMetadata(metadata(TokenizerOracle.kquantGguf()))) {
             assertFalse(t.chatTemplateSource().isPresent());
             assertEquals(ChatTemplates.MIXTRAL_INSTRUCT, t.chatTemplate(), "no template in the file: the default");
         }
     }
 
-    private static Map<String, Object> metadata(String gguf) {
-        try (GgufFile file = GgufFile.open(TokenizerOracle.models().resolve(gguf))) {
+    private static Map<String, Object> metadata(Path gguf) {
+        try (GgufFile file = GgufFile.open(gguf)) {
             return file.metadata();
         }
     }

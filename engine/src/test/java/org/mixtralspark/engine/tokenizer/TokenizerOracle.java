@@ -1,7 +1,7 @@
 package org.mixtralspark.engine.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.mixtralspark.engine.io.Oracle;
+import org.mixtralspark.engine.oracle.Oracle;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -12,7 +12,10 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 
-/** The tokenizer parts of the shared oracle (README §1.4, §2): prompt texts with their ids, llama.cpp's ids. */
+/**
+ * The tokenizer parts of the oracle (README §1.4, §2): prompt texts with their ids, llama.cpp's ids. Files come
+ * through {@link Oracle}, shared or bundled.
+ */
 final class TokenizerOracle {
 
     /** One prompt: its text and the ids it must tokenize to (BOS included). */
@@ -26,21 +29,35 @@ final class TokenizerOracle {
     private TokenizerOracle() {
     }
 
-    static Path models() {
-        return Oracle.models();
-    }
-
+    /** mini-mistral-hf's tokenizer.json and tokenizer_config.json (the Mistral vocabulary, the chat template). */
     static Path miniMistralHf() {
-        return models().resolve("mini-mistral-hf");
+        return Oracle.tokenizerFolder("mini-mistral-hf");
     }
 
+    /**
+     * The kquant tokenizer files. kquant-hf-bf16's, which are byte-identical to kquant-hf's (models/MANIFEST.sha256:
+     * tokenizer.json 03e4b4ca…, tokenizer_config.json 747ec99b…) and bundled.
+     */
     static Path kquantHf() {
-        return models().resolve("kquant-hf");
+        return Oracle.tokenizerFolder("kquant-hf-bf16");
+    }
+
+    /**
+     * A GGUF with the mini-mistral vocabulary in its metadata: the Q8_0 file, whose tokenizer keys are those of every
+     * mini-mistral GGUF (README §1.2) and which is bundled.
+     */
+    static Path miniMistralGguf() {
+        return Oracle.model("mini-mistral-q8_0.gguf");
+    }
+
+    /** A GGUF with the kquant vocabulary: the Q4_K_M file, bundled. */
+    static Path kquantGguf() {
+        return Oracle.model("kquant-q4_k_m.gguf");
     }
 
     /** {@code references/prompts.json} entries of {@code model} ("mini-mistral" or "kquant"). */
     static List<Prompt> prompts(String model) {
-        JsonNode root = Oracle.json(Oracle.dir().resolve("references/prompts.json"));
+        JsonNode root = Oracle.json("references/prompts.json");
         List<Prompt> out = new ArrayList<>();
         for (JsonNode p : root.get(model)) {
             out.add(new Prompt(model, p.get("name").asText(), p.get("text").asText(), ints(p.get("ids"))));
@@ -53,8 +70,8 @@ final class TokenizerOracle {
      * (hex UTF-8), ids from {@code llama_tokenized_ids} of {@code references/llamacpp/<stem>.json}.
      */
     static List<Prompt> llamaCppTokenized(String model, String stem) {
-        Path tsv = Oracle.dir().resolve("references/llamacpp/" + model + ".prompts.tsv");
-        JsonNode ref = Oracle.json(Oracle.dir().resolve("references/llamacpp/" + stem + ".json"));
+        Path tsv = Oracle.file("references/llamacpp/" + model + ".prompts.tsv");
+        JsonNode ref = Oracle.json("references/llamacpp/" + stem + ".json");
         List<Prompt> out = new ArrayList<>();
         try {
             for (String line : Files.readAllLines(tsv, StandardCharsets.UTF_8)) {

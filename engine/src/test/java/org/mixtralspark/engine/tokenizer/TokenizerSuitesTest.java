@@ -45,7 +45,7 @@ class TokenizerSuitesTest {
     @TestFactory
     List<DynamicTest> mistralSuiteWithTheGgufVocabulary() {
         return encodeCases("mistral-tokenizer-suite.json", "mistral-gguf", () -> {
-            try (GgufFile gguf = GgufFile.open(TokenizerOracle.models().resolve("mini-mistral-f32.gguf"))) {
+            try (GgufFile gguf = GgufFile.open(TokenizerOracle.miniMistralGguf())) {
                 return GgufTokenizers.fromMetadata(gguf.metadata());
             }
         });

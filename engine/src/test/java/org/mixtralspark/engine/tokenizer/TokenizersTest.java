@@ -25,9 +25,8 @@ class TokenizersTest {
     @Test
     void loadsAnHfFolderATokenizerJsonAndAGguf() {
         TokenizerOracle.Prompt shortPrompt = TokenizerOracle.prompts("mini-mistral").get(1);
-        Path models = TokenizerOracle.models();
-        for (Path path : new Path[] {models.resolve("mini-mistral-hf"),
-                models.resolve("mini-mistral-hf/tokenizer.json"), models.resolve("mini-mistral-q8_0.gguf")}) {
+        Path folder = TokenizerOracle.miniMistralHf();
+        for (Path path : new Path[] {folder, folder.resolve("tokenizer.json"), TokenizerOracle.miniMistralGguf()}) {
             try (HfTokenizer t = Tokenizers.load(path)) {
                 assertArrayEquals(shortPrompt.ids(), t.encode(shortPrompt.text()), path.toString());
                 assertEquals(ChatTemplates.MIXTRAL_INSTRUCT_SOURCE, t.chatTemplateSource().orElseThrow(),

@@ -54,14 +54,16 @@ class KernelImagesTest {
     }
 
     @Test
+    void withoutNvccTheBackendSaysTheKernelsAreNotInTheBuild() {
+        GpuAssumptions.require(!nvccPresent(), "nvcc is on this machine, so the kernels are built");
+        assertTrue(KernelImages.missingReason().startsWith("the CUDA kernels are not in this build (not built: nvcc"),
+                KernelImages.missingReason());
+    }
+
+    @Test
     void withNvccEveryKernelFileIsAFatbinOnTheClassPath() {
-        if (!nvccPresent()) {
-            assertTrue(KernelImages.missingReason().startsWith("the CUDA kernels are not in this build (not built: nvcc"),
-                    KernelImages.missingReason());
-            System.out.println("SKIPPED: no nvcc on this machine; the CUDA backend reports: "
-                    + KernelImages.missingReason());
-            return;
-        }
+        GpuAssumptions.require(nvccPresent(), "no nvcc on this machine; the CUDA backend reports: "
+                + KernelImages.missingReason());
         assertNull(KernelImages.missingReason());
         List<KernelImages.Image> images = KernelImages.load();
         Set<String> names = images.stream().map(KernelImages.Image::name).collect(Collectors.toSet());

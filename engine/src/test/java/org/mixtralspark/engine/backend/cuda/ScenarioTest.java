@@ -1,13 +1,12 @@
 package org.mixtralspark.engine.backend.cuda;
 
-
 import org.junit.jupiter.api.Test;
 import org.mixtralspark.engine.model.MixtralConfig;
-import org.mixtralspark.engine.model.MixtralWeights;
 import org.mixtralspark.engine.model.LoadedModel;
 import org.mixtralspark.engine.model.ModelLoader;
 import org.mixtralspark.engine.model.gen.CheckpointWriter;
 import org.mixtralspark.engine.model.gen.RandomCheckpoints;
+import org.mixtralspark.engine.model.mixtral.ReferenceForward;
 import org.mixtralspark.engine.tensor.GgmlType;
 import org.mixtralspark.engine.backend.cpu.CpuModelRunner;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,12 +16,16 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The equivalence harness itself, on the CPU alone (where it runs everywhere): a scenario is deterministic,
- * batching and chunking do not change a sequence's logits (batch invariance), teacher forcing along a path gives
- * that path's logits, and identical traces measure as a pass.
+ * The equivalence harness itself, on the CPU alone (where it runs everywhere). The CPU backend's trace of a batched,
+ * chunked scenario is measured against an independent one: {@link ReferenceForward} (one token of one sequence at a
+ * time, sums in double) fed each sequence's prompt and then the CPU's tokens. It must pass the F32 bounds the GPU is
+ * held to (greedy identical, max |diff| and relative L2), and a trace that is off by more than those bounds must
+ * measure as a fail. Besides: a scenario is deterministic, teacher forcing along a path gives that path's logits,
+ * and a sequence's logits do not depend on batching or chunking.
  */
 class ScenarioTest {
 
@@ -30,21 +33,41 @@ class ScenarioTest {
     static Path tmp;
 
     @Test
-    void scenariosAreDeterministicBatchInvariantAndMeasurable() {
+    void theCpuTraceOfABatchedChunkedScenarioMeetsTheReferenceForwardPass() {
         Path model = tmp.resolve("tiny.gguf");
         MixtralConfig c = new MixtralConfig(512, 64, 128, 2, 4, 2, 16, 8, 2, 1e6, 1e-5f, 2048);
         CheckpointWriter.writeGguf(RandomCheckpoints.create("tiny", c, 5), model, GgmlType.BF16, false);
         try (LoadedModel m = ModelLoader.load(model);
              CpuModelRunner cpu = new CpuModelRunner(m.weights(), 2, 16L << 20)) {
+            assertEquals(c, m.weights().config());
             List<Equivalence.Case> cases = Equivalence.cases(c.vocabSize(), c.contextLength(), 42);
             Equivalence.Case batch = cases.get(1);
             Scenario.Trace a = Scenario.run(cpu, batch.prompts(), batch.chunk(), batch.steps(), null);
-            Scenario.Trace b = Scenario.run(cpu, batch.prompts(), batch.chunk(), batch.steps(), a.tokens());
-            Equivalence.Result r = Equivalence.measure("cpu", "tiny", Precision.F32, batch.name(), a, b, true, "");
-            assertEquals(0.0, r.relL2());
-            assertTrue(r.pass());
-            assertEquals(4 * (batch.steps() + 1), r.logitRows());
             assertEquals(cpu.blocks().totalBlocks(), cpu.blocks().freeBlocks(), "the scenario releases its blocks");
+
+            // against the reference forward pass along the CPU's path
+            Scenario.Trace ref = reference(m, batch.prompts(), a.tokens(), batch.steps());
+            boolean greedy = true;
+            for (int s = 0; s < batch.steps(); s++) {
+                for (int i = 0; i < batch.prompts().length; i++) {
+                    greedy &= Scenario.argmax(ref.logits()[s][i]) == a.tokens()[i][s];
+                }
+            }
+            Equivalence.Result r = Equivalence.measure("cpu", "tiny", Precision.F32, batch.name(), ref, a, greedy, "");
+            assertTrue(r.pass(), r.toString());
+            assertTrue(greedy, "the CPU's greedy tokens are the reference's argmax at every step");
+            assertEquals(4 * (batch.steps() + 1), r.logitRows());
+
+            // the measure fails a trace that is off: one logit moved by 1e-2, past the 1e-3 bound
+            float[][][] off = copy(a.logits());
+            off[batch.steps()][3][7] += 1e-2f;
+            Equivalence.Result bad = Equivalence.measure("cpu", "tiny", Precision.F32, batch.name(), ref,
+                    new Scenario.Trace(off, a.tokens()), greedy, "");
+            assertFalse(bad.pass(), bad.toString());
+
+            // deterministic, and teacher forcing along the path gives the path's logits
+            Scenario.Trace b = Scenario.run(cpu, batch.prompts(), batch.chunk(), batch.steps(), a.tokens());
+            assertEquals(0.0, Equivalence.measure("cpu", "tiny", Precision.F32, batch.name(), a, b, true, "").relL2());
 
             // the 300-token sequence alone, unchunked, has the same logits as inside the chunked batch
             int[][] alone = {batch.prompts()[3]};
@@ -52,8 +75,35 @@ class ScenarioTest {
             for (int s = 0; s <= batch.steps(); s++) {
                 assertArrayEquals(a.logits()[s][3], single.logits()[s][0], 1e-4f, "step " + s);
             }
-            MixtralWeights w = m.weights();
-            assertEquals(c, w.config());
         }
+    }
+
+    /** ReferenceForward, one sequence at a time: each prompt, then the given tokens; logits as a Scenario trace. */
+    private static Scenario.Trace reference(LoadedModel m, int[][] prompts, int[][] tokens, int steps) {
+        ReferenceForward f = new ReferenceForward(m.weights());
+        float[][][] logits = new float[steps + 1][prompts.length][];
+        for (int i = 0; i < prompts.length; i++) {
+            ReferenceForward.Sequence seq = new ReferenceForward.Sequence(m.config(), prompts[i].length + steps);
+            float[] last = null;
+            for (int t : prompts[i]) {
+                last = f.forward(seq, t);
+            }
+            logits[0][i] = last;
+            for (int s = 0; s < steps; s++) {
+                logits[s + 1][i] = f.forward(seq, tokens[i][s]);
+            }
+        }
+        return new Scenario.Trace(logits, tokens);
+    }
+
+    private static float[][][] copy(float[][][] a) {
+        float[][][] out = new float[a.length][][];
+        for (int s = 0; s < a.length; s++) {
+            out[s] = new float[a[s].length][];
+            for (int i = 0; i < a[s].length; i++) {
+                out[s][i] = a[s][i].clone();
+            }
+        }
+        return out;
     }
 }

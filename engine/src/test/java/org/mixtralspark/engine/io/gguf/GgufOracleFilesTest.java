@@ -2,8 +2,10 @@ package org.mixtralspark.engine.io.gguf;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.mixtralspark.engine.tensor.GgmlType;
-import org.mixtralspark.engine.io.Oracle;
+import org.mixtralspark.engine.oracle.Oracle;
 import org.mixtralspark.engine.io.TensorInfo;
 
 import java.util.HashSet;
@@ -20,7 +22,7 @@ class GgufOracleFilesTest {
     void tensorsMatchTheDequantReference() {
         for (String stem : Oracle.shippedGgufStems()) {
             JsonNode ref = Oracle.dequantReference(stem);
-            try (GgufFile gguf = GgufFile.open(Oracle.models().resolve(stem + ".gguf"))) {
+            try (GgufFile gguf = GgufFile.open(Oracle.model(stem + ".gguf"))) {
                 Set<String> seen = new HashSet<>();
                 for (JsonNode t : ref.get("tensors")) {
                     String name = t.get("name").asText();
@@ -42,12 +44,19 @@ class GgufOracleFilesTest {
         }
     }
 
-    @Test
-    void f32TensorBytesAreReadOnlyLittleEndianViews() {
-        JsonNode ref = Oracle.dequantReference("mini-mistral-f32");
-        try (GgufFile gguf = GgufFile.open(Oracle.models().resolve("mini-mistral-f32.gguf"))) {
+    /** Every tensor of the F32 file; the F32 ones (norms, router) of the quantised files. */
+    @ParameterizedTest
+    @ValueSource(strings = {"mini-mistral-f32", "mini-mistral-q8_0", "kquant-q4_k_m"})
+    void f32TensorBytesAreReadOnlyLittleEndianViews(String stem) {
+        JsonNode ref = Oracle.dequantReference(stem);
+        int f32 = 0;
+        try (GgufFile gguf = GgufFile.open(Oracle.model(stem + ".gguf"))) {
             for (JsonNode t : ref.get("tensors")) {
                 TensorInfo info = gguf.tensor(t.get("name").asText());
+                if (info.type() != GgmlType.F32) {
+                    continue;
+                }
+                f32++;
                 java.nio.ByteBuffer whole = gguf.bytes(info);
                 assertTrue(whole.isReadOnly());
                 assertEquals(java.nio.ByteOrder.LITTLE_ENDIAN, whole.order());
@@ -62,11 +71,12 @@ class GgufOracleFilesTest {
                 }
             }
         }
+        assertTrue(f32 > 0, stem + " has F32 tensors");
     }
 
     @Test
     void metadataOfMiniMistral() {
-        try (GgufFile gguf = GgufFile.open(Oracle.models().resolve("mini-mistral-q8_0.gguf"))) {
+        try (GgufFile gguf = GgufFile.open(Oracle.model("mini-mistral-q8_0.gguf"))) {
             assertEquals(3, gguf.version());
             assertEquals("llama", gguf.getString("general.architecture"));
             assertEquals(8, gguf.getInt("llama.expert_count"));

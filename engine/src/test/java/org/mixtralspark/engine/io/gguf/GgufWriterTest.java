@@ -2,11 +2,13 @@ package org.mixtralspark.engine.io.gguf;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.mixtralspark.engine.tensor.Float16;
 import org.mixtralspark.engine.tensor.BFloat16;
 import org.mixtralspark.engine.tensor.GgmlType;
 import org.mixtralspark.engine.model.ModelFiles;
-import org.mixtralspark.engine.io.Oracle;
+import org.mixtralspark.engine.oracle.Oracle;
 import org.mixtralspark.engine.io.RowSource;
 import org.mixtralspark.engine.io.TensorInfo;
 import org.mixtralspark.engine.io.TensorSource;
@@ -166,8 +168,8 @@ class GgufWriterTest {
     }
 
     private void assertQ8_0Matches(String hfFolder, String ggufName, Map<String, String> names) {
-        try (TensorSource hf = ModelFiles.open(Oracle.models().resolve(hfFolder));
-             GgufFile q8 = GgufFile.open(Oracle.models().resolve(ggufName))) {
+        try (TensorSource hf = ModelFiles.open(Oracle.model(hfFolder));
+             GgufFile q8 = GgufFile.open(Oracle.model(ggufName))) {
             for (Map.Entry<String, String> e : names.entrySet()) {
                 TensorInfo src = hf.tensors().get(e.getKey());
                 float[] values = new float[(int) src.elementCount()];
@@ -185,31 +187,30 @@ class GgufWriterTest {
      * Copying a shipped GGUF (metadata with its stored types, tensors as raw bytes) gives the very same file: our
      * layout is gguf-py's and ggml's byte for byte.
      */
-    @Test
-    void rewritingAShippedGgufReproducesItByteForByte() throws Exception {
-        for (String stem : List.of("kquant-q4_k_m", "mini-mistral-q8_0", "kquant-bf16")) {
-            Path original = Oracle.models().resolve(stem + ".gguf");
-            Path copy = tmp.resolve(stem + ".gguf");
-            try (GgufFile g = GgufFile.open(original)) {
-                GgufWriter w = new GgufWriter().version(g.version());
-                for (Map.Entry<String, Object> e : g.metadata().entrySet()) {
-                    GgufValueType type = g.meta().type(e.getKey());
-                    if (type == GgufValueType.ARRAY) {
-                        w.putArray(e.getKey(), g.meta().arrayElementType(e.getKey()), (List<?>) e.getValue());
-                    } else {
-                        w.put(e.getKey(), type, e.getValue());
-                    }
+    @ParameterizedTest
+    @ValueSource(strings = {"kquant-q4_k_m", "mini-mistral-q8_0", "kquant-bf16"})
+    void rewritingAShippedGgufReproducesItByteForByte(String stem) throws Exception {
+        Path original = Oracle.model(stem + ".gguf");
+        Path copy = tmp.resolve(stem + ".gguf");
+        try (GgufFile g = GgufFile.open(original)) {
+            GgufWriter w = new GgufWriter().version(g.version());
+            for (Map.Entry<String, Object> e : g.metadata().entrySet()) {
+                GgufValueType type = g.meta().type(e.getKey());
+                if (type == GgufValueType.ARRAY) {
+                    w.putArray(e.getKey(), g.meta().arrayElementType(e.getKey()), (List<?>) e.getValue());
+                } else {
+                    w.put(e.getKey(), type, e.getValue());
                 }
-                for (TensorInfo t : g.tensors().values()) {
-                    ByteBuffer b = g.bytes(t);
-                    byte[] raw = new byte[b.remaining()];
-                    b.get(raw);
-                    w.addRawTensor(t.name(), t.type(), t.shape(), raw);
-                }
-                w.write(copy);
             }
-            assertEquals(-1L, Files.mismatch(original, copy), stem);
+            for (TensorInfo t : g.tensors().values()) {
+                ByteBuffer b = g.bytes(t);
+                byte[] raw = new byte[b.remaining()];
+                b.get(raw);
+                w.addRawTensor(t.name(), t.type(), t.shape(), raw);
+            }
+            w.write(copy);
         }
+        assertEquals(-1L, Files.mismatch(original, copy), stem);
     }
 
     /**

@@ -2,9 +2,11 @@ package org.mixtralspark.engine.io.safetensors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.mixtralspark.engine.tensor.GgmlType;
 import org.mixtralspark.engine.model.ModelFiles;
-import org.mixtralspark.engine.io.Oracle;
+import org.mixtralspark.engine.oracle.Oracle;
 import org.mixtralspark.engine.io.TensorInfo;
 import org.mixtralspark.engine.io.TensorSource;
 import org.mixtralspark.engine.io.gguf.GgufFile;
@@ -32,9 +34,9 @@ class SafetensorsOracleFilesTest {
 
     @Test
     void shardedFolderHasTheTensorsOfItsIndex() {
-        Path folder = Oracle.models().resolve("kquant-hf");
+        Path folder = Oracle.model("kquant-hf");
         assertTrue(SafetensorsCheckpoint.isCheckpointFolder(folder));
-        JsonNode weightMap = Oracle.json(folder.resolve(SafetensorsCheckpoint.INDEX_FILE)).get("weight_map");
+        JsonNode weightMap = Oracle.readJson(folder.resolve(SafetensorsCheckpoint.INDEX_FILE)).get("weight_map");
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(folder)) {
             assertEquals(2, ckpt.files().size());
             Set<String> expected = new TreeSet<>();
@@ -44,28 +46,27 @@ class SafetensorsOracleFilesTest {
                 assertEquals(weightMap.get(t.name()).asText(), t.file().getFileName().toString(), t.name());
                 assertEquals(GgmlType.F32, t.type(), t.name());
             }
-            checkShapes(ckpt, Oracle.json(folder.resolve("config.json")));
+            checkShapes(ckpt, Oracle.readJson(folder.resolve("config.json")));
         }
     }
 
-    @Test
-    void singleFileFoldersHaveTheShapesOfTheirConfig() {
-        for (String name : List.of("mini-mistral-hf", "kquant-hf-bf16")) {
-            Path folder = Oracle.models().resolve(name);
-            try (TensorSource src = ModelFiles.open(folder)) {
-                assertInstanceOf(SafetensorsCheckpoint.class, src);
-                checkShapes(src, Oracle.json(folder.resolve("config.json")));
-                GgmlType type = name.endsWith("bf16") ? GgmlType.BF16 : GgmlType.F32;
-                src.tensors().values().forEach(t -> assertEquals(type, t.type(), t.name()));
-            }
+    @ParameterizedTest
+    @ValueSource(strings = {"mini-mistral-hf", "kquant-hf-bf16"})
+    void singleFileFoldersHaveTheShapesOfTheirConfig(String name) {
+        Path folder = Oracle.model(name);
+        try (TensorSource src = ModelFiles.open(folder)) {
+            assertInstanceOf(SafetensorsCheckpoint.class, src);
+            checkShapes(src, Oracle.readJson(folder.resolve("config.json")));
+            GgmlType type = name.endsWith("bf16") ? GgmlType.BF16 : GgmlType.F32;
+            src.tensors().values().forEach(t -> assertEquals(type, t.type(), t.name()));
         }
     }
 
     /** HF F32 bytes (row-major) equal GGUF F32 bytes (ne[0] fastest) for tensors the converter leaves unpermuted. */
     @Test
     void miniMistralHfEqualsItsF32Gguf() {
-        try (TensorSource hf = ModelFiles.open(Oracle.models().resolve("mini-mistral-hf"));
-             TensorSource gguf = ModelFiles.open(Oracle.models().resolve("mini-mistral-f32.gguf"))) {
+        try (TensorSource hf = ModelFiles.open(Oracle.model("mini-mistral-hf"));
+             TensorSource gguf = ModelFiles.open(Oracle.model("mini-mistral-f32.gguf"))) {
             assertInstanceOf(GgufFile.class, gguf);
             assertEquals(bytes(gguf, "output.weight"), bytes(hf, "lm_head.weight"));
             assertEquals(bytes(gguf, "token_embd.weight"), bytes(hf, "model.embed_tokens.weight"));
@@ -80,7 +81,7 @@ class SafetensorsOracleFilesTest {
     @Test
     void kquantHfMatchesTheF32Checksums() throws Exception {
         JsonNode ref = Oracle.dequantReference("kquant-f32");
-        try (TensorSource hf = ModelFiles.open(Oracle.models().resolve("kquant-hf"))) {
+        try (TensorSource hf = ModelFiles.open(Oracle.model("kquant-hf"))) {
             assertEquals(sha(ref, "output.weight"), sha256(bytes(hf, "lm_head.weight")));
             assertEquals(sha(ref, "output_norm.weight"), sha256(bytes(hf, "model.norm.weight")));
             assertEquals(sha(ref, "blk.2.ffn_norm.weight"), sha256(bytes(hf, "model.layers.2.post_attention_layernorm.weight")));
@@ -95,11 +96,47 @@ class SafetensorsOracleFilesTest {
     /** Both BF16 files were rounded to nearest-even from the same F32 weights; matrices agree bit for bit. */
     @Test
     void kquantHfBf16EqualsTheBf16Gguf() {
-        try (TensorSource hf = ModelFiles.open(Oracle.models().resolve("kquant-hf-bf16"));
-             TensorSource gguf = ModelFiles.open(Oracle.models().resolve("kquant-bf16.gguf"))) {
+        try (TensorSource hf = ModelFiles.open(Oracle.model("kquant-hf-bf16"));
+             TensorSource gguf = ModelFiles.open(Oracle.model("kquant-bf16.gguf"))) {
             assertEquals(bytes(gguf, "token_embd.weight"), bytes(hf, "model.embed_tokens.weight"));
             assertEquals(bytes(gguf, "blk.2.attn_output.weight"), bytes(hf, "model.layers.2.self_attn.o_proj.weight"));
         }
+    }
+
+    /**
+     * The same without the BF16 GGUF: the float32 checksums of its matrices ({@code references/dequant/kquant-bf16})
+     * are those of the HF folder's bf16 matrices, upcast. Norms and the router are F32 in the GGUF and bf16 in the HF
+     * folder (README §1.2), and q/k are permuted in the GGUF: those are not compared.
+     */
+    @Test
+    void kquantHfBf16MatchesTheBf16GgufsChecksums() throws Exception {
+        JsonNode ref = Oracle.dequantReference("kquant-bf16");
+        try (TensorSource hf = ModelFiles.open(Oracle.model("kquant-hf-bf16"))) {
+            assertEquals(sha(ref, "token_embd.weight"), sha256(upcastBf16(bytes(hf, "model.embed_tokens.weight"))));
+            assertEquals(sha(ref, "output.weight"), sha256(upcastBf16(bytes(hf, "lm_head.weight"))));
+            for (int l = 0; l < 3; l++) {
+                String p = "model.layers." + l + ".";
+                String b = "blk." + l + ".";
+                assertEquals(sha(ref, b + "attn_v.weight"), sha256(upcastBf16(bytes(hf, p + "self_attn.v_proj.weight"))), b);
+                assertEquals(sha(ref, b + "attn_output.weight"), sha256(upcastBf16(bytes(hf, p + "self_attn.o_proj.weight"))), b);
+                assertEquals(sha(ref, b + "ffn_gate_exps.weight"),
+                        sha256(upcastBf16(concat(hf, p + "block_sparse_moe.experts.%d.w1.weight"))), b);
+                assertEquals(sha(ref, b + "ffn_down_exps.weight"),
+                        sha256(upcastBf16(concat(hf, p + "block_sparse_moe.experts.%d.w2.weight"))), b);
+                assertEquals(sha(ref, b + "ffn_up_exps.weight"),
+                        sha256(upcastBf16(concat(hf, p + "block_sparse_moe.experts.%d.w3.weight"))), b);
+            }
+        }
+    }
+
+    /** bf16 little-endian -> the float32 little-endian bytes of the same values (the top 16 bits). */
+    private static ByteBuffer upcastBf16(ByteBuffer bf16) {
+        ByteBuffer in = bf16.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer out = ByteBuffer.allocate(2 * in.remaining()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        while (in.remaining() >= 2) {
+            out.putInt((in.getShort() & 0xFFFF) << 16);
+        }
+        return out.flip();
     }
 
     private static void checkShapes(TensorSource src, JsonNode config) {

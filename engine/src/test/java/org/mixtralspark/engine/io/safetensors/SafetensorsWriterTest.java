@@ -2,11 +2,13 @@ package org.mixtralspark.engine.io.safetensors;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.mixtralspark.engine.tensor.BFloat16;
 import org.mixtralspark.engine.tensor.Float16;
 import org.mixtralspark.engine.tensor.GgmlType;
 import org.mixtralspark.engine.model.ModelFiles;
-import org.mixtralspark.engine.io.Oracle;
+import org.mixtralspark.engine.oracle.Oracle;
 import org.mixtralspark.engine.io.TensorInfo;
 import org.mixtralspark.engine.io.TensorSource;
 import org.mixtralspark.engine.tensor.Dequantize;
@@ -78,7 +80,7 @@ class SafetensorsWriterTest {
                 + two.write(tmp.resolve("model-00002-of-00002.safetensors"));
         assertEquals(6 * 8 * 4, total);
         SafetensorsWriter.writeIndex(tmp.resolve(SafetensorsCheckpoint.INDEX_FILE), weightMap, total);
-        assertEquals(total, Oracle.json(tmp.resolve(SafetensorsCheckpoint.INDEX_FILE)).get("metadata").get("total_size").asLong());
+        assertEquals(total, Oracle.readJson(tmp.resolve(SafetensorsCheckpoint.INDEX_FILE)).get("metadata").get("total_size").asLong());
         try (SafetensorsCheckpoint st = SafetensorsCheckpoint.open(tmp)) {
             assertEquals(2, st.files().size());
             assertEquals(values.keySet(), st.tensors().keySet());
@@ -88,22 +90,20 @@ class SafetensorsWriterTest {
     }
 
     /** The oracle's files were written as safetensors.torch.save_file writes; ours are byte-identical to them. */
-    @Test
-    void rewritingTheOracleFilesReproducesThemByteForByte() throws Exception {
-        for (Path original : List.of(Oracle.models().resolve("mini-mistral-hf/model.safetensors"),
-                Oracle.models().resolve("kquant-hf-bf16/model.safetensors"),
-                Oracle.models().resolve("kquant-hf/model-00001-of-00002.safetensors"),
-                Oracle.models().resolve("kquant-hf/model-00002-of-00002.safetensors"))) {
-            Path copy = tmp.resolve("copy.safetensors");
-            try (SafetensorsCheckpoint st = SafetensorsCheckpoint.open(original)) {
-                SafetensorsWriter w = new SafetensorsWriter();
-                for (TensorInfo t : st.tensors().values()) {
-                    w.add(t.name(), t.type(), t.shape(), decode(st, t.name()));
-                }
-                w.write(copy);
+    @ParameterizedTest
+    @ValueSource(strings = {"mini-mistral-hf/model.safetensors", "kquant-hf-bf16/model.safetensors",
+            "kquant-hf/model-00001-of-00002.safetensors", "kquant-hf/model-00002-of-00002.safetensors"})
+    void rewritingTheOracleFilesReproducesThemByteForByte(String file) throws Exception {
+        Path original = Oracle.model(file);
+        Path copy = tmp.resolve("copy.safetensors");
+        try (SafetensorsCheckpoint st = SafetensorsCheckpoint.open(original)) {
+            SafetensorsWriter w = new SafetensorsWriter();
+            for (TensorInfo t : st.tensors().values()) {
+                w.add(t.name(), t.type(), t.shape(), decode(st, t.name()));
             }
-            assertEquals(-1L, Files.mismatch(original, copy), original.toString());
+            w.write(copy);
         }
+        assertEquals(-1L, Files.mismatch(original, copy), original.toString());
     }
 
     private static long headerLength(Path file) {
