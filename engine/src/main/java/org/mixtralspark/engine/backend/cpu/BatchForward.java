@@ -1,16 +1,9 @@
 package org.mixtralspark.engine.backend.cpu;
 
 import org.mixtralspark.engine.model.mixtral.Rope;
-import org.mixtralspark.engine.model.mixtral.Router;
+import org.mixtralspark.engine.model.mixtral.Routing;
 
-import org.mixtralspark.engine.backend.cpu.Matmul;
-import org.mixtralspark.engine.backend.cpu.ThreadTeam;
-import org.mixtralspark.engine.backend.cpu.VectorMatmul;
-import org.mixtralspark.engine.backend.cpu.VectorOps;
-import org.mixtralspark.engine.backend.cpu.VectorSupport;
 import org.mixtralspark.engine.kv.BlockTable;
-import org.mixtralspark.engine.backend.cpu.PagedKvCache;
-import org.mixtralspark.engine.model.ExpertWeights;
 import org.mixtralspark.engine.model.LayerWeights;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.MixtralWeights;
@@ -18,9 +11,9 @@ import org.mixtralspark.engine.model.MixtralWeights;
 /**
  * The production forward pass: one step over a batch of tokens from any number of sequences (prompt chunks and
  * single decode tokens alike), multi-threaded, Vector API kernels. The blocks and their names follow
- * {@link ReferenceForward}; the difference is the batching: each weight matrix is read once per step for all the
- * batch's tokens, and the MoE block groups the tokens by chosen expert so that each expert runs once, over its
- * tokens, as a small matrix product.
+ * {@link org.mixtralspark.engine.model.mixtral.ReferenceForward}; the difference is the batching: each weight matrix
+ * is read once per step for all the batch's tokens, and the MoE block ({@link MoeBlock}) groups the tokens by chosen
+ * expert so that each expert runs once, over its tokens, as a small matrix product.
  *
  * <p>Every token's result depends only on its own sequence: a row of a matrix product is computed the same way
  * whatever else is in the batch (batch invariance).
@@ -33,13 +26,12 @@ public final class BatchForward {
     private final Matmul matmul;
     private final ThreadTeam team;
     private final PagedKvCache cache;
+    private final MoeBlock moe;
     private final ThreadLocal<float[]> scoreScratch = ThreadLocal.withInitial(() -> new float[0]);
 
     // Step buffers, grown to the largest step seen and reused: forward() runs on one thread at a time.
-    private static final int X = 0, XB = 1, Q = 2, K = 3, V = 4, ATTN = 5, O = 6, MOE = 7, XE = 8, GATE = 9, UP = 10,
-            Y = 11, WEIGHTS = 12, ROUTER = 13, LAST = 14, NORMED = 15, BUFFERS = 16;
+    private static final int X = 0, XB = 1, Q = 2, K = 3, V = 4, ATTN = 5, O = 6, LAST = 7, NORMED = 8, BUFFERS = 9;
     private final float[][] buffers = new float[BUFFERS][0];
-    private int[] chosenBuffer = new int[0];
 
     /** Buffer {@code slot} with room for at least {@code n} floats (contents undefined). */
     private float[] buffer(int slot, int n) {
@@ -59,6 +51,7 @@ public final class BatchForward {
         this.rope = new Rope(c.headDim(), c.ropeTheta());
         this.matmul = matmul;
         this.team = team;
+        this.moe = new MoeBlock(c, matmul, team);
     }
 
     public MixtralConfig config() {
@@ -67,6 +60,15 @@ public final class BatchForward {
 
     public PagedKvCache cache() {
         return cache;
+    }
+
+    /**
+     * The MoE routing of {@code layer} in the latest step (its tokens in batch order), or null before the first step:
+     * which experts each token went to, with what weight; {@link Routing#expertCounts()} gives the expert load. Kept
+     * until the next step replaces it; reading it costs nothing.
+     */
+    public Routing routing(int layer) {
+        return moe.routing(layer);
     }
 
     /**
@@ -127,8 +129,7 @@ public final class BatchForward {
 
             // ffn rmsnorm, MoE FFN, residual back into x
             rmsnorm(x, lw.ffnNorm(), xb, n);
-            float[] moe = moe(lw, xb, n);
-            add(x, moe, n * dim);
+            add(x, moe.forward(l, lw, xb, n), n * dim);
         }
 
         // final rmsnorm of the wanted rows, LM head
@@ -190,93 +191,6 @@ public final class BatchForward {
         });
     }
 
-    /**
-     * MoE FFN over the batch: route every token (fp32 softmax, top-k, renormalise), group the tokens by chosen
-     * expert, run each chosen expert once over its group, scatter-add the outputs weighted by the routing weights.
-     *
-     * @param xb normed hidden states, (T, dim)
-     * @return the block's output, (T, dim)
-     */
-    private float[] moe(LayerWeights lw, float[] xb, int n) {
-        int dim = c.dim();
-        int k = c.expertsUsed();
-        if (chosenBuffer.length < n * k) {
-            chosenBuffer = new int[n * k];
-        }
-        int[] chosen = chosenBuffer;
-        float[] weights = buffer(WEIGHTS, n * k);
-        route(lw, xb, n, chosen, weights);
-
-        // group: for each expert, the (token, slot) pairs routed to it, in token order
-        int experts = lw.experts().length;
-        int[] count = new int[experts];
-        for (int i = 0; i < n * k; i++) {
-            count[chosen[i]]++;
-        }
-        int[][] members = new int[experts][];
-        for (int e = 0; e < experts; e++) {
-            members[e] = new int[count[e]];
-            count[e] = 0;
-        }
-        for (int i = 0; i < n * k; i++) {
-            members[chosen[i]][count[chosen[i]]++] = i;
-        }
-
-        float[] out = buffer(MOE, n * dim);
-        java.util.Arrays.fill(out, 0, n * dim, 0f);
-        for (int e = 0; e < experts; e++) {
-            int[] group = members[e];
-            if (group.length == 0) {
-                continue;
-            }
-            ExpertWeights ew = lw.experts()[e];
-            int g = group.length;
-            // gather the group's inputs, (g, dim)
-            float[] xe = buffer(XE, g * dim);
-            for (int j = 0; j < g; j++) {
-                System.arraycopy(xb, (group[j] / k) * dim, xe, j * dim, dim);
-            }
-            // SwiGLU: h = silu(w1 xe) * (w3 xe), (g, hiddenDim); y = w2 h, (g, dim)
-            float[] gate = buffer(GATE, g * c.hiddenDim());
-            float[] up = buffer(UP, g * c.hiddenDim());
-            matmul.apply(ew.gate(), xe, g, gate, team);
-            matmul.apply(ew.up(), xe, g, up, team);
-            for (int i = 0, len = g * c.hiddenDim(); i < len; i++) {
-                float a = gate[i];
-                gate[i] = (float) (a / (1.0 + Math.exp(-a))) * up[i];
-            }
-            float[] y = buffer(Y, g * dim);
-            matmul.apply(ew.down(), gate, g, y, team);
-            // combine: out[token] += weight * y
-            for (int j = 0; j < g; j++) {
-                int t = group[j] / k;
-                float wgt = weights[group[j]];
-                for (int i = 0; i < dim; i++) {
-                    out[t * dim + i] += wgt * y[j * dim + i];
-                }
-            }
-        }
-        return out;
-    }
-
-    /** Router logits (T, experts) in fp32 from the fp32 router weights, then {@link Router#route} per token. */
-    private void route(LayerWeights lw, float[] xb, int n, int[] chosen, float[] weights) {
-        int k = c.expertsUsed();
-        if (lw.router() == null) { // dense model: one expert, weight 1
-            java.util.Arrays.fill(weights, 0, n * k, 1f);
-            java.util.Arrays.fill(chosen, 0, n * k, 0);
-            return;
-        }
-        int experts = c.experts();
-        float[] logits = buffer(ROUTER, experts);
-        for (int t = 0; t < n; t++) {
-            for (int e = 0; e < experts; e++) {
-                logits[e] = dot(lw.router(), e * c.dim(), xb, t * c.dim(), c.dim());
-            }
-            Router.route(logits, 0, experts, k, chosen, weights, t * k);
-        }
-    }
-
     /** out row t = x row t * rsqrt(mean(x_t^2) + eps) * weight, for n rows of dim. */
     private void rmsnorm(float[] x, float[] weight, float[] out, int n) {
         int dim = c.dim();
@@ -300,7 +214,7 @@ public final class BatchForward {
     }
 
     /** {@code a[aOff..aOff+n) . b[bOff..bOff+n)}: the Vector API when the JVM has it, else a plain loop. */
-    private static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+    static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
         if (VectorSupport.AVAILABLE) {
             return VectorMatmul.dot(a, aOff, b, bOff, n);
         }

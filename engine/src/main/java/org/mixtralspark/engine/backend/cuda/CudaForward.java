@@ -19,6 +19,7 @@ final class CudaForward implements AutoCloseable {
     private final DeviceKvCache kv;
     private final DeviceMemory mem;
     private final MixtralConfig c;
+    private final MoeBlock moe;
     private final int headsPerBlock;
     private final int sms;
     private final int qkvRows;
@@ -42,16 +43,13 @@ final class CudaForward implements AutoCloseable {
             throw new IllegalArgumentException("head_dim = " + c.headDim() + ": the CUDA attention kernel supports "
                     + "at most 128; use --device cpu");
         }
-        if (c.experts() > 64) {
-            throw new IllegalArgumentException("num_local_experts = " + c.experts() + ": the CUDA router supports at "
-                    + "most 64; use --device cpu");
-        }
         for (int dim : new int[] {c.dim(), c.hiddenDim(), c.qDim()}) {
             if (dim % 8 != 0) {
                 throw new IllegalArgumentException("the CUDA matrix products need widths that are multiples of 8; "
                         + "this model has " + dim + "; use --device cpu");
             }
         }
+        this.moe = new MoeBlock(k, w, sms);
         this.headsPerBlock = StepPlan.headsPerBlock(c.groupSize());
         this.qkvRows = c.qDim() + 2 * c.kvDim();
         this.scale = (float) (1.0 / Math.sqrt(c.headDim()));
@@ -125,7 +123,7 @@ final class CudaForward implements AutoCloseable {
 
             // ffn rmsnorm (fp32 for the router, W for the experts), MoE FFN, residual back into x
             k.rmsnorm(buf.x.ptr(), null, w.ffnNorm[l].ptr(), buf.xnF.ptr(), buf.xn.ptr(), n, dim, eps);
-            moe(l, n);
+            moe.forward(l, buf, n);
         }
 
         // final rmsnorm of the wanted rows, LM head
@@ -140,38 +138,6 @@ final class CudaForward implements AutoCloseable {
         float[] out = new float[(int) count];
         logitsHost.buffer().asFloatBuffer().get(out);
         return out;
-    }
-
-    /**
-     * MoE FFN: route every token (fp32 softmax, top-k, renormalise), group the (token, slot) pairs by expert, run each
-     * chosen expert once over its rows (w13 product, SwiGLU, w2 product, on the tensor cores), then add the outputs
-     * weighted by the routing weights into x.
-     */
-    private void moe(int l, int n) {
-        int kk = c.expertsUsed();
-        int pairs = n * kk;
-        int hidden = c.hiddenDim();
-        int experts = c.experts();
-        k.moeRoute(buf.xnF.ptr(), w.router[l] == null ? null : w.router[l].ptr(), buf.chosen.ptr(),
-                buf.routeWeights.ptr(), n, c.dim(), experts, kk);
-        k.moeGroup(buf.chosen.ptr(), pairs, experts, buf.sortedPair.ptr(), buf.pairPos.ptr(), buf.tiles.ptr(),
-                buf.nTiles.ptr());
-        // tiles: each has >= 1 row, and at most ceil(pairs / 64) + experts of them
-        int gridTiles = Math.min(pairs, (pairs + CudaKernels.GEMM_TILE_ROWS - 1) / CudaKernels.GEMM_TILE_ROWS
-                + experts);
-        int estimate = Math.min(pairs, experts);
-        // SwiGLU: gu = [w1 | w3] x per pair, (P, 2 hidden); h = silu(gate) * up, (P, hidden); y = w2 h, (P, dim)
-        GemmPlan up = GemmPlan.of(pairs, 2 * hidden, c.dim(), estimate, sms);
-        k.gemm(buf.xn.ptr(), buf.sortedPair.ptr(), kk, w.w13[l].ptr(), w.layout.w13ExpertElements(),
-                buf.gateUp.ptr(), pairs, 2 * hidden, c.dim(), buf.tiles.ptr(), buf.nTiles.ptr(), gridTiles, false,
-                up.splits(), up.kSplit(), buf.splitK.ptr());
-        k.swiglu(buf.gateUp.ptr(), buf.h.ptr(), hidden, (long) pairs * hidden);
-        GemmPlan down = GemmPlan.of(pairs, c.dim(), hidden, estimate, sms);
-        k.gemm(buf.h.ptr(), null, 1, w.w2[l].ptr(), w.layout.w2ExpertElements(), buf.y.ptr(), pairs, c.dim(), hidden,
-                buf.tiles.ptr(), buf.nTiles.ptr(), gridTiles, false, down.splits(), down.kSplit(), buf.splitK.ptr());
-        // combine: x[token] += sum of weight * y over the token's experts
-        k.moeCombine(buf.x.ptr(), buf.y.ptr(), buf.pairPos.ptr(), buf.chosen.ptr(), buf.routeWeights.ptr(), n, kk,
-                c.dim());
     }
 
     /** out (rows, cols) [+]= a (rows, k) . weight (cols, k)^T. */

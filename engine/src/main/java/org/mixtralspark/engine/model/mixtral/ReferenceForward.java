@@ -7,9 +7,10 @@ import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.MixtralWeights;
 
 /**
- * The Mixtral forward pass written to be read next to DESIGN §2, one token of one sequence at a time, single
- * threaded, every sum in double. It is the reference the fast batched path ({@link BatchForward}) is tested against,
- * not a production path.
+ * The Mixtral forward pass written to be read next to DESIGN §2 and llama2.c's {@code forward}: one token of one
+ * sequence at a time, single threaded, every sum in double, one method per block. It is the reference the fast
+ * batched path ({@code backend.cpu.BatchForward}, whose blocks have the same names) is tested against, block by block
+ * for the MoE ({@link #route}, {@link #expert}, {@link #moe}); not a production path.
  */
 public final class ReferenceForward {
 
@@ -39,107 +40,134 @@ public final class ReferenceForward {
         }
     }
 
-    /** Feeds {@code token} at the next position of {@code seq} and returns the logits of the token after it, (vocab). */
-    public float[] forward(Sequence seq, int token) {
-        int pos = seq.length;
-        float[] x = new float[c.dim()];
-        w.tokenEmbedding().dequantizeRow(token, x, 0);                   // x = embed_tokens[token]
-
-        for (int l = 0; l < c.layers(); l++) {
-            LayerWeights lw = w.layers()[l];
-
-            // attention rmsnorm
-            float[] xb = rmsnorm(x, lw.attnNorm());
-
-            // qkv matmuls: q = W_q xb (qDim), k = W_k xb (kvDim), v = W_v xb (kvDim)
-            float[] q = matvec(lw.wq(), xb);
-            float[] k = matvec(lw.wk(), xb);
-            float[] v = matvec(lw.wv(), xb);
-
-            // RoPE on q and k
-            rope.apply(q, 0, c.heads(), pos);
-            rope.apply(k, 0, c.kvHeads(), pos);
-
-            // append k, v to the cache at pos
-            System.arraycopy(k, 0, seq.keys[l], pos * c.kvDim(), c.kvDim());
-            System.arraycopy(v, 0, seq.values[l], pos * c.kvDim(), c.kvDim());
-
-            // grouped-query attention: head h reads kv head h / groupSize; softmax(q.k / sqrt(headDim)) . v
-            float[] attnOut = new float[c.qDim()];
-            for (int h = 0; h < c.heads(); h++) {
-                int kvOff = (h / c.groupSize()) * c.headDim();
-                double[] scores = new double[pos + 1];
-                double max = Double.NEGATIVE_INFINITY;
-                for (int t = 0; t <= pos; t++) {
-                    double s = 0;
-                    for (int i = 0; i < c.headDim(); i++) {
-                        s += (double) q[h * c.headDim() + i] * seq.keys[l][t * c.kvDim() + kvOff + i];
-                    }
-                    scores[t] = s / Math.sqrt(c.headDim());
-                    max = Math.max(max, scores[t]);
-                }
-                double sum = 0;
-                for (int t = 0; t <= pos; t++) {
-                    scores[t] = Math.exp(scores[t] - max);
-                    sum += scores[t];
-                }
-                for (int i = 0; i < c.headDim(); i++) {
-                    double acc = 0;
-                    for (int t = 0; t <= pos; t++) {
-                        acc += scores[t] / sum * seq.values[l][t * c.kvDim() + kvOff + i];
-                    }
-                    attnOut[h * c.headDim() + i] = (float) acc;
-                }
-            }
-
-            // output projection, residual back into x
-            float[] o = matvec(lw.wo(), attnOut);
-            for (int i = 0; i < c.dim(); i++) {
-                x[i] += o[i];
-            }
-
-            // ffn rmsnorm
-            xb = rmsnorm(x, lw.ffnNorm());
-
-            // MoE FFN: route, run the chosen experts, sum their outputs weighted by the routing weights
-            float[] moe = new float[c.dim()];
-            int[] chosen = new int[c.expertsUsed()];
-            float[] weights = new float[c.expertsUsed()];
-            if (lw.router() == null) {
-                chosen[0] = 0;
-                weights[0] = 1f;
-            } else {
-                float[] routerLogits = new float[c.experts()];
-                for (int e = 0; e < c.experts(); e++) {
-                    double s = 0;
-                    for (int i = 0; i < c.dim(); i++) {
-                        s += (double) lw.router()[e * c.dim() + i] * xb[i];
-                    }
-                    routerLogits[e] = (float) s;
-                }
-                Router.route(routerLogits, 0, c.experts(), c.expertsUsed(), chosen, weights, 0);
-            }
-            for (int j = 0; j < chosen.length; j++) {
-                float[] y = expert(lw.experts()[chosen[j]], xb);
-                for (int i = 0; i < c.dim(); i++) {
-                    moe[i] += weights[j] * y[i];
-                }
-            }
-
-            // residual back into x
-            for (int i = 0; i < c.dim(); i++) {
-                x[i] += moe[i];
-            }
-        }
-
-        // final rmsnorm, LM head
-        x = rmsnorm(x, w.outputNorm());
-        seq.length = pos + 1;
-        return matvec(w.lmHead(), x);
+    /** One token's query, key and value: (qDim), (kvDim), (kvDim). */
+    private record Qkv(float[] q, float[] k, float[] v) {
     }
 
-    /** SwiGLU expert: w2(silu(w1 x) * w3 x). */
-    private float[] expert(ExpertWeights e, float[] x) {
+    /** Feeds {@code token} at the next position of {@code seq}; returns the logits of the token after it, (vocab). */
+    public float[] forward(Sequence seq, int token) {
+        int pos = seq.length;
+        float[] x = embedding(token);                            // x = embed_tokens[token], (dim)
+        for (int l = 0; l < c.layers(); l++) {
+            LayerWeights lw = w.layers()[l];
+            // x = x + o_proj(attention(rope(q), rope(k), v)), the projections of rmsnorm(x)
+            float[] xb = rmsnorm(x, lw.attnNorm());              // attention rmsnorm, (dim)
+            Qkv qkv = qkv(lw, xb);                               // qkv matmuls
+            rope(qkv, pos);                                      // RoPE on q and k
+            float[] attn = attention(seq, l, qkv, pos);          // k, v into the cache; grouped-query attention, (qDim)
+            residual(x, outputProjection(lw, attn));             // output projection, residual back into x
+            // x = x + moe(rmsnorm(x))
+            xb = rmsnorm(x, lw.ffnNorm());                       // ffn rmsnorm, (dim)
+            residual(x, moe(lw, xb));                            // MoE FFN, residual back into x
+        }
+        seq.length = pos + 1;
+        return lmHead(rmsnorm(x, w.outputNorm()));               // final rmsnorm, LM head, (vocab)
+    }
+
+    /** x = embed_tokens[token], (dim). */
+    private float[] embedding(int token) {
+        float[] x = new float[c.dim()];
+        w.tokenEmbedding().dequantizeRow(token, x, 0);
+        return x;
+    }
+
+    /** q = W_q xb (qDim), k = W_k xb (kvDim), v = W_v xb (kvDim); xb (dim). */
+    private Qkv qkv(LayerWeights lw, float[] xb) {
+        return new Qkv(matvec(lw.wq(), xb), matvec(lw.wk(), xb), matvec(lw.wv(), xb));
+    }
+
+    /** Rotates every query and key head by the token's position, in place. */
+    private void rope(Qkv qkv, int pos) {
+        rope.apply(qkv.q(), 0, c.heads(), pos);
+        rope.apply(qkv.k(), 0, c.kvHeads(), pos);
+    }
+
+    /**
+     * Appends k and v to layer {@code l}'s cache at {@code pos}, then grouped-query attention over positions 0..pos
+     * (causal): head h reads kv head h / groupSize, softmax(q . k / sqrt(headDim)) . v. Returns (qDim).
+     */
+    private float[] attention(Sequence seq, int l, Qkv qkv, int pos) {
+        float[] q = qkv.q();
+        System.arraycopy(qkv.k(), 0, seq.keys[l], pos * c.kvDim(), c.kvDim());
+        System.arraycopy(qkv.v(), 0, seq.values[l], pos * c.kvDim(), c.kvDim());
+        float[] out = new float[c.qDim()];
+        for (int h = 0; h < c.heads(); h++) {
+            int kvOff = (h / c.groupSize()) * c.headDim();
+            double[] scores = new double[pos + 1];
+            double max = Double.NEGATIVE_INFINITY;
+            for (int t = 0; t <= pos; t++) {
+                double s = 0;
+                for (int i = 0; i < c.headDim(); i++) {
+                    s += (double) q[h * c.headDim() + i] * seq.keys[l][t * c.kvDim() + kvOff + i];
+                }
+                scores[t] = s / Math.sqrt(c.headDim());
+                max = Math.max(max, scores[t]);
+            }
+            double sum = 0;
+            for (int t = 0; t <= pos; t++) {
+                scores[t] = Math.exp(scores[t] - max);
+                sum += scores[t];
+            }
+            for (int i = 0; i < c.headDim(); i++) {
+                double acc = 0;
+                for (int t = 0; t <= pos; t++) {
+                    acc += scores[t] / sum * seq.values[l][t * c.kvDim() + kvOff + i];
+                }
+                out[h * c.headDim() + i] = (float) acc;
+            }
+        }
+        return out;
+    }
+
+    /** W_o attn, (dim); attn (qDim). */
+    private float[] outputProjection(LayerWeights lw, float[] attn) {
+        return matvec(lw.wo(), attn);
+    }
+
+    /**
+     * MoE FFN (HF {@code MixtralSparseMoeBlock.forward}): route the token, run only its k chosen experts, and sum
+     * their outputs weighted by the routing weights, in slot order. A dense layer is the one-expert case.
+     *
+     * @param xb the normed hidden state, (dim)
+     * @return the block's output, (dim)
+     */
+    public float[] moe(LayerWeights lw, float[] xb) {
+        Routing routing = route(lw, xb);
+        float[] out = new float[c.dim()];
+        for (int slot = 0; slot < routing.k(); slot++) {
+            float[] y = expert(lw.experts()[routing.expertIds()[slot]], xb);
+            float weight = routing.weights()[slot];
+            for (int i = 0; i < c.dim(); i++) {
+                out[i] += weight * y[i];
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The router's choice for one token: logits = W_router xb (experts) in fp32 from double sums, then
+     * {@link Routing#route} (fp32 softmax, top-k, renormalised). A dense layer (no router) sends it to expert 0.
+     *
+     * @param xb the normed hidden state, (dim)
+     * @return the routing of this one token, (1 * k)
+     */
+    public Routing route(LayerWeights lw, float[] xb) {
+        if (lw.router() == null) {
+            return Routing.dense(1);
+        }
+        float[] logits = new float[c.experts()];
+        for (int e = 0; e < c.experts(); e++) {
+            double s = 0;
+            for (int i = 0; i < c.dim(); i++) {
+                s += (double) lw.router()[e * c.dim() + i] * xb[i];
+            }
+            logits[e] = (float) s;
+        }
+        return Routing.route(logits, 1, c.experts(), c.expertsUsed());
+    }
+
+    /** SwiGLU expert (HF {@code MixtralBlockSparseTop2MLP}): w2(silu(w1 x) * w3 x); x (dim) -> (dim). */
+    public static float[] expert(ExpertWeights e, float[] x) {
         float[] gate = matvec(e.gate(), x);
         float[] up = matvec(e.up(), x);
         float[] h = new float[gate.length];
@@ -148,6 +176,18 @@ public final class ReferenceForward {
             h[i] = (float) (g / (1 + Math.exp(-g)) * up[i]);
         }
         return matvec(e.down(), h);
+    }
+
+    /** x += y. */
+    private static void residual(float[] x, float[] y) {
+        for (int i = 0; i < x.length; i++) {
+            x[i] += y[i];
+        }
+    }
+
+    /** LM head on the final normed state: W_lm x, (vocab). */
+    private float[] lmHead(float[] x) {
+        return matvec(w.lmHead(), x);
     }
 
     /** x * rsqrt(mean(x^2) + eps) * weight. */
