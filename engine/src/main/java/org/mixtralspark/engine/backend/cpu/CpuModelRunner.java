@@ -50,7 +50,11 @@ public final class CpuModelRunner implements ModelRunner {
     public StepOutput forward(StepInput step) {
         StepInput.Tokens t = step.tokens();
         float[] logits = forward.forward(t.ids(), t.positions(), t.tables(), t.logitRows());
-        return StepOutput.of(step, logits, config.vocabSize(), null);
+        int[][] expertTokens = new int[config.layers()][];
+        for (int l = 0; l < expertTokens.length; l++) {
+            expertTokens[l] = forward.routing(l).expertCounts();
+        }
+        return StepOutput.of(step, logits, config.vocabSize(), expertTokens);
     }
 
     @Override
