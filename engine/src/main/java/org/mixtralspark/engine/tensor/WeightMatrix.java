@@ -165,6 +165,11 @@ public final class WeightMatrix {
         return storedRow(r) * rowBytes;
     }
 
+    /** Whether logical rows are permuted ({@link #storedRow} is not the identity). */
+    public boolean hasRowMap() {
+        return rowMap != null;
+    }
+
     /** The stored row that holds logical row {@code r}. */
     public int storedRow(int r) {
         return rowMap == null ? r : rowMap[r];

@@ -6,7 +6,8 @@ import org.mixtralspark.engine.tensor.WeightMatrix;
  * Batched matrix product with a weight matrix: {@code out (T, W.rows) = x (T, W.cols) @ W^T}, i.e. for every token
  * {@code t} and row {@code r}, {@code out[t * outStride + r] = W[r] . x[t * W.cols ...]}. Each weight row is read once
  * per call for all {@code T} tokens. Implementations: {@link ScalarMatmul} (the reference) and
- * {@link VectorMatmul} (Vector API); tests hold the second to the first.
+ * {@link VectorMatmul} (Vector API), the exact ones, and {@link NativeMatmul} (int8 activations, native kernels), the
+ * fast one; tests hold the others to the first.
  */
 public interface Matmul {
 
@@ -24,8 +25,12 @@ public interface Matmul {
         apply(w, x, tokens, out, w.rows(), team);
     }
 
-    /** The fastest implementation available in this JVM. */
+    /**
+     * The fastest implementation available in this JVM for the numeric mode of {@code -Dmixtral.cpu.math}
+     * ({@link CpuMath}): exact (the default) = {@link VectorMatmul}, or {@link ScalarMatmul} without the Vector API;
+     * fast = {@link NativeMatmul} where the native kernels are loaded.
+     */
     static Matmul best() {
-        return VectorSupport.AVAILABLE ? new VectorMatmul() : new ScalarMatmul();
+        return CpuMath.matmul(CpuMath.fromSystemProperty());
     }
 }
