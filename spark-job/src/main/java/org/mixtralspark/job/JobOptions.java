@@ -1,5 +1,6 @@
 package org.mixtralspark.job;
 
+import org.mixtralspark.engine.serving.EngineOptions;
 import org.mixtralspark.udf.ModelSpec;
 import org.mixtralspark.udf.SamplingDefaults;
 import picocli.CommandLine;
@@ -257,7 +258,8 @@ public final class JobOptions {
 
     public ModelSpec modelSpec() {
         try {
-            return new ModelSpec(model, device, threads, maxBatchSize, contextLength, weightMemory);
+            return new ModelSpec(model, new EngineOptions(device, threads, maxBatchSize, contextLength)
+                    .withWeightMemory(weightMemory));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--device/--threads/--max-batch-size/--context-length/--weight-memory: "
                     + e.getMessage());

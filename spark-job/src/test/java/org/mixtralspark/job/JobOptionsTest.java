@@ -35,8 +35,8 @@ class JobOptionsTest {
         assertEquals(64, o.sampling().maxNewTokens());
         assertEquals(0.0, o.sampling().temperature());
         assertNull(o.sampling().jobSeed());
-        assertEquals("auto", o.modelSpec().device());
-        assertEquals("mapped", o.modelSpec().weightMemory());
+        assertEquals("auto", o.modelSpec().options().device());
+        assertEquals("mapped", o.modelSpec().options().weightMemory());
         assertEquals("heap", JobOptions.parse("--input", "x", "--model", "m", "--output", "o", "--weight-memory",
                 "heap").modelSpec().engineOptions().weightMemory(), "reaches the engine options");
         assertEquals(0, o.partitions());

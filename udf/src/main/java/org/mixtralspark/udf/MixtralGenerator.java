@@ -15,6 +15,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.StructType;
+import org.mixtralspark.engine.serving.EngineOptions;
 import scala.runtime.AbstractFunction1;
 
 import java.io.Serializable;
@@ -194,8 +195,8 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
             throw new IllegalArgumentException("model is not set: setModel(path of a GGUF file or HF folder)");
         }
         boolean chat = !getMessagesCol().isEmpty();
-        ModelSpec spec = new ModelSpec(getModel(), getDevice(), getThreads(), getMaxBatchSize(), 0,
-                getWeightMemory());
+        ModelSpec spec = new ModelSpec(getModel(), new EngineOptions(getDevice(), getThreads(), getMaxBatchSize(), 0)
+                .withWeightMemory(getWeightMemory()));
         SamplingDefaults defaults = new SamplingDefaults(getMaxNewTokens(), getTemperature(), getTopP(), getTopK(),
                 isDefined(seed) ? getSeed() : null, List.of());
         return new GenerateFunction(schema, getIdCol(), chat ? null : getInputCol(), chat ? getMessagesCol() : null,
