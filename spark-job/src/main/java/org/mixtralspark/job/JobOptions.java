@@ -1,7 +1,8 @@
 package org.mixtralspark.job;
 
+import org.mixtralspark.engine.sampling.SamplingParams;
+import org.mixtralspark.engine.serving.EngineOptions;
 import org.mixtralspark.udf.ModelSpec;
-import org.mixtralspark.udf.SamplingDefaults;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.OptionSpec;
@@ -250,14 +251,32 @@ public final class JobOptions {
     public String icebergWarehouse() { return icebergWarehouse; }
     public String appName() { return appName; }
 
-    /** The job's default sampling parameters (validated: a bad flag throws naming it). */
-    public SamplingDefaults sampling() {
-        return new SamplingDefaults(maxNewTokens, temperature, topP, topK, seed, stop);
+    /**
+     * The job's default sampling parameters: what a row gets for a parameter it has no column (or a null cell) for.
+     * Validated by the engine's own rules; a bad value throws naming the flag.
+     */
+    public SamplingParams sampling() {
+        try {
+            return SamplingParams.builder().maxNewTokens(maxNewTokens).temperature((float) temperature)
+                    .topP((float) topP).topK(topK).stopStrings(stop).build();
+        } catch (IllegalArgumentException e) {
+            // SamplingParams names the parameter as a column ("top_p = 2.0: ..."); name the flag instead.
+            String m = e.getMessage();
+            int eq = m.indexOf(" = ");
+            throw new IllegalArgumentException(eq < 0 ? m : "--" + m.substring(0, eq).replace('_', '-')
+                    + m.substring(eq), e);
+        }
+    }
+
+    /** The job seed: each row's seed derives from it and the row id; null = a random seed per row. */
+    public Long jobSeed() {
+        return seed;
     }
 
     public ModelSpec modelSpec() {
         try {
-            return new ModelSpec(model, device, threads, maxBatchSize, contextLength, weightMemory);
+            return new ModelSpec(model, new EngineOptions(device, threads, maxBatchSize, contextLength)
+                    .withWeightMemory(weightMemory));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--device/--threads/--max-batch-size/--context-length/--weight-memory: "
                     + e.getMessage());

@@ -33,10 +33,10 @@ class JobOptionsTest {
         assertNull(o.messagesCol());
         assertEquals("error-if-exists", o.mode());
         assertEquals(64, o.sampling().maxNewTokens());
-        assertEquals(0.0, o.sampling().temperature());
-        assertNull(o.sampling().jobSeed());
-        assertEquals("auto", o.modelSpec().device());
-        assertEquals("mapped", o.modelSpec().weightMemory());
+        assertEquals(0.0f, o.sampling().temperature());
+        assertNull(o.jobSeed());
+        assertEquals("auto", o.modelSpec().options().device());
+        assertEquals("mapped", o.modelSpec().options().weightMemory());
         assertEquals("heap", JobOptions.parse("--input", "x", "--model", "m", "--output", "o", "--weight-memory",
                 "heap").modelSpec().engineOptions().weightMemory(), "reaches the engine options");
         assertEquals(0, o.partitions());
@@ -60,20 +60,20 @@ class JobOptionsTest {
         JobOptions o = JobOptions.parse("--config", yaml.toString(), "--temperature", "0.2");
         assertEquals("from-config.parquet", o.input());
         assertEquals(12, o.sampling().maxNewTokens());
-        assertEquals(0.2, o.sampling().temperature(), "the flag wins");
-        assertEquals(42L, o.sampling().jobSeed());
-        assertEquals(List.of("\n", "END"), o.sampling().stop());
+        assertEquals(0.2f, o.sampling().temperature(), "the flag wins");
+        assertEquals(42L, o.jobSeed());
+        assertEquals(List.of("\n", "END"), o.sampling().stopStrings());
         assertEquals(Map.of("spark.sql.shuffle.partitions", "3"), o.confs());
 
         JobOptions flags = JobOptions.parse("--config", yaml.toString(), "--stop", "X", "--input", "cli.parquet");
-        assertEquals(List.of("X"), flags.sampling().stop());
+        assertEquals(List.of("X"), flags.sampling().stopStrings());
         assertEquals("cli.parquet", flags.input());
 
         Path props = dir.resolve("job.properties");
         Files.writeString(props, "input=p.parquet\nmodel=m\noutput=o\nmode=resume\nstop=a,b\n");
         JobOptions p = JobOptions.parse("--config", props.toString());
         assertEquals("resume", p.mode());
-        assertEquals(List.of("a", "b"), p.sampling().stop());
+        assertEquals(List.of("a", "b"), p.sampling().stopStrings());
     }
 
     @Test

@@ -13,7 +13,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mixtralspark.udf.ExecutorEngines;
 import org.mixtralspark.engine.serving.EngineOptions;
-import org.mixtralspark.udf.SamplingDefaults;
 import org.mixtralspark.udf.testing.TestSpark;
 import org.mixtralspark.udf.testing.TinyModels;
 
@@ -98,7 +97,7 @@ class JobRunnerTest {
         Row first = p005.stream().filter(r -> r.getAs("error") == null).findFirst().orElseThrow();
         Row second = p005.stream().filter(r -> r.getAs("error") != null).findFirst().orElseThrow();
         assertEquals(TinyModels.engineAlone(TinyModels.tiny(), EngineOptions.defaults(), Map.of("p005", "prompt 5"),
-                SamplingDefaults.defaults().withMaxNewTokens(8)).get("p005"), first.getAs("generation"));
+                TinyModels.jobDefaults().maxNewTokens(8).build(), null).get("p005"), first.getAs("generation"));
         assertTrue(((String) second.getAs("error")).startsWith("duplicate id"));
         assertEquals("the id is null", written.filter("id is null").first().getAs("error"));
         assertTrue(((String) written.filter("id = 'bad'").first().getAs("error")).contains("temperature = -2.0"));

@@ -4,6 +4,7 @@ import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.mixtralspark.engine.sampling.SamplingParams;
 
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -25,7 +26,8 @@ public final class GenerateFunction implements MapPartitionsFunction<Row, Row> {
 
     final ModelSpec model;
     final InputLayout layout;
-    final SamplingDefaults defaults;
+    final SamplingParams defaults;
+    final Long jobSeed;
     final int batchSize;
     final boolean keepInputColumns;
     final GenerationMetrics metrics;
@@ -36,10 +38,13 @@ public final class GenerateFunction implements MapPartitionsFunction<Row, Row> {
      * @param idCol       id column
      * @param promptCol   prompt column, or null when {@code messagesCol} is set
      * @param messagesCol chat messages column, or null
+     * @param defaults    the sampling parameters of a row that has no column (or a null cell) for one
+     * @param jobSeed     when set, each row's seed is derived from it and the row id ({@link RowSeeds}); null = a
+     *                    random seed per row (not reproducible)
      * @param metrics     accumulators to add to, or null
      */
     public GenerateFunction(StructType input, String idCol, String promptCol, String messagesCol, ModelSpec model,
-                            SamplingDefaults defaults, int batchSize, boolean keepInputColumns,
+                            SamplingParams defaults, Long jobSeed, int batchSize, boolean keepInputColumns,
                             String generationCol, GenerationMetrics metrics) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size = " + batchSize + ": must be >= 1");
@@ -47,6 +52,7 @@ public final class GenerateFunction implements MapPartitionsFunction<Row, Row> {
         this.model = Objects.requireNonNull(model, "model");
         this.layout = InputLayout.of(input, idCol, promptCol, messagesCol);
         this.defaults = Objects.requireNonNull(defaults, "defaults");
+        this.jobSeed = jobSeed;
         this.batchSize = batchSize;
         this.keepInputColumns = keepInputColumns;
         this.metrics = metrics;

@@ -15,10 +15,11 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.StructType;
+import org.mixtralspark.engine.sampling.SamplingParams;
+import org.mixtralspark.engine.serving.EngineOptions;
 import scala.runtime.AbstractFunction1;
 
 import java.io.Serializable;
-import java.util.List;
 import java.util.function.Predicate;
 
 /**
@@ -194,12 +195,12 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
             throw new IllegalArgumentException("model is not set: setModel(path of a GGUF file or HF folder)");
         }
         boolean chat = !getMessagesCol().isEmpty();
-        ModelSpec spec = new ModelSpec(getModel(), getDevice(), getThreads(), getMaxBatchSize(), 0,
-                getWeightMemory());
-        SamplingDefaults defaults = new SamplingDefaults(getMaxNewTokens(), getTemperature(), getTopP(), getTopK(),
-                isDefined(seed) ? getSeed() : null, List.of());
+        ModelSpec spec = new ModelSpec(getModel(), new EngineOptions(getDevice(), getThreads(), getMaxBatchSize(), 0)
+                .withWeightMemory(getWeightMemory()));
+        SamplingParams defaults = SamplingParams.builder().maxNewTokens(getMaxNewTokens())
+                .temperature((float) getTemperature()).topP((float) getTopP()).topK(getTopK()).build();
         return new GenerateFunction(schema, getIdCol(), chat ? null : getInputCol(), chat ? getMessagesCol() : null,
-                spec, defaults, getBatchSize(), true, getOutputCol(), null);
+                spec, defaults, isDefined(seed) ? getSeed() : null, getBatchSize(), true, getOutputCol(), null);
     }
 
     private static <T> scala.Function1<T, Object> nonBlank() {

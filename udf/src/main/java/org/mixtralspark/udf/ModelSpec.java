@@ -14,59 +14,53 @@ import java.util.Objects;
 
 /**
  * Which model an executor should load and how: the key of {@link ExecutorEngines}. Built on the driver, shipped with
- * the partition function.
+ * the partition function ({@link EngineOptions} is serializable for that).
  *
- * @param path          model file (GGUF) or HF checkpoint folder, as the executors see it: a path every executor can
- *                      read (shared file system), or the file name of something shipped with {@code --files} /
- *                      {@code --archives} (looked up in the executor's working folder, then through
- *                      {@link SparkFiles#get})
- * @param device        auto | cpu | cuda | cuda:N
- * @param threads       CPU threads for the engine; 0 = the cores the executor was given ({@code spark.executor.cores}),
- *                      or every processor where that is not set (local mode)
- * @param maxBatchSize  most sequences in one engine step, shared by all tasks of the executor
- * @param contextLength longest prompt + generation accepted; 0 = the model's own
- * @param weightMemory  CPU: mapped | heap | auto, where the weights live ({@link EngineOptions}); several
- *                      executors on one node share the mapped file's pages, while each keeps its own heap copy
+ * @param path    model file (GGUF) or HF checkpoint folder, as the executors see it: a path every executor can read
+ *                (shared file system), or the file name of something shipped with {@code --files} /
+ *                {@code --archives} (looked up in the executor's working folder, then through {@link SparkFiles#get})
+ * @param options how to run it, as the driver was told; {@link #engineOptions()} resolves them on the executor
+ *                ({@code threads} 0 = the cores the executor was given, {@code cuda} = the GPU Spark assigned)
  */
-public record ModelSpec(String path, String device, int threads, int maxBatchSize, int contextLength,
-                        String weightMemory) implements Serializable {
+public record ModelSpec(String path, EngineOptions options) implements Serializable {
+
+    private static final long serialVersionUID = 1L;
 
     public ModelSpec {
         Objects.requireNonNull(path, "model path");
+        Objects.requireNonNull(options, "engine options");
         if (path.isBlank()) {
             throw new IllegalArgumentException("model = \"\": give the path of a GGUF file or an HF checkpoint folder");
         }
-        // Validates device, threads, batch size, context length and weight memory with the engine's own messages.
-        new EngineOptions(device, threads, maxBatchSize, contextLength, true).withWeightMemory(weightMemory);
     }
 
-    public ModelSpec(String path, String device, int threads, int maxBatchSize, int contextLength) {
-        this(path, device, threads, maxBatchSize, contextLength, EngineOptions.defaults().weightMemory());
-    }
-
+    /** {@code path} with the engine's default options. */
     public static ModelSpec of(String path) {
-        EngineOptions d = EngineOptions.defaults();
-        return new ModelSpec(path, d.device(), d.threads(), d.maxBatchSize(), d.contextLength(), d.weightMemory());
+        return new ModelSpec(path, EngineOptions.defaults());
+    }
+
+    public ModelSpec withOptions(EngineOptions o) {
+        return new ModelSpec(path, o);
     }
 
     public ModelSpec withWeightMemory(String where) {
-        return new ModelSpec(path, device, threads, maxBatchSize, contextLength, where);
+        return withOptions(options.withWeightMemory(where));
     }
 
     public ModelSpec withDevice(String d) {
-        return new ModelSpec(path, d, threads, maxBatchSize, contextLength, weightMemory);
+        return withOptions(options.withDevice(d));
     }
 
     public ModelSpec withThreads(int t) {
-        return new ModelSpec(path, device, t, maxBatchSize, contextLength, weightMemory);
+        return withOptions(options.withThreads(t));
     }
 
     public ModelSpec withMaxBatchSize(int b) {
-        return new ModelSpec(path, device, threads, b, contextLength, weightMemory);
+        return withOptions(options.withMaxBatchSize(b));
     }
 
     public ModelSpec withContextLength(int c) {
-        return new ModelSpec(path, device, threads, maxBatchSize, c, weightMemory);
+        return withOptions(options.withContextLength(c));
     }
 
     /**
@@ -74,16 +68,15 @@ public record ModelSpec(String path, String device, int threads, int maxBatchSiz
      * GPU Spark assigned to the task (conf/spark-gpu.conf), when it did.
      */
     public EngineOptions engineOptions() {
-        int t = threads;
-        if (t == 0) {
+        EngineOptions o = options;
+        if (o.threads() == 0) {
             SparkEnv env = SparkEnv.get();
             if (env != null && env.conf().contains("spark.executor.cores") && !"driver".equals(env.executorId())) {
-                t = env.conf().getInt("spark.executor.cores", 0);
+                o = o.withThreads(env.conf().getInt("spark.executor.cores", 0));
             }
         }
         TaskContext task = TaskContext.get();
-        String d = deviceFor(device, task == null ? Map.of() : task.resourcesJMap());
-        return new EngineOptions(d, t, maxBatchSize, contextLength, true).withWeightMemory(weightMemory);
+        return o.withDevice(deviceFor(o.device(), task == null ? Map.of() : task.resourcesJMap()));
     }
 
     /**

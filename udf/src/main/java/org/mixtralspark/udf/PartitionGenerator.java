@@ -57,7 +57,7 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
         this.label = task == null ? "local" : "stage " + task.stageId() + " partition " + task.partitionId()
                 + " attempt " + task.attemptNumber() + " (TID " + task.taskAttemptId() + ")";
         this.engine = ExecutorEngines.get(f.model);
-        this.preparer = new RowPreparer(engine, f.layout, f.defaults);
+        this.preparer = new RowPreparer(engine, f.layout, f.defaults, f.jobSeed);
         this.runner = new ArrowEngineRunner(engine);
         this.allocator = ExecutorEngines.allocator().newChildAllocator("mixtral " + label, 0, Long.MAX_VALUE);
         if (task != null) {
@@ -106,8 +106,7 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
                 inputs.add(row);
                 prepared.add(p);
                 if (p.ok()) {
-                    requests.add(new GenerationRequest(p.engineId(), p.promptIds(),
-                            RowPreparer.samplingParams(p.params())));
+                    requests.add(p.request());
                 }
             }
             ArrowEngineRunner.Pending pending = null;
@@ -133,9 +132,9 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
                 PreparedRow p = c.prepared.get(i);
                 Object[] generated;
                 if (p.ok()) {
-                    generated = generated(results, r++, p.params());
+                    generated = generated(results, r++, p.shown());
                 } else {
-                    generated = values("", "error", 0, 0, p.error(), 0L, p.params());
+                    generated = values("", "error", 0, 0, p.error(), 0L, p.shown());
                 }
                 out.add(outputRow(c.inputs.get(i), generated));
             }

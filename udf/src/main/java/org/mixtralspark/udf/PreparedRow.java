@@ -1,16 +1,20 @@
 package org.mixtralspark.udf;
 
+import org.mixtralspark.engine.sampling.SamplingParams;
+import org.mixtralspark.engine.serving.GenerationRequest;
+
 import java.util.List;
 
 /**
- * One input row after validation and tokenization: either ready for the engine ({@code promptIds} set) or an error
- * row ({@code error} set). {@code params} are the sampling parameters the row asked for, for the output columns
- * (a value the row got wrong is shown as given; one that could not be read is null).
+ * One input row after validation and tokenization: either ready for the engine ({@code request} set: its prompt ids
+ * and the one {@link SamplingParams} built for the row) or an error row ({@code error} set). {@code shown} are the
+ * sampling parameters the row asked for, for the output columns (a value the row got wrong is shown as given; one
+ * that could not be read is null).
  */
-record PreparedRow(Object id, String engineId, int[] promptIds, ParamsUsed params, String error) {
+record PreparedRow(Object id, GenerationRequest request, ParamsUsed shown, String error) {
 
-    static PreparedRow error(Object id, ParamsUsed params, String error) {
-        return new PreparedRow(id, null, null, params, error);
+    static PreparedRow error(Object id, ParamsUsed shown, String error) {
+        return new PreparedRow(id, null, shown, error);
     }
 
     boolean ok() {

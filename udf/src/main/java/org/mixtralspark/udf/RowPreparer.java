@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.spark.sql.Row;
 import org.mixtralspark.engine.sampling.SamplingParams;
 import org.mixtralspark.engine.serving.Engine;
+import org.mixtralspark.engine.serving.GenerationRequest;
 import org.mixtralspark.udf.PreparedRow.ParamsUsed;
 
 import java.util.ArrayList;
@@ -14,7 +15,7 @@ import java.util.Map;
 
 /**
  * Turns an input row into an engine request: reads the per-row parameters (a null cell takes the job's default),
- * derives the row's seed, renders chat messages, tokenizes, checks the length against the context. Whatever is wrong
+ * derives the row's seed, builds the row's one {@link SamplingParams} (the job's defaults with the row's values), renders chat messages, tokenizes, checks the length against the context. Whatever is wrong
  * with one row becomes that row's error message; nothing here throws for a bad row.
  */
 final class RowPreparer {
@@ -23,13 +24,20 @@ final class RowPreparer {
 
     private final Engine engine;
     private final InputLayout layout;
-    private final SamplingDefaults defaults;
+    private final SamplingParams defaults;
+    private final Long jobSeed;
     private final int contextLength;
 
-    RowPreparer(Engine engine, InputLayout layout, SamplingDefaults defaults) {
+    /**
+     * @param defaults what a row gets for a parameter it has no column for, or a null cell in it
+     * @param jobSeed  when set, a row without a seed cell gets the seed derived from it and the row id
+     *                 ({@link RowSeeds}); null = a random seed per row
+     */
+    RowPreparer(Engine engine, InputLayout layout, SamplingParams defaults, Long jobSeed) {
         this.engine = engine;
         this.layout = layout;
         this.defaults = defaults;
+        this.jobSeed = jobSeed;
         this.contextLength = engine.model().contextLength();
     }
 
@@ -38,8 +46,8 @@ final class RowPreparer {
         Object id = row.get(layout.idIndex());
         List<String> problems = new ArrayList<>();
         Integer maxNew = intParam(row, InputLayout.MAX_NEW_TOKENS, defaults.maxNewTokens(), problems);
-        Double temperature = doubleParam(row, InputLayout.TEMPERATURE, defaults.temperature(), problems);
-        Double topP = doubleParam(row, InputLayout.TOP_P, defaults.topP(), problems);
+        Double temperature = doubleParam(row, InputLayout.TEMPERATURE, shown(defaults.temperature()), problems);
+        Double topP = doubleParam(row, InputLayout.TOP_P, shown(defaults.topP()), problems);
         Integer topK = intParam(row, InputLayout.TOP_K, defaults.topK(), problems);
         Long seed = seedParam(row, id, problems);
         List<String> stop = stopParam(row, problems);
@@ -56,7 +64,7 @@ final class RowPreparer {
         }
         SamplingParams params;
         try {
-            params = SamplingParams.builder()
+            params = defaults.toBuilder()
                     .maxNewTokens(maxNew)
                     .temperature(temperature.floatValue())
                     .topP(topP.floatValue())
@@ -80,19 +88,15 @@ final class RowPreparer {
                     + params.maxNewTokens() + " > the context length " + contextLength
                     + " (shorten the prompt or lower max_new_tokens)");
         }
-        return new PreparedRow(id, engineId, promptIds, used, null);
+        return new PreparedRow(id, new GenerationRequest(engineId, promptIds, params), used, null);
     }
 
-    /** The engine's sampling parameters for a prepared row (valid: {@link #prepare} built them once already). */
-    static SamplingParams samplingParams(ParamsUsed p) {
-        return SamplingParams.builder()
-                .maxNewTokens(p.maxNewTokens())
-                .temperature(p.temperature().floatValue())
-                .topP(p.topP().floatValue())
-                .topK(p.topK())
-                .seed(p.seed())
-                .stopStrings(p.stop())
-                .build();
+    /**
+     * A default (held as the engine's float) as the output column shows it: the shortest decimal that reads back as
+     * that float, which is the value as written for anything with up to 7 significant digits (0.8, not 0.800000011).
+     */
+    private static double shown(float v) {
+        return Double.parseDouble(Float.toString(v));
     }
 
     private int[] tokenize(Row row) {
@@ -218,8 +222,8 @@ final class RowPreparer {
                 return null;
             }
         }
-        if (defaults.jobSeed() != null && id != null) {
-            return RowSeeds.derive(defaults.jobSeed(), id.toString());
+        if (jobSeed != null && id != null) {
+            return RowSeeds.derive(jobSeed, id.toString());
         }
         return null;
     }
@@ -227,7 +231,7 @@ final class RowPreparer {
     private List<String> stopParam(Row row, List<String> problems) {
         int i = layout.parameter(InputLayout.STOP);
         if (i < 0 || row.isNullAt(i)) {
-            return defaults.stop();
+            return defaults.stopStrings();
         }
         Object v = row.get(i);
         List<String> stop = new ArrayList<>();

@@ -12,6 +12,7 @@ import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.mixtralspark.engine.sampling.SamplingParams;
 import org.mixtralspark.udf.testing.EchoEngine;
 import org.mixtralspark.udf.testing.TestSpark;
 import org.mixtralspark.udf.testing.TinyModels;
@@ -71,8 +72,8 @@ class GenerateFunctionTest {
         return ModelSpec.of(model).withContextLength(64);
     }
 
-    private static Dataset<Row> generate(Dataset<Row> in, SamplingDefaults d, int batch) {
-        GenerateFunction fn = new GenerateFunction(in.schema(), "id", "prompt", null, spec(), d,
+    private static Dataset<Row> generate(Dataset<Row> in, SamplingParams d, Long jobSeed, int batch) {
+        GenerateFunction fn = new GenerateFunction(in.schema(), "id", "prompt", null, spec(), d, jobSeed,
                 batch, false, GenerationColumns.GENERATION, null);
         return in.mapPartitions(fn, Encoders.row(fn.outputSchema()));
     }
@@ -102,14 +103,14 @@ class GenerateFunctionTest {
         rows.add(RowFactory.create("top-p-text", "hi", null, null, "abc"));
         rows.add(RowFactory.create(null, "no id", null, null, null));
         Dataset<Row> in = spark.createDataFrame(rows, PROMPTS).repartition(3);
-        SamplingDefaults defaults = SamplingDefaults.defaults().withMaxNewTokens(8);
+        SamplingParams defaults = TinyModels.jobDefaults().maxNewTokens(8).build();
 
-        List<Row> out = generate(in, defaults, 4).collectAsList();
+        List<Row> out = generate(in, defaults, null, 4).collectAsList();
 
         assertEquals(rows.size(), out.size());
         Map<String, Row> m = byId(out);
         Map<String, String> alone = TinyModels.engineAlone(TinyModels.tiny(), spec().engineOptions(), okPrompts,
-                defaults);
+                defaults, null);
         for (String id : okPrompts.keySet()) {
             Row ok = m.get(id);
             assertNull(ok.getAs("error"), id);
@@ -138,7 +139,7 @@ class GenerateFunctionTest {
             Dataset<Row> in = spark.createDataFrame(List.of(RowFactory.create("a", "fine", null, null, null),
                     RowFactory.create("b", "FAIL_ENGINE", null, null, null)), PROMPTS);
             GenerateFunction fn = new GenerateFunction(in.schema(), "id", "prompt", null, ModelSpec.of("echo"),
-                    SamplingDefaults.defaults(), 4, false, GenerationColumns.GENERATION, null);
+                    TinyModels.jobDefaults().build(), null, 4, false, GenerationColumns.GENERATION, null);
             Map<String, Row> m = byId(in.mapPartitions(fn, Encoders.row(fn.outputSchema())).collectAsList());
             assertEquals("FINE", m.get("a").getAs("generation"));
             assertError(m.get("b"), "echo engine: asked to fail");
@@ -162,7 +163,8 @@ class GenerateFunctionTest {
         Dataset<Row> in = spark.createDataFrame(rows, PROMPTS).repartition(6);
         GenerationMetrics metrics = GenerationMetrics.register(spark.sparkContext());
         GenerateFunction fn = new GenerateFunction(in.schema(), "id", "prompt", null,
-                ModelSpec.of(model).withMaxBatchSize(16), SamplingDefaults.defaults().withMaxNewTokens(4), 5, false,
+                ModelSpec.of(model).withMaxBatchSize(16), TinyModels.jobDefaults().maxNewTokens(4).build(), null, 5,
+                false,
                 GenerationColumns.GENERATION, metrics);
         assertEquals(200, in.mapPartitions(fn, Encoders.row(fn.outputSchema())).count());
         assertEquals(200, in.mapPartitions(fn, Encoders.row(fn.outputSchema())).count());
@@ -179,9 +181,11 @@ class GenerateFunctionTest {
         for (int i = 0; i < 40; i++) {
             rows.add(RowFactory.create("id-" + i, "p" + i, null, null, null));
         }
-        SamplingDefaults d = SamplingDefaults.defaults().withTemperature(0.9).withMaxNewTokens(8).withJobSeed(1234L);
-        Map<String, Row> two = byId(generate(spark.createDataFrame(rows, PROMPTS).repartition(2), d, 3).collectAsList());
-        Map<String, Row> five = byId(generate(spark.createDataFrame(rows, PROMPTS).repartition(5), d, 7).collectAsList());
+        SamplingParams d = TinyModels.jobDefaults().temperature(0.9f).maxNewTokens(8).build();
+        Map<String, Row> two = byId(generate(spark.createDataFrame(rows, PROMPTS).repartition(2), d, 1234L, 3)
+                .collectAsList());
+        Map<String, Row> five = byId(generate(spark.createDataFrame(rows, PROMPTS).repartition(5), d, 1234L, 7)
+                .collectAsList());
         for (int i = 0; i < 40; i++) {
             String id = "id-" + i;
             assertEquals((String) two.get(id).getAs("generation"), five.get(id).getAs("generation"), id);
@@ -203,8 +207,8 @@ class GenerateFunctionTest {
             rows.add(RowFactory.create("s" + i, "stop test " + i, i % 2 == 0 ? 77L : null,
                     i % 3 == 0 ? List.of("w", "v") : null, i == 11 ? -4 : null));
         }
-        SamplingDefaults d = SamplingDefaults.defaults().withTemperature(1.0).withMaxNewTokens(16).withJobSeed(3L);
-        GenerateFunction fn = new GenerateFunction(schema, "id", "prompt", null, spec(), d, 4, false,
+        SamplingParams d = TinyModels.jobDefaults().temperature(1.0f).maxNewTokens(16).build();
+        GenerateFunction fn = new GenerateFunction(schema, "id", "prompt", null, spec(), d, 3L, 4, false,
                 GenerationColumns.GENERATION, null);
         Dataset<Row> in = spark.createDataFrame(rows, schema);
         Map<String, Row> m = byId(in.mapPartitions(fn, Encoders.row(fn.outputSchema())).collectAsList());
@@ -229,18 +233,18 @@ class GenerateFunctionTest {
         for (int i = 0; i < 24; i++) {
             rows.add(RowFactory.create("t-" + i, "retry " + i, null, null, null));
         }
-        SamplingDefaults d = SamplingDefaults.defaults().withTemperature(1.0).withMaxNewTokens(6).withJobSeed(5L);
-        Map<String, Row> once = byId(generate(spark.createDataFrame(rows, PROMPTS).repartition(3), d, 4)
+        SamplingParams d = TinyModels.jobDefaults().temperature(1.0f).maxNewTokens(6).build();
+        Map<String, Row> once = byId(generate(spark.createDataFrame(rows, PROMPTS).repartition(3), d, 5L, 4)
                 .collectAsList());
         // The first attempt of partition 1 dies after its rows were generated; Spark runs the task again.
-        Dataset<Row> flaky = generate(spark.createDataFrame(rows, PROMPTS).repartition(3), d, 4)
+        Dataset<Row> flaky = generate(spark.createDataFrame(rows, PROMPTS).repartition(3), d, 5L, 4)
                 .map((org.apache.spark.api.java.function.MapFunction<Row, Row>) r -> {
                     org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
                     if (tc.partitionId() == 1 && tc.attemptNumber() == 0) {
                         throw new IllegalStateException("first attempt lost");
                     }
                     return r;
-                }, Encoders.row(generate(spark.createDataFrame(rows, PROMPTS), d, 4).schema()));
+                }, Encoders.row(generate(spark.createDataFrame(rows, PROMPTS), d, 5L, 4).schema()));
         Map<String, Row> retried = byId(flaky.collectAsList());
         assertEquals(24, retried.size());
         for (String id : once.keySet()) {
@@ -261,7 +265,7 @@ class GenerateFunctionTest {
                 RowFactory.create(4L, null));
         Dataset<Row> in = spark.createDataFrame(rows, schema);
         GenerateFunction fn = new GenerateFunction(in.schema(), "id", null, "messages", ModelSpec.of(model),
-                SamplingDefaults.defaults().withMaxNewTokens(4), 2, false, GenerationColumns.GENERATION, null);
+                TinyModels.jobDefaults().maxNewTokens(4).build(), null, 2, false, GenerationColumns.GENERATION, null);
         Map<Long, Row> m = new HashMap<>();
         for (Row r : in.mapPartitions(fn, Encoders.row(fn.outputSchema())).collectAsList()) {
             m.put(r.getLong(0), r);
@@ -280,7 +284,7 @@ class GenerateFunctionTest {
                 RowFactory.create("a", "[{\"role\": \"user\", \"content\": \"yo\"}]"),
                 RowFactory.create("b", "not json")), json);
         GenerateFunction fj = new GenerateFunction(j.schema(), "id", null, "messages", ModelSpec.of(model),
-                SamplingDefaults.defaults().withMaxNewTokens(4), 2, false, GenerationColumns.GENERATION, null);
+                TinyModels.jobDefaults().maxNewTokens(4).build(), null, 2, false, GenerationColumns.GENERATION, null);
         Map<String, Row> mj = byId(j.mapPartitions(fj, Encoders.row(fj.outputSchema())).collectAsList());
         assertNull(mj.get("a").getAs("error"));
         assertEquals(TinyModels.chatPromptTokens(TinyModels.tiny(), "yo"), (int) mj.get("a").getAs("prompt_tokens"));
@@ -294,7 +298,7 @@ class GenerateFunctionTest {
             rows.add(RowFactory.create("f" + i, "text " + i, null, null, null));
         }
         Dataset<Row> out = generate(spark.createDataFrame(rows, PROMPTS).repartition(2),
-                SamplingDefaults.defaults().withMaxNewTokens(4), 4);
+                TinyModels.jobDefaults().maxNewTokens(4).build(), null, 4);
         // Stops reading after a few rows: the completion listener closes what the iterator left open.
         assertEquals(3, out.limit(3).collectAsList().size());
         // Fails downstream in the same task, with chunks still in the engine.
@@ -312,16 +316,14 @@ class GenerateFunctionTest {
     void schemaProblemsAreReportedOnTheDriverWithTheColumnName() {
         StructType s = new StructType().add("id", DataTypes.StringType).add("prompt", DataTypes.IntegerType);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new GenerateFunction(s, "id",
-                "prompt", null, ModelSpec.of("m"), SamplingDefaults.defaults(), 4, false, "generation", null));
+                "prompt", null, ModelSpec.of("m"), TinyModels.jobDefaults().build(), null, 4, false, "generation", null));
         assertEquals("column prompt has type int: it must be a string", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> new GenerateFunction(PROMPTS, "key", "prompt", null,
-                ModelSpec.of("m"), SamplingDefaults.defaults(), 4, false, "generation", null));
+                ModelSpec.of("m"), TinyModels.jobDefaults().build(), null, 4, false, "generation", null));
         assertTrue(e.getMessage().startsWith("id column key is not in the input"));
         StructType badParam = PROMPTS.add("seed", DataTypes.BooleanType);
         e = assertThrows(IllegalArgumentException.class, () -> new GenerateFunction(badParam, "id", "prompt", null,
-                ModelSpec.of("m"), SamplingDefaults.defaults(), 4, false, "generation", null));
+                ModelSpec.of("m"), TinyModels.jobDefaults().build(), null, 4, false, "generation", null));
         assertEquals("parameter column seed has type boolean: use a number", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> SamplingDefaults.defaults().withTopP(0));
-        assertEquals("--top-p = 0.0: must be in (0, 1]", e.getMessage());
     }
 }

@@ -54,7 +54,7 @@ class MixtralGeneratorTest {
         Map<String, String> prompts = new LinkedHashMap<>();
         texts.forEach((id, t) -> prompts.put(id.toString(), t));
         Map<String, String> alone = TinyModels.engineAlone(TinyModels.tiny(), EngineOptions.defaults(), prompts,
-                SamplingDefaults.defaults().withMaxNewTokens(6));
+                TinyModels.jobDefaults().maxNewTokens(6).build(), null);
         List<Row> rows = new ArrayList<>();
         texts.forEach((id, t) -> rows.add(RowFactory.create(id, t, alone.get(id.toString()))));
         return spark.createDataFrame(rows, SCHEMA);

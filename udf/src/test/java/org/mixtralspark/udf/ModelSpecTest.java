@@ -3,6 +3,7 @@ package org.mixtralspark.udf;
 import org.apache.spark.resource.ResourceInformation;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.mixtralspark.engine.serving.EngineOptions;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,5 +35,21 @@ class ModelSpecTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> ModelSpec.of(dir.resolve("missing.gguf").toString()).resolvePath());
         assertTrue(e.getMessage().contains("--files"), e.getMessage());
+    }
+
+    @Test
+    void travelsToTheExecutorsWithItsEngineOptions() throws Exception {
+        ModelSpec spec = ModelSpec.of("/models/m.gguf").withThreads(3).withContextLength(128).withWeightMemory("heap");
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+            out.writeObject(spec);
+        }
+        try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
+                new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+            ModelSpec back = (ModelSpec) in.readObject();
+            assertEquals(spec, back, "the key of ExecutorEngines survives serialization");
+            assertEquals(new EngineOptions("auto", 3, 32, 128).withWeightMemory("heap"), back.options());
+        }
+        assertEquals(3, spec.engineOptions().threads(), "outside Spark, the options as given");
     }
 }

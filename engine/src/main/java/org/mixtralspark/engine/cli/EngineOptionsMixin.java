@@ -24,6 +24,6 @@ final class EngineOptionsMixin {
     String weightMemory = "mapped";
 
     EngineOptions toOptions() {
-        return new EngineOptions(device, threads, maxBatchSize, contextLength, true).withWeightMemory(weightMemory);
+        return new EngineOptions(device, threads, maxBatchSize, contextLength).withWeightMemory(weightMemory);
     }
 }

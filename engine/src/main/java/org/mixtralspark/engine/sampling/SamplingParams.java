@@ -1,5 +1,6 @@
 package org.mixtralspark.engine.sampling;
 
+import java.io.Serializable;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -7,7 +8,8 @@ import java.util.Objects;
 /**
  * How one request is sampled and when it stops. Validated when built: a bad value throws
  * {@link IllegalArgumentException} naming the parameter and the value. Defaults follow vLLM's
- * {@code SamplingParams}: temperature 1, no top-k / top-p / min-p truncation, no penalties.
+ * {@code SamplingParams}: temperature 1, no top-k / top-p / min-p truncation, no penalties. Serializable, so that a
+ * Spark job's defaults travel to the executors as they are (deserializing runs the validation again).
  *
  * @param maxNewTokens      stop after this many generated tokens (>= 1)
  * @param temperature       0 means greedy (argmax, lowest id wins ties); otherwise logits are divided by it (>= 0);
@@ -38,7 +40,9 @@ public record SamplingParams(
         List<String> stopStrings,
         int[] stopTokenIds,
         boolean ignoreEos,
-        int logprobs) {
+        int logprobs) implements Serializable {
+
+    private static final long serialVersionUID = 1L;
 
     public static final int MAX_LOGPROBS = 20;
 

@@ -1,14 +1,16 @@
 package org.mixtralspark.engine.serving;
 
+import java.io.Serializable;
+
 /**
- * How to run a model.
+ * How to run a model. Serializable: a Spark job builds it on the driver and ships it to the executors, each of which
+ * opens its engine with it.
  *
  * @param device        "auto" (CUDA device 0 when a device and our kernels are present, else CPU), "cpu", "cuda"
  *                      (device 0) or "cuda:N" (device N, e.g. the GPU address Spark's resource discovery gave)
  * @param threads       CPU threads for the forward pass; 0 = every available processor
  * @param maxBatchSize  most sequences in one forward step
  * @param contextLength longest sequence accepted (prompt + generation); 0 = the model's own context length
- * @param exactMath     on the CPU: keep activations fp32 for every weight type (the default, and today the only path)
  * @param kvCacheBytes  memory for the paged KV cache; 0 = enough for maxBatchSize full-context sequences, capped at a
  *                      quarter of the JVM's maximum heap (the CPU cache lives on the heap)
  * @param weightMemory  on the CPU, where the weight matrices (quantised, F16, BF16; not F32) live: "mapped" (the
@@ -17,11 +19,13 @@ package org.mixtralspark.engine.serving;
  *                      the kernels read them in place, 1.4-2x faster for few tokens; the heap must hold them) or
  *                      "auto" (heap when they fit in the free heap next to the KV cache, else mapped)
  */
-public record EngineOptions(String device, int threads, int maxBatchSize, int contextLength, boolean exactMath,
-                            long kvCacheBytes, String weightMemory) {
+public record EngineOptions(String device, int threads, int maxBatchSize, int contextLength, long kvCacheBytes,
+                            String weightMemory) implements Serializable {
 
-    public EngineOptions(String device, int threads, int maxBatchSize, int contextLength, boolean exactMath) {
-        this(device, threads, maxBatchSize, contextLength, exactMath, 0, "mapped");
+    private static final long serialVersionUID = 1L;
+
+    public EngineOptions(String device, int threads, int maxBatchSize, int contextLength) {
+        this(device, threads, maxBatchSize, contextLength, 0, "mapped");
     }
 
     public EngineOptions {
@@ -48,31 +52,31 @@ public record EngineOptions(String device, int threads, int maxBatchSize, int co
     }
 
     public static EngineOptions defaults() {
-        return new EngineOptions("auto", 0, 32, 0, true);
+        return new EngineOptions("auto", 0, 32, 0);
     }
 
     public EngineOptions withDevice(String d) {
-        return new EngineOptions(d, threads, maxBatchSize, contextLength, exactMath, kvCacheBytes, weightMemory);
+        return new EngineOptions(d, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory);
     }
 
     public EngineOptions withThreads(int t) {
-        return new EngineOptions(device, t, maxBatchSize, contextLength, exactMath, kvCacheBytes, weightMemory);
+        return new EngineOptions(device, t, maxBatchSize, contextLength, kvCacheBytes, weightMemory);
     }
 
     public EngineOptions withMaxBatchSize(int b) {
-        return new EngineOptions(device, threads, b, contextLength, exactMath, kvCacheBytes, weightMemory);
+        return new EngineOptions(device, threads, b, contextLength, kvCacheBytes, weightMemory);
     }
 
     public EngineOptions withContextLength(int c) {
-        return new EngineOptions(device, threads, maxBatchSize, c, exactMath, kvCacheBytes, weightMemory);
+        return new EngineOptions(device, threads, maxBatchSize, c, kvCacheBytes, weightMemory);
     }
 
     public EngineOptions withKvCacheBytes(long bytes) {
-        return new EngineOptions(device, threads, maxBatchSize, contextLength, exactMath, bytes, weightMemory);
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, bytes, weightMemory);
     }
 
     public EngineOptions withWeightMemory(String where) {
-        return new EngineOptions(device, threads, maxBatchSize, contextLength, exactMath, kvCacheBytes, where);
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, kvCacheBytes, where);
     }
 
     /** The longest sequence the engine accepts for a model of {@code modelContext} positions. */

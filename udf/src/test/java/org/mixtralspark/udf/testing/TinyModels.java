@@ -8,7 +8,6 @@ import org.mixtralspark.engine.serving.Engines;
 import org.mixtralspark.engine.serving.GenerationRequest;
 import org.mixtralspark.engine.serving.GenerationResult;
 import org.mixtralspark.udf.RowSeeds;
-import org.mixtralspark.udf.SamplingDefaults;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,23 +43,23 @@ public final class TinyModels {
         return p;
     }
 
+    /** The job's sampling defaults as its flags give them (64 new tokens, greedy), for a test to adjust. */
+    public static SamplingParams.Builder jobDefaults() {
+        return SamplingParams.builder().maxNewTokens(64).greedy();
+    }
+
     /**
      * What the engine alone, outside Spark, generates for these prompts with the job's defaults (seeds derived from
-     * the ids as the job derives them): id → generated text.
+     * the ids as the job derives them, when {@code jobSeed} is set): id → generated text.
      */
     public static Map<String, String> engineAlone(Path model, EngineOptions options, Map<String, String> prompts,
-                                                  SamplingDefaults d) {
+                                                  SamplingParams d, Long jobSeed) {
         Map<String, String> out = new LinkedHashMap<>();
         try (Engine engine = Engines.open(model, options)) {
             List<GenerationRequest> requests = new ArrayList<>();
             for (Map.Entry<String, String> e : prompts.entrySet()) {
-                SamplingParams p = SamplingParams.builder()
-                        .maxNewTokens(d.maxNewTokens())
-                        .temperature((float) d.temperature())
-                        .topP((float) d.topP())
-                        .topK(d.topK())
-                        .seed(d.jobSeed() == null ? null : RowSeeds.derive(d.jobSeed(), e.getKey()))
-                        .stopStrings(d.stop())
+                SamplingParams p = d.toBuilder()
+                        .seed(jobSeed == null ? null : RowSeeds.derive(jobSeed, e.getKey()))
                         .build();
                 requests.add(new GenerationRequest(e.getKey(), engine.tokenizer().encode(e.getValue()), p));
             }
