@@ -34,16 +34,15 @@ public final class StopConditions {
      * @param params        the request's parameters (stop strings and ids, ignoreEos, maxNewTokens)
      * @param eosTokenId    the model's end-of-sequence id; negative if it has none
      * @param promptLength  tokens in the prompt (>= 1)
-     * @param contextLength the model's context length; a sequence never grows beyond it (> promptLength)
+     * @param contextLength the model's context length; a sequence never grows beyond it ({@link ContextLimit})
      */
     public StopConditions(SamplingParams params, int eosTokenId, int promptLength, int contextLength) {
         if (promptLength < 1) {
             throw new IllegalArgumentException("promptLength = " + promptLength + ": must be >= 1");
         }
-        if (contextLength <= promptLength) {
-            throw new IllegalArgumentException("the prompt has " + promptLength + " tokens but the context length is "
-                    + contextLength + ": no room to generate; shorten the prompt to at most "
-                    + (contextLength - 1) + " tokens");
+        String tooLong = ContextLimit.promptError(promptLength, contextLength);
+        if (tooLong != null) {
+            throw new IllegalArgumentException(tooLong);
         }
         this.eosTokenId = eosTokenId;
         this.ignoreEos = params.ignoreEos();
@@ -78,7 +77,7 @@ public final class StopConditions {
             reason = FinishReason.STOP;
             return out;
         }
-        if (generated >= maxNewTokens || promptLength + generated >= contextLength) {
+        if (generated >= maxNewTokens || ContextLimit.reached(promptLength, generated, contextLength)) {
             reason = FinishReason.LENGTH;
             return out + stopStrings.flush();
         }

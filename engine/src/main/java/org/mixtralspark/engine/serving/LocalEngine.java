@@ -5,6 +5,7 @@ import org.mixtralspark.engine.backend.StepInput;
 import org.mixtralspark.engine.backend.StepOutput;
 import org.mixtralspark.engine.model.LoadedModel;
 import org.mixtralspark.engine.model.MixtralConfig;
+import org.mixtralspark.engine.sampling.ContextLimit;
 import org.mixtralspark.engine.tokenizer.ChatTemplate;
 import org.mixtralspark.engine.tokenizer.Tokenizer;
 import org.slf4j.Logger;
@@ -131,11 +132,7 @@ final class LocalEngine implements Engine {
                 return "prompt token id " + id + " is outside the vocabulary [0, " + vocab + ")";
             }
         }
-        if (r.promptLength() >= contextLength) {
-            return "the prompt has " + r.promptLength() + " tokens, but the context holds " + contextLength
-                    + " (prompt + generation): shorten the prompt to at most " + (contextLength - 1) + " tokens";
-        }
-        return null;
+        return ContextLimit.promptError(r.promptLength(), contextLength);
     }
 
     private void loop() {

@@ -91,6 +91,35 @@ class MixtralCliTest {
     }
 
     @Test
+    void theContextLengthRuleInBatchMode(@TempDir Path tmp) throws Exception {
+        Path model = tmp.resolve("m.gguf");
+        assertEquals(0, run("random-model", "--out", model.toString(), "--type", "q8_0").code());
+        Path in = tmp.resolve("in.jsonl");
+        Files.write(in, List.of(
+                "{\"id\": \"fits-one\", \"prompt_ids\": " + ids(15) + ", \"max_new_tokens\": 8, \"ignore_eos\": true}",
+                "{\"id\": \"full\", \"prompt_ids\": " + ids(16) + ", \"max_new_tokens\": 1}",
+                "{\"id\": \"cut\", \"prompt_ids\": " + ids(10) + ", \"max_new_tokens\": 20, \"ignore_eos\": true}"));
+        Path out = tmp.resolve("out.jsonl");
+        Run r = run("generate", "--model", model.toString(), "--input", in.toString(), "--output", out.toString(),
+                "--context-length", "16", "--temperature", "0");
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = Files.readAllLines(out);
+        JsonNode fitsOne = Json.MAPPER.readTree(lines.get(0));
+        assertEquals("length", fitsOne.get("finish_reason").asText(), lines.get(0));
+        assertEquals(1, fitsOne.get("token_ids").size());
+        JsonNode full = Json.MAPPER.readTree(lines.get(1));
+        assertEquals("error", full.get("finish_reason").asText(), lines.get(1));
+        assertTrue(full.get("error").asText().contains("16 tokens, but the context length is 16"), lines.get(1));
+        JsonNode cut = Json.MAPPER.readTree(lines.get(2));
+        assertEquals("length", cut.get("finish_reason").asText(), lines.get(2));
+        assertEquals(6, cut.get("token_ids").size());
+    }
+
+    private static String ids(int n) {
+        return java.util.stream.IntStream.range(0, n).mapToObj(i -> String.valueOf(1 + i)).toList().toString();
+    }
+
+    @Test
     void tokenizeMatchesTheOraclePromptIdsAndInputModeKeepsOrder(@TempDir Path tmp) throws Exception {
         Oracle.Prompt p = Oracle.reference("hf", "mini-mistral-hf").prompt("short_7");
         // mini-mistral-hf for its tokenizer files only; every mini-mistral GGUF carries the same vocabulary

@@ -162,11 +162,33 @@ class EngineTest {
 
     @Test
     void generationStopsAtTheContextLength() {
+        // prompt + max_new_tokens > context: runs, and is cut where the context is full (ContextLimit, as vLLM)
         int[] prompt = new int[120];
         java.util.Arrays.fill(prompt, 300);
         GenerationResult r = run(prompt, greedy(50).build());
         assertEquals(FinishReason.LENGTH, r.finishReason());
         assertEquals(128 - 120, r.tokenIds().length);
+    }
+
+    @Test
+    void aPromptOfContextMinusOneTokensGetsOneToken() {
+        int[] prompt = new int[127];
+        java.util.Arrays.fill(prompt, 300);
+        GenerationResult r = run(prompt, greedy(50).build());
+        assertTrue(r.ok(), r.error());
+        assertEquals(FinishReason.LENGTH, r.finishReason());
+        assertEquals(1, r.tokenIds().length);
+    }
+
+    @Test
+    void aPromptThatFillsTheContextIsAnErrorWithBothCounts() {
+        int[] prompt = new int[128];
+        java.util.Arrays.fill(prompt, 300);
+        GenerationResult r = run(prompt, greedy(1).build());
+        assertEquals(FinishReason.ERROR, r.finishReason());
+        assertEquals(0, r.tokenIds().length);
+        assertTrue(r.error().contains("the prompt has 128 tokens, but the context length is 128"), r.error());
+        assertTrue(r.error().contains("at most 127 tokens"), r.error());
     }
 
     @Test
