@@ -3,7 +3,11 @@ package org.mixtralspark.engine.serving;
 import java.util.List;
 import java.util.Map;
 
-/** Turns what users write (plain text, chat messages) into prompt token ids, the same way for every caller. */
+/**
+ * Turns what users write (plain text, chat messages) into prompt token ids, the same way for every caller: the CLI,
+ * the Spark job and the Transformer all come through here. Whether the ids then fit the context is
+ * {@link org.mixtralspark.engine.sampling.ContextLimit}'s to say.
+ */
 public final class Prompts {
 
     private Prompts() {
@@ -11,6 +15,9 @@ public final class Prompts {
 
     /** Plain text: tokenized with BOS when the model's tokenizer adds it. */
     public static int[] fromText(Engine engine, String text) {
+        if (text == null) {
+            throw new IllegalArgumentException("the prompt is null");
+        }
         return engine.tokenizer().encode(text);
     }
 
@@ -18,18 +25,30 @@ public final class Prompts {
      * Chat messages: rendered with the model's chat template (which writes BOS itself, as Mixtral's does), with the
      * generation prompt opened, then tokenized without adding another BOS.
      *
-     * @throws IllegalArgumentException when the template rejects the messages (e.g. roles that do not alternate)
+     * @throws IllegalArgumentException when there are no messages, a message lacks a role or a content, the template
+     *                                  rejects the messages (e.g. roles that do not alternate; its own message is
+     *                                  kept), or the rendered text has no tokens
      */
     public static int[] fromMessages(Engine engine, List<Map<String, String>> messages) {
         if (messages == null || messages.isEmpty()) {
-            throw new IllegalArgumentException("messages: at least one message is needed");
+            throw new IllegalArgumentException("the messages are empty: at least one message is needed");
         }
         for (Map<String, String> m : messages) {
             if (m == null || m.get("role") == null || m.get("content") == null) {
-                throw new IllegalArgumentException("messages: every message needs a role and a content: " + m);
+                throw new IllegalArgumentException("every message needs a role and a content: " + m);
             }
         }
-        String text = engine.chatTemplate().render(messages, true);
-        return engine.tokenizer().encode(text, false);
+        String text;
+        try {
+            text = engine.chatTemplate().render(messages, true);
+        } catch (RuntimeException e) {
+            // a template is untrusted code: whatever it throws is a message about this prompt, not a crash
+            throw new IllegalArgumentException("the chat template rejected the messages: " + e.getMessage(), e);
+        }
+        int[] ids = engine.tokenizer().encode(text, false);
+        if (ids.length == 0) {
+            throw new IllegalArgumentException("the rendered chat prompt is empty");
+        }
+        return ids;
     }
 }
