@@ -3,9 +3,11 @@ package org.mixtralspark.udf;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.spark.sql.Row;
+import org.mixtralspark.engine.sampling.ContextLimit;
 import org.mixtralspark.engine.sampling.SamplingParams;
 import org.mixtralspark.engine.serving.Engine;
 import org.mixtralspark.engine.serving.GenerationRequest;
+import org.mixtralspark.engine.serving.Prompts;
 import org.mixtralspark.udf.PreparedRow.ParamsUsed;
 
 import java.util.ArrayList;
@@ -15,8 +17,10 @@ import java.util.Map;
 
 /**
  * Turns an input row into an engine request: reads the per-row parameters (a null cell takes the job's default),
- * derives the row's seed, builds the row's one {@link SamplingParams} (the job's defaults with the row's values), renders chat messages, tokenizes, checks the length against the context. Whatever is wrong
- * with one row becomes that row's error message; nothing here throws for a bad row.
+ * derives the row's seed, builds the row's one {@link SamplingParams} (the job's defaults with the row's values),
+ * turns the prompt or the chat messages into token ids through the engine's {@link Prompts} (as the CLI does), and
+ * checks them against the context with the engine's {@link ContextLimit}. Whatever is wrong with one row becomes that
+ * row's error message; nothing here throws for a bad row.
  */
 final class RowPreparer {
 
@@ -78,15 +82,16 @@ final class RowPreparer {
         int[] promptIds;
         try {
             promptIds = tokenize(row);
-        } catch (BadRowException bad) {
+        } catch (BadRowException | IllegalArgumentException bad) {
             return PreparedRow.error(id, used, bad.getMessage());
         } catch (RuntimeException e) {
             return PreparedRow.error(id, used, "could not tokenize the prompt: " + e);
         }
-        if (promptIds.length + params.maxNewTokens() > contextLength) {
-            return PreparedRow.error(id, used, "prompt too long: " + promptIds.length + " tokens + max_new_tokens "
-                    + params.maxNewTokens() + " > the context length " + contextLength
-                    + " (shorten the prompt or lower max_new_tokens)");
+        // The engine applies the same rule to what it is sent; checking here too keeps a prompt with no room for a
+        // token out of the request batch, and its error row says so in the engine's words.
+        String tooLong = ContextLimit.promptError(promptIds.length, contextLength);
+        if (tooLong != null) {
+            return PreparedRow.error(id, used, tooLong);
         }
         return new PreparedRow(id, new GenerationRequest(engineId, promptIds, params), used, null);
     }
@@ -99,30 +104,21 @@ final class RowPreparer {
         return Double.parseDouble(Float.toString(v));
     }
 
+    /** The row's prompt ids, through the engine's {@link Prompts} as the CLI gets them. */
     private int[] tokenize(Row row) {
         if (layout.promptIndex() >= 0) {
             String prompt = row.isNullAt(layout.promptIndex()) ? null : row.getString(layout.promptIndex());
             if (prompt == null) {
                 throw new BadRowException("the prompt is null");
             }
+            // The job's contract, stricter than the CLI's: a blank cell is a mistake in the table, not a request for
+            // text from BOS alone.
             if (prompt.isBlank()) {
                 throw new BadRowException("the prompt is empty");
             }
-            return engine.tokenizer().encode(prompt);
+            return Prompts.fromText(engine, prompt);
         }
-        List<Map<String, String>> messages = messages(row);
-        String rendered;
-        try {
-            rendered = engine.chatTemplate().render(messages, true);
-        } catch (RuntimeException e) {
-            throw new BadRowException("the chat template rejected the messages: " + e.getMessage());
-        }
-        // The rendered template already carries BOS (<s>) where the model wants it.
-        int[] ids = engine.tokenizer().encode(rendered, false);
-        if (ids.length == 0) {
-            throw new BadRowException("the rendered chat prompt is empty");
-        }
-        return ids;
+        return Prompts.fromMessages(engine, messages(row));
     }
 
     private List<Map<String, String>> messages(Row row) {
@@ -157,15 +153,7 @@ final class RowPreparer {
                 out.add(msg);
             }
         }
-        if (out == null || out.isEmpty()) {
-            throw new BadRowException("the messages are empty");
-        }
-        for (Map<String, String> m : out) {
-            if (m == null || m.get("role") == null || m.get("content") == null) {
-                throw new BadRowException("every message needs a role and a content: " + m);
-            }
-        }
-        return out;
+        return out == null ? List.of() : out;
     }
 
     private Integer intParam(Row row, int which, int dflt, List<String> problems) {

@@ -124,12 +124,45 @@ class GenerateFunctionTest {
         }
         assertError(m.get("null-prompt"), "the prompt is null");
         assertError(m.get("empty-prompt"), "the prompt is empty");
-        assertError(m.get("too-long"), "+ max_new_tokens 8 > the context length 64");
+        assertError(m.get("too-long"), "tokens, but the context length is 64");
         assertError(m.get("neg-temp"), "bad parameter: temperature = -1.0: must be >= 0");
         assertEquals(-1.0, (double) m.get("neg-temp").getAs("temperature"));
         assertError(m.get("zero-max"), "bad parameter: max_new_tokens = 0: must be >= 1");
         assertError(m.get("top-p-text"), "bad parameter: top_p = \"abc\": not a number");
         assertError(m.get(null), "the id is null");
+    }
+
+    @Test
+    void theContextLengthRuleIsTheEnginesOnBothSidesOfTheBoundary() {
+        // The rule (ContextLimit): prompt >= context is an error row giving both counts; anything shorter runs and
+        // is cut at the context with "length", even when prompt + max_new_tokens is more than the context.
+        Map<Integer, String> texts = TinyModels.promptsOfTokenCounts(TinyModels.tiny(), 63, 64, 60);
+        List<Row> rows = List.of(
+                RowFactory.create("context-1", texts.get(63), null, null, null),
+                RowFactory.create("context", texts.get(64), null, null, null),
+                RowFactory.create("over", texts.get(60), null, null, null));
+        SamplingParams defaults = TinyModels.jobDefaults().maxNewTokens(8).ignoreEos(true).build();
+        Map<String, Row> m = byId(generate(spark.createDataFrame(rows, PROMPTS), defaults, null, 4).collectAsList());
+
+        Row oneLeft = m.get("context-1");
+        assertNull(oneLeft.getAs("error"), oneLeft::toString);
+        assertEquals("length", oneLeft.getAs("finish_reason"));
+        assertEquals(63, (int) oneLeft.getAs("prompt_tokens"));
+        assertEquals(1, (int) oneLeft.getAs("completion_tokens"));
+        assertError(m.get("context"), "the prompt has 64 tokens, but the context length is 64");
+        Row over = m.get("over");
+        assertNull(over.getAs("error"), over::toString);
+        assertEquals("length", over.getAs("finish_reason"));
+        assertEquals(4, (int) over.getAs("completion_tokens"), "cut where 60 + 4 fill the context of 64");
+
+        // the engine alone, given the same prompts, says the same
+        Map<String, String> prompts = new LinkedHashMap<>();
+        prompts.put("context-1", texts.get(63));
+        prompts.put("over", texts.get(60));
+        Map<String, String> alone = TinyModels.engineAlone(TinyModels.tiny(), spec().engineOptions(), prompts,
+                defaults, null);
+        assertEquals(alone.get("context-1"), oneLeft.getAs("generation"));
+        assertEquals(alone.get("over"), over.getAs("generation"));
     }
 
     @Test

@@ -70,6 +70,36 @@ public final class TinyModels {
         return out;
     }
 
+    /**
+     * For each wanted count, a text that the model's tokenizer turns into exactly that many ids (BOS included), found
+     * by measuring repetitions of a few words; fails if a count cannot be hit.
+     */
+    public static Map<Integer, String> promptsOfTokenCounts(Path model, int... counts) {
+        Map<Integer, String> out = new LinkedHashMap<>();
+        try (Engine engine = Engines.open(model, EngineOptions.defaults().withThreads(1))) {
+            for (int want : counts) {
+                search:
+                for (String word : List.of(" a", " the", " x", " hello", "a")) {
+                    for (int k = 1; k <= 4 * want; k++) {
+                        String text = ("seed" + word.repeat(k)).strip();
+                        int n = engine.tokenizer().encode(text).length;
+                        if (n == want) {
+                            out.put(want, text);
+                            break search;
+                        }
+                        if (n > want) {
+                            break;
+                        }
+                    }
+                }
+                if (!out.containsKey(want)) {
+                    throw new AssertionError("no text of exactly " + want + " tokens found");
+                }
+            }
+        }
+        return out;
+    }
+
     /** Token count of a one-message user chat, rendered by the model's template (its {@code <s>} becoming BOS). */
     public static int chatPromptTokens(Path model, String userMessage) {
         try (Engine engine = Engines.open(model, EngineOptions.defaults().withThreads(1))) {
