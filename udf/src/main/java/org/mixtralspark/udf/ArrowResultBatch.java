@@ -1,86 +1,54 @@
 package org.mixtralspark.udf;
 
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.BigIntVector;
-import org.apache.arrow.vector.IntVector;
-import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.types.pojo.ArrowType;
-import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.vectorized.ArrowColumnVector;
+import org.apache.spark.sql.vectorized.ColumnVector;
+import org.apache.spark.sql.vectorized.ColumnarBatch;
 import org.mixtralspark.engine.serving.GenerationResult;
 
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * The engine's results as one Arrow record batch, row i answering row i of the {@link ArrowRequestBatch}. Owns its
- * vectors; close it (idempotent).
- *
- * <pre>
- *   id                utf8    not null
- *   generation        utf8    not null   ("" for an error)
- *   finish_reason     utf8    not null   stop | length | error
- *   prompt_tokens     int32   not null
- *   completion_tokens int32   not null
- *   error             utf8    null unless finish_reason = error
- *   latency_ms        int64   not null   submit to completion, queueing included
- * </pre>
+ * The engine's results as one Arrow record batch (columns: {@link ResultColumns}), row i answering row i of the
+ * {@link ArrowRequestBatch}. Spark reads it as it reads any Arrow data, through its own
+ * {@link ArrowColumnVector}s in a {@link ColumnarBatch}: {@link #row(int)} is a view of the vectors, not a copy, so
+ * the same batch could be handed to pinned host buffers for a GPU. Owns its vectors; close it (idempotent); a row
+ * must not be used after that.
  */
 public final class ArrowResultBatch implements AutoCloseable {
 
-    public static final Schema SCHEMA = new Schema(List.of(
-            Field.notNullable("id", ArrowType.Utf8.INSTANCE),
-            Field.notNullable("generation", ArrowType.Utf8.INSTANCE),
-            Field.notNullable("finish_reason", ArrowType.Utf8.INSTANCE),
-            Field.notNullable("prompt_tokens", new ArrowType.Int(32, true)),
-            Field.notNullable("completion_tokens", new ArrowType.Int(32, true)),
-            Field.nullable("error", ArrowType.Utf8.INSTANCE),
-            Field.notNullable("latency_ms", new ArrowType.Int(64, true))));
+    public static final Schema SCHEMA = ResultColumns.SCHEMA;
 
     private final VectorSchemaRoot root;
-    private final VarCharVector id;
-    private final VarCharVector generation;
-    private final VarCharVector finishReason;
-    private final IntVector promptTokens;
-    private final IntVector completionTokens;
-    private final VarCharVector error;
-    private final BigIntVector latencyMs;
+    private final ColumnarBatch columnar;
     private boolean closed;
 
     private ArrowResultBatch(VectorSchemaRoot root) {
         this.root = root;
-        this.id = (VarCharVector) root.getVector("id");
-        this.generation = (VarCharVector) root.getVector("generation");
-        this.finishReason = (VarCharVector) root.getVector("finish_reason");
-        this.promptTokens = (IntVector) root.getVector("prompt_tokens");
-        this.completionTokens = (IntVector) root.getVector("completion_tokens");
-        this.error = (VarCharVector) root.getVector("error");
-        this.latencyMs = (BigIntVector) root.getVector("latency_ms");
+        ColumnVector[] columns = new ColumnVector[root.getFieldVectors().size()];
+        for (int c = 0; c < columns.length; c++) {
+            columns[c] = new ArrowColumnVector(root.getVector(c));
+        }
+        this.columnar = new ColumnarBatch(columns, root.getRowCount());
     }
 
     /** Writes results (and each one's latency in ms, same order) into a new batch from {@code allocator}. */
     public static ArrowResultBatch of(BufferAllocator allocator, List<GenerationResult> results, long[] latencyMs) {
+        if (latencyMs.length != results.size()) {
+            throw new IllegalArgumentException(results.size() + " results but " + latencyMs.length + " latencies");
+        }
         VectorSchemaRoot root = VectorSchemaRoot.create(SCHEMA, allocator);
         try {
             root.allocateNew();
-            ArrowResultBatch b = new ArrowResultBatch(root);
             for (int i = 0; i < results.size(); i++) {
-                GenerationResult r = results.get(i);
-                b.id.setSafe(i, utf8(r.id()));
-                b.generation.setSafe(i, utf8(r.text() == null ? "" : r.text()));
-                b.finishReason.setSafe(i, utf8(r.finishReason().wireName()));
-                b.promptTokens.setSafe(i, r.promptIds().length);
-                b.completionTokens.setSafe(i, r.tokenIds().length);
-                if (r.error() == null) {
-                    b.error.setNull(i);
-                } else {
-                    b.error.setSafe(i, utf8(r.error()));
-                }
-                b.latencyMs.setSafe(i, latencyMs[i]);
+                ArrowColumn.writeRow(ResultColumns.ALL, root, i,
+                        new ResultColumns.Answered(results.get(i), latencyMs[i]));
             }
             root.setRowCount(results.size());
-            return b;
+            return new ArrowResultBatch(root);
         } catch (RuntimeException e) {
             root.close();
             throw e;
@@ -88,35 +56,20 @@ public final class ArrowResultBatch implements AutoCloseable {
     }
 
     public int rowCount() {
-        return root.getRowCount();
+        return columnar.numRows();
     }
 
-    public String id(int i) {
-        return string(id, i);
+    /**
+     * Row {@code i} as Spark sees it: an {@link InternalRow} reading the Arrow vectors in place (column indexes in
+     * {@link ResultColumns}). Reused by the batch: read it before asking for another row.
+     */
+    public InternalRow row(int i) {
+        return columnar.getRow(i);
     }
 
-    public String generation(int i) {
-        return string(generation, i);
-    }
-
-    public String finishReason(int i) {
-        return string(finishReason, i);
-    }
-
-    public int promptTokens(int i) {
-        return promptTokens.get(i);
-    }
-
-    public int completionTokens(int i) {
-        return completionTokens.get(i);
-    }
-
-    public String error(int i) {
-        return error.isNull(i) ? null : string(error, i);
-    }
-
-    public long latencyMs(int i) {
-        return latencyMs.get(i);
+    /** The batch as Spark's columnar batch (owned by this object). */
+    public ColumnarBatch columnar() {
+        return columnar;
     }
 
     public VectorSchemaRoot root() {
@@ -127,15 +80,9 @@ public final class ArrowResultBatch implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
+            // the column vectors close the Arrow vectors they wrap; closing the root after them finds them empty
+            columnar.close();
             root.close();
         }
-    }
-
-    private static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
-    }
-
-    private static String string(VarCharVector v, int i) {
-        return new String(v.get(i), StandardCharsets.UTF_8);
     }
 }

@@ -15,7 +15,7 @@ import java.util.Objects;
  * The batched {@code mapPartitions} function: each input row becomes exactly one output row, in the same order. Rows
  * stream through in chunks of {@code batchSize}: validated and tokenized, written as an {@link ArrowRequestBatch},
  * handed to this executor's shared engine ({@link ExecutorEngines}), and the {@link ArrowResultBatch} that comes back
- * is turned into rows. Two chunks are in the engine at once so that it never waits for the task to tokenize.
+ * is read through Spark's {@code ArrowColumnVector}s into rows. Two chunks are in the engine at once so that it never waits for the task to tokenize.
  *
  * <p>Output: with {@code keepInputColumns}, the input's columns followed by {@link GenerationColumns#fields}; otherwise
  * the id column followed by them (the job's table). Use with {@code Encoders.row(outputSchema(input))}.

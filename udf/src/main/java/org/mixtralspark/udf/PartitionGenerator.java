@@ -5,6 +5,7 @@ import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.mixtralspark.engine.serving.Engine;
 import org.mixtralspark.engine.serving.GenerationRequest;
 import org.mixtralspark.udf.PreparedRow.ParamsUsed;
@@ -42,6 +43,8 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
     private final Deque<Chunk> inFlight = new ArrayDeque<>();
     private Iterator<Row> current = Collections.emptyIterator();
     private long seq;
+    /** The result batch {@link #collect} is reading, or null. */
+    private ArrowResultBatch openResults;
     private boolean closed;
 
     private final long started = System.nanoTime();
@@ -119,29 +122,28 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
         }
     }
 
-    /** Waits for a chunk's results and turns them into output rows, in input order. */
+    /**
+     * Waits for a chunk's results and turns them into output rows, in input order. The result batch is read through
+     * Spark's column vectors and closed here (try-with-resources), or by {@link #close()} if the task ends while it
+     * is open.
+     */
     private Iterator<Row> collect(Chunk c) {
         List<Row> out = new ArrayList<>(c.inputs.size());
-        ArrowResultBatch results = null;
-        try {
-            if (c.pending != null) {
-                results = awaitInterruptibly(c.pending);
-            }
+        try (ArrowResultBatch results = c.pending == null ? null : awaitInterruptibly(c.pending)) {
+            openResults = results;
             int r = 0;
             for (int i = 0; i < c.inputs.size(); i++) {
                 PreparedRow p = c.prepared.get(i);
                 Object[] generated;
                 if (p.ok()) {
-                    generated = generated(results, r++, p.shown());
+                    generated = generated(results.row(r++), p.shown());
                 } else {
                     generated = values("", "error", 0, 0, p.error(), 0L, p.shown());
                 }
                 out.add(outputRow(c.inputs.get(i), generated));
             }
         } finally {
-            if (results != null) {
-                results.close();
-            }
+            openResults = null;
         }
         progress(false);
         return out.iterator();
@@ -152,11 +154,12 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
         return pending.await(allocator, task == null ? () -> { } : task::killTaskIfInterrupted);
     }
 
-    private Object[] generated(ArrowResultBatch res, int i, ParamsUsed params) {
-        String error = res.error(i);
-        int prompt = res.promptTokens(i);
-        int completion = res.completionTokens(i);
-        return values(res.generation(i), res.finishReason(i), prompt, completion, error, res.latencyMs(i), params);
+    /** The output values of one result, read from the Arrow vectors through Spark's view of the row. */
+    private Object[] generated(InternalRow res, ParamsUsed params) {
+        String error = res.isNullAt(ResultColumns.ERROR) ? null : res.getUTF8String(ResultColumns.ERROR).toString();
+        return values(res.getUTF8String(ResultColumns.GENERATION).toString(),
+                res.getUTF8String(ResultColumns.FINISH_REASON).toString(), res.getInt(ResultColumns.PROMPT_TOKENS),
+                res.getInt(ResultColumns.COMPLETION_TOKENS), error, res.getLong(ResultColumns.LATENCY_MS), params);
     }
 
     private Object[] values(String generation, String finish, int prompt, int completion, String error,
@@ -225,6 +228,11 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
             }
         }
         inFlight.clear();
+        // reverse order of opening: the batch being read (if the task ends mid-chunk), then the task's allocator
+        if (openResults != null) {
+            openResults.close();
+            openResults = null;
+        }
         allocator.close();
     }
 

@@ -2,21 +2,29 @@ package org.mixtralspark.udf;
 
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.mixtralspark.engine.sampling.SamplingParams;
 import org.mixtralspark.engine.sampling.FinishReason;
+import org.mixtralspark.engine.sampling.SamplingParams;
 import org.mixtralspark.engine.serving.GenerationRequest;
 import org.mixtralspark.engine.serving.GenerationResult;
 
+import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ArrowBatchesTest {
 
@@ -36,26 +44,90 @@ class ArrowBatchesTest {
     }
 
     @Test
-    void requestsRoundTripThroughArrow() {
-        List<GenerationRequest> in = List.of(
-                new GenerationRequest("a", new int[] {1, 10, 11},
-                        SamplingParams.builder().maxNewTokens(5).temperature(0.7f).topP(0.9f).topK(40).seed(42L)
-                                .stopStrings(List.of("\n", "END")).build()),
-                new GenerationRequest("é-ü", new int[] {1},
-                        SamplingParams.builder().maxNewTokens(1).greedy().build()),
-                new GenerationRequest("c", new int[] {7, 8, 9, 10, 11, 12},
-                        SamplingParams.builder().maxNewTokens(300).seed(-1L).build()));
+    void theRequestBatchHasAColumnForEveryFieldOfARequest() {
+        // A field added to GenerationRequest or SamplingParams without a column would be silently dropped on the hop.
+        Set<String> columns = ArrowRequestBatch.SCHEMA.getFields().stream().map(Field::getName)
+                .collect(Collectors.toSet());
+        List<String> expected = new ArrayList<>();
+        for (RecordComponent c : GenerationRequest.class.getRecordComponents()) {
+            if (!c.getName().equals("params")) {
+                expected.add(snake(c.getName()));
+            }
+        }
+        for (RecordComponent c : SamplingParams.class.getRecordComponents()) {
+            // the output table and vLLM call the stop strings "stop"
+            expected.add(c.getName().equals("stopStrings") ? "stop" : snake(c.getName()));
+        }
+        assertEquals(Set.copyOf(expected), columns);
+        assertEquals(expected.size(), ArrowRequestBatch.SCHEMA.getFields().size(), "no column twice");
+    }
+
+    private static String snake(String camel) {
+        return camel.replaceAll("([A-Z])", "_$1").toLowerCase(java.util.Locale.ROOT);
+    }
+
+    @Test
+    void randomRequestsAreIdenticalAfterTheHop() {
+        Random rnd = new Random(20261207);
+        List<GenerationRequest> in = new ArrayList<>();
+        for (int i = 0; i < 500; i++) {
+            in.add(randomRequest(rnd, i));
+        }
+        // the edges: every default, and every list empty
+        in.add(new GenerationRequest("defaults", new int[] {1}, SamplingParams.defaults()));
+        in.add(new GenerationRequest("", new int[] {0}, SamplingParams.builder().stopStrings(List.of())
+                .stopTokenIds().seed(null).build()));
         try (ArrowRequestBatch batch = ArrowRequestBatch.of(allocator, in)) {
-            assertEquals(3, batch.rowCount());
+            assertEquals(in.size(), batch.rowCount());
             assertEquals(ArrowRequestBatch.SCHEMA, batch.root().getSchema());
             List<GenerationRequest> out = batch.toRequests();
+            assertEquals(in.size(), out.size());
             for (int i = 0; i < in.size(); i++) {
-                assertEquals(in.get(i).id(), out.get(i).id());
-                assertArrayEquals(in.get(i).promptIds(), out.get(i).promptIds());
-                assertEquals(in.get(i).params(), out.get(i).params());
+                GenerationRequest a = in.get(i);
+                GenerationRequest b = out.get(i);
+                assertEquals(a.id(), b.id());
+                assertArrayEquals(a.promptIds(), b.promptIds(), a.id());
+                // SamplingParams.equals compares every field (floats bit for bit, lists and arrays by content)
+                assertEquals(a.params(), b.params(), a.id());
+                assertArrayEquals(a.params().stopTokenIds(), b.params().stopTokenIds(), a.id());
+                assertEquals(a.params().seed(), b.params().seed(), a.id());
+                assertEquals(a.params().ignoreEos(), b.params().ignoreEos(), a.id());
             }
-            assertNull(out.get(1).params().seed());
+            assertNull(out.get(in.size() - 1).params().seed());
+            assertTrue(out.get(in.size() - 1).params().stopStrings().isEmpty());
         }
+    }
+
+    /** Every field drawn from its whole valid range, with nulls, empty lists and non-ASCII text. */
+    private static GenerationRequest randomRequest(Random rnd, int i) {
+        int[] prompt = new int[1 + rnd.nextInt(40)];
+        for (int k = 0; k < prompt.length; k++) {
+            prompt[k] = rnd.nextInt(32000);
+        }
+        List<String> stop = new ArrayList<>();
+        for (int k = rnd.nextInt(4); k > 0; k--) {
+            stop.add(List.of("\n", "END", "é→ü", "</s>", "  ", "\u0000x").get(rnd.nextInt(6)));
+        }
+        int[] stopIds = new int[rnd.nextInt(3)];
+        for (int k = 0; k < stopIds.length; k++) {
+            stopIds[k] = rnd.nextInt(32000);
+        }
+        SamplingParams p = SamplingParams.builder()
+                .maxNewTokens(1 + rnd.nextInt(4096))
+                .temperature(rnd.nextBoolean() ? 0f : rnd.nextFloat() * 2)
+                .topK(rnd.nextInt(3) == 0 ? 0 : rnd.nextInt(100))
+                .topP(rnd.nextBoolean() ? 1f : Math.max(Float.MIN_VALUE, rnd.nextFloat()))
+                .minP(rnd.nextBoolean() ? 0f : rnd.nextFloat())
+                .repetitionPenalty(rnd.nextBoolean() ? 1f : 0.01f + rnd.nextFloat() * 3)
+                .presencePenalty(rnd.nextFloat() * 4 - 2)
+                .frequencyPenalty(rnd.nextFloat() * 4 - 2)
+                .seed(rnd.nextInt(3) == 0 ? null : rnd.nextLong())
+                .stopStrings(stop)
+                .stopTokenIds(stopIds)
+                .ignoreEos(rnd.nextBoolean())
+                .logprobs(rnd.nextInt(SamplingParams.MAX_LOGPROBS + 1))
+                .build();
+        return new GenerationRequest("row-" + i + (i % 7 == 0 ? "-ü字" : ""), prompt, p);
     }
 
     @Test
@@ -74,7 +146,7 @@ class ArrowBatchesTest {
     }
 
     @Test
-    void resultsRoundTripThroughArrow() {
+    void resultsAreReadThroughSparksColumnVectors() {
         List<GenerationResult> in = List.of(
                 new GenerationResult("a", new int[] {1, 2, 3}, new int[] {4, 5}, "héllo", FinishReason.STOP, List.of(),
                         null, 10, 20),
@@ -83,18 +155,25 @@ class ArrowBatchesTest {
                         null, 1, 2));
         try (ArrowResultBatch batch = ArrowResultBatch.of(allocator, in, new long[] {12, 0, 7})) {
             assertEquals(3, batch.rowCount());
-            assertEquals("a", batch.id(0));
-            assertEquals("héllo", batch.generation(0));
-            assertEquals("stop", batch.finishReason(0));
-            assertEquals(3, batch.promptTokens(0));
-            assertEquals(2, batch.completionTokens(0));
-            assertNull(batch.error(0));
-            assertEquals(12, batch.latencyMs(0));
-            assertEquals("error", batch.finishReason(1));
-            assertEquals("too long", batch.error(1));
-            assertEquals("", batch.generation(1));
-            assertEquals("length", batch.finishReason(2));
-            assertEquals(3, batch.completionTokens(2));
+            assertEquals(3, batch.columnar().numRows());
+            assertEquals(ArrowResultBatch.SCHEMA.getFields().size(), batch.columnar().numCols());
+            InternalRow a = batch.row(0);
+            assertEquals("a", a.getUTF8String(ResultColumns.ID).toString());
+            assertEquals("héllo", a.getUTF8String(ResultColumns.GENERATION).toString());
+            assertEquals("stop", a.getUTF8String(ResultColumns.FINISH_REASON).toString());
+            assertEquals(3, a.getInt(ResultColumns.PROMPT_TOKENS));
+            assertEquals(2, a.getInt(ResultColumns.COMPLETION_TOKENS));
+            assertTrue(a.isNullAt(ResultColumns.ERROR));
+            assertEquals(12, a.getLong(ResultColumns.LATENCY_MS));
+            InternalRow b = batch.row(1);
+            assertEquals("error", b.getUTF8String(ResultColumns.FINISH_REASON).toString());
+            assertFalse(b.isNullAt(ResultColumns.ERROR));
+            assertEquals("too long", b.getUTF8String(ResultColumns.ERROR).toString());
+            assertEquals("", b.getUTF8String(ResultColumns.GENERATION).toString());
+            InternalRow c = batch.row(2);
+            assertEquals("length", c.getUTF8String(ResultColumns.FINISH_REASON).toString());
+            assertEquals(3, c.getInt(ResultColumns.COMPLETION_TOKENS));
+            assertEquals(7, c.getLong(ResultColumns.LATENCY_MS));
         }
     }
 
@@ -104,13 +183,25 @@ class ArrowBatchesTest {
                 new GenerationRequest("x", new int[] {1}, SamplingParams.defaults())));
         batch.close();
         batch.close();
-        BufferAllocator tiny = allocator.newChildAllocator("tiny", 0, 64);
-        List<GenerationRequest> big = new ArrayList<>();
-        for (int i = 0; i < 100; i++) {
-            big.add(new GenerationRequest("r" + i, new int[200], SamplingParams.defaults()));
+        ArrowResultBatch results = ArrowResultBatch.of(allocator, List.of(
+                GenerationResult.failed("x", new int[] {1}, "no")), new long[] {0});
+        assertTrue(allocator.getAllocatedMemory() > 0);
+        results.close();
+        results.close();
+        assertEquals(0, allocator.getAllocatedMemory());
+        try (BufferAllocator tiny = allocator.newChildAllocator("tiny", 0, 64)) {
+            List<GenerationRequest> big = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                big.add(new GenerationRequest("r" + i, new int[200], SamplingParams.defaults()));
+            }
+            assertThrows(RuntimeException.class, () -> ArrowRequestBatch.of(tiny, big));
+            assertEquals(0, tiny.getAllocatedMemory());
+            List<GenerationResult> many = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                many.add(GenerationResult.failed("r" + i, new int[] {1}, "x".repeat(50)));
+            }
+            assertThrows(RuntimeException.class, () -> ArrowResultBatch.of(tiny, many, new long[100]));
+            assertEquals(0, tiny.getAllocatedMemory());
         }
-        assertThrows(RuntimeException.class, () -> ArrowRequestBatch.of(tiny, big));
-        assertEquals(0, tiny.getAllocatedMemory());
-        tiny.close();
     }
 }

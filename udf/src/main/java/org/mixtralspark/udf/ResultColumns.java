@@ -1,0 +1,65 @@
+package org.mixtralspark.udf;
+
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.mixtralspark.engine.serving.GenerationResult;
+
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * The columns of the {@link ArrowResultBatch}, the one place that lists them; row i answers row i of the request
+ * batch. The batch is read through Spark's column vectors, by the indexes below. Adding a result field is a line in
+ * {@link #ALL} and an index.
+ *
+ * <pre>
+ *   id                utf8    not null
+ *   generation        utf8    not null   ("" for an error)
+ *   finish_reason     utf8    not null   stop | length | error
+ *   prompt_tokens     int32   not null
+ *   completion_tokens int32   not null
+ *   error             utf8    null unless finish_reason = error
+ *   latency_ms        int64   not null   submit to completion, queueing included
+ * </pre>
+ */
+final class ResultColumns {
+
+    /** One row's source: the engine's result and how long the request took, as the udf saw it. */
+    record Answered(GenerationResult result, long latencyMs) {
+    }
+
+    static final List<ArrowColumn<Answered, Void>> ALL = List.of(
+            column("id", ArrowCodec.UTF8, a -> a.result().id()),
+            column("generation", ArrowCodec.UTF8, a -> a.result().text() == null ? "" : a.result().text()),
+            column("finish_reason", ArrowCodec.UTF8, a -> a.result().finishReason().wireName()),
+            column("prompt_tokens", ArrowCodec.INT32, a -> a.result().promptIds().length),
+            column("completion_tokens", ArrowCodec.INT32, a -> a.result().tokenIds().length),
+            column("error", ArrowCodec.NULLABLE_UTF8, a -> a.result().error()),
+            column("latency_ms", ArrowCodec.INT64, Answered::latencyMs));
+
+    static final Schema SCHEMA = ArrowColumn.schema(ALL);
+
+    static final int ID = index("id");
+    static final int GENERATION = index("generation");
+    static final int FINISH_REASON = index("finish_reason");
+    static final int PROMPT_TOKENS = index("prompt_tokens");
+    static final int COMPLETION_TOKENS = index("completion_tokens");
+    static final int ERROR = index("error");
+    static final int LATENCY_MS = index("latency_ms");
+
+    private ResultColumns() {
+    }
+
+    private static <V> ArrowColumn<Answered, Void> column(String name, ArrowCodec<V> codec,
+                                                          Function<Answered, V> get) {
+        return ArrowColumn.writeOnly(name, codec, get);
+    }
+
+    private static int index(String name) {
+        for (int i = 0; i < ALL.size(); i++) {
+            if (ALL.get(i).name().equals(name)) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("no result column " + name);
+    }
+}
