@@ -136,7 +136,13 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
                 PreparedRow p = c.prepared.get(i);
                 Object[] generated;
                 if (p.ok()) {
-                    generated = generated(results.row(r++), p.shown());
+                    InternalRow answer = results.row(r++);
+                    // row i answers request i; a mix-up would put one row's text on another, so say it loudly
+                    if (!p.request().id().equals(answer.getUTF8String(ResultColumns.ID).toString())) {
+                        throw new IllegalStateException("result " + answer.getUTF8String(ResultColumns.ID)
+                                + " came back in the place of request " + p.request().id());
+                    }
+                    generated = generated(answer, p.shown());
                 } else {
                     generated = values("", "error", 0, 0, p.error(), 0L, p.shown());
                 }
