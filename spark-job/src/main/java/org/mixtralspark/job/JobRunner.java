@@ -2,7 +2,6 @@ package org.mixtralspark.job;
 
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.expressions.Window;
@@ -87,7 +86,7 @@ public final class JobRunner {
         } catch (IllegalArgumentException e) {
             throw new JobException("input " + o.input() + ": " + e.getMessage(), e);
         }
-        Dataset<Row> generated = rows.mapPartitions(fn, Encoders.row(fn.outputSchema()));
+        Dataset<Row> generated = fn.apply(rows);
 
         long inputRows = input.count();
         LOG.info("generating {} input rows ({}) with {} over {} partitions into {} (mode {})", inputRows,

@@ -1,31 +1,39 @@
 package org.mixtralspark.udf;
 
-import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.rdd.RDD;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.mixtralspark.engine.sampling.SamplingParams;
 
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 
 /**
- * The batched {@code mapPartitions} function: each input row becomes exactly one output row, in the same order. Rows
- * stream through in chunks of {@code batchSize}: validated and tokenized, written as an {@link ArrowRequestBatch},
- * handed to this executor's shared engine ({@link ExecutorEngines}), and the {@link ArrowResultBatch} that comes back
- * is read through Spark's {@code ArrowColumnVector}s into rows. Two chunks are in the engine at once so that it never waits for the task to tokenize.
+ * The batched partition function: each input row becomes exactly one output row, in the same order. Rows stream
+ * through in chunks of {@code batchSize}: validated and tokenized, written as an {@link ArrowRequestBatch}, handed to
+ * this executor's shared engine ({@link ExecutorEngines}), and the {@link ArrowResultBatch} that comes back is read
+ * through Spark's {@code ArrowColumnVector}s into Spark's own rows. Two chunks are in the engine at once so that it
+ * never waits for the task to tokenize.
  *
  * <p>Output: with {@code keepInputColumns}, the input's columns followed by {@link GenerationColumns#fields}; otherwise
- * the id column followed by them (the job's table). Use with {@code Encoders.row(outputSchema(input))}.
+ * the id column followed by them (the job's table). Run it with {@link #apply(Dataset)}.
  */
-public final class GenerateFunction implements MapPartitionsFunction<Row, Row> {
+public final class GenerateFunction implements Serializable {
 
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 
     final ModelSpec model;
+    final StructType inputSchema;
     final InputLayout layout;
+    final DataType idType;
     final SamplingParams defaults;
     final Long jobSeed;
     final int batchSize;
@@ -50,7 +58,9 @@ public final class GenerateFunction implements MapPartitionsFunction<Row, Row> {
             throw new IllegalArgumentException("batch size = " + batchSize + ": must be >= 1");
         }
         this.model = Objects.requireNonNull(model, "model");
+        this.inputSchema = input;
         this.layout = InputLayout.of(input, idCol, promptCol, messagesCol);
+        this.idType = input.fields()[layout.idIndex()].dataType();
         this.defaults = Objects.requireNonNull(defaults, "defaults");
         this.jobSeed = jobSeed;
         this.batchSize = batchSize;
@@ -59,14 +69,31 @@ public final class GenerateFunction implements MapPartitionsFunction<Row, Row> {
         this.outputSchema = outputSchema(input, layout.idIndex(), keepInputColumns, generationCol);
     }
 
-    /** The schema of the rows {@link #call} returns. */
+    /** The schema of the rows {@link #apply} returns. */
     public StructType outputSchema() {
         return outputSchema;
     }
 
-    @Override
-    public Iterator<Row> call(Iterator<Row> input) {
-        return new PartitionGenerator(this, input);
+    /**
+     * The generations of {@code input}'s rows (lazily, as any Dataset). The rows go in and come out in Spark's own
+     * row format, with no Java object per cell on the way out: the partition function reads the input's
+     * {@code InternalRow}s and hands back rows whose generated cells are views of the Arrow result batch, which Spark
+     * copies into its UnsafeRows as it pulls them (as for the rows of its own {@code ArrowConverters}).
+     *
+     * @throws IllegalArgumentException if {@code input}'s schema is not the one this function was built for
+     */
+    public Dataset<Row> apply(Dataset<Row> input) {
+        if (!input.schema().equals(inputSchema)) {
+            throw new IllegalArgumentException("the input's schema " + input.schema().simpleString()
+                    + " is not the one this function was built for: " + inputSchema.simpleString());
+        }
+        RDD<InternalRow> rows = input.queryExecution().toRdd();
+        FlatMapFunction<Iterator<InternalRow>, InternalRow> perPartition = in -> new PartitionGenerator(this, in);
+        RDD<InternalRow> generated = rows.toJavaRDD().mapPartitions(perPartition).rdd();
+        // Spark's classic session makes a DataFrame of catalyst rows this way for its own Arrow data (PySpark's
+        // createDataFrame from Arrow); there is no public API for it.
+        return ((org.apache.spark.sql.classic.SparkSession) input.sparkSession())
+                .internalCreateDataFrame(generated, outputSchema, false);
     }
 
     static StructType outputSchema(StructType input, int idIndex, boolean keepInputColumns, String generationCol) {

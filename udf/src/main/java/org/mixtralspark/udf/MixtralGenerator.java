@@ -12,7 +12,6 @@ import org.apache.spark.ml.util.DefaultParamsWritable;
 import org.apache.spark.ml.util.Identifiable$;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.StructType;
 import org.mixtralspark.engine.sampling.SamplingParams;
@@ -174,7 +173,7 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     public Dataset<Row> transform(Dataset<?> dataset) {
         Dataset<Row> df = dataset.toDF();
         GenerateFunction fn = function(df.schema());
-        return df.mapPartitions(fn, Encoders.row(fn.outputSchema()));
+        return fn.apply(df);
     }
 
     @Override

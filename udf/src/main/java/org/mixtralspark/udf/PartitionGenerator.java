@@ -4,8 +4,12 @@ import org.apache.arrow.memory.BufferAllocator;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.encoders.ExpressionEncoder;
+import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
+import org.apache.spark.sql.catalyst.expressions.JoinedRow;
+import org.apache.spark.sql.catalyst.util.GenericArrayData;
+import org.apache.spark.unsafe.types.UTF8String;
 import org.mixtralspark.engine.serving.Engine;
 import org.mixtralspark.engine.serving.GenerationRequest;
 import org.mixtralspark.udf.PreparedRow.ParamsUsed;
@@ -14,18 +18,24 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Deque;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 
 /**
- * One task's run of {@link GenerateFunction}: the iterator Spark pulls output rows from. Owns a child allocator of the
- * executor's root, named after the task; it is closed when the input is exhausted, and by the task-completion
- * listener when the task fails or is killed first ({@link #close()} is idempotent).
+ * One task's run of {@link GenerateFunction}: the iterator Spark pulls output rows from, in Spark's own row format.
+ * An output row is the input row joined with the generation's columns, whose text and counts are read in place from
+ * the {@link ArrowResultBatch} through Spark's {@code ArrowColumnVector}s (no copy into Java objects); Spark's scan
+ * writes each into its UnsafeRow as it pulls it, as it does for the rows of {@code ArrowConverters}. So the result
+ * batch of a chunk stays open while the chunk's rows are pulled, and is closed when the next chunk is asked for.
+ *
+ * <p>Owns a child allocator of the executor's root, named after the task. The request batches are closed by
+ * try-with-resources as soon as the engine has the requests; the open result batch and then the allocator (reverse
+ * order) are closed when the input is exhausted, and by the task-completion listener when the task fails or is
+ * killed first ({@link #close()} is idempotent).
  */
-final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
+final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(PartitionGenerator.class);
     /** Chunks in the engine at once, per task. */
@@ -33,18 +43,18 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
     private static final long PROGRESS_EVERY_NANOS = 30_000_000_000L;
 
     private final GenerateFunction f;
-    private final Iterator<Row> input;
-    private final Engine engine;
+    private final Iterator<InternalRow> input;
+    private final ExpressionEncoder.Deserializer<Row> toRow;
+    private final UTF8String modelName;
     private final RowPreparer preparer;
     private final ArrowEngineRunner runner;
     private final BufferAllocator allocator;
     private final TaskContext task;
     private final String label;
     private final Deque<Chunk> inFlight = new ArrayDeque<>();
-    private Iterator<Row> current = Collections.emptyIterator();
+    /** The chunk whose rows are being pulled, with its result batch open; or null. */
+    private Reading reading;
     private long seq;
-    /** The result batch {@link #collect} is reading, or null. */
-    private ArrowResultBatch openResults;
     private boolean closed;
 
     private final long started = System.nanoTime();
@@ -53,13 +63,17 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
     private long ok;
     private long completionTokens;
 
-    PartitionGenerator(GenerateFunction f, Iterator<Row> input) {
+    PartitionGenerator(GenerateFunction f, Iterator<InternalRow> input) {
         this.f = f;
         this.input = input;
+        ExpressionEncoder<Row> encoder = ExpressionEncoder.apply(f.inputSchema);
+        this.toRow = encoder.resolveAndBind(encoder.resolveAndBind$default$1(), encoder.resolveAndBind$default$2())
+                .createDeserializer();
+        this.modelName = UTF8String.fromString(f.model.path());
         this.task = TaskContext.get();
         this.label = task == null ? "local" : "stage " + task.stageId() + " partition " + task.partitionId()
                 + " attempt " + task.attemptNumber() + " (TID " + task.taskAttemptId() + ")";
-        this.engine = ExecutorEngines.get(f.model);
+        Engine engine = ExecutorEngines.get(f.model);
         this.preparer = new RowPreparer(engine, f.layout, f.defaults, f.jobSeed);
         this.runner = new ArrowEngineRunner(engine);
         this.allocator = ExecutorEngines.allocator().newChildAllocator("mixtral " + label, 0, Long.MAX_VALUE);
@@ -70,43 +84,46 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
 
     @Override
     public boolean hasNext() {
-        if (current.hasNext()) {
+        if (reading != null && reading.hasNext()) {
             return true;
         }
         while (true) {
+            closeReading();
             fill();
             Chunk next = inFlight.poll();
             if (next == null) {
                 finish();
                 return false;
             }
-            current = collect(next);
-            if (current.hasNext()) {
+            reading = new Reading(next, next.pending == null ? null : awaitInterruptibly(next.pending));
+            if (reading.hasNext()) {
                 return true;
             }
         }
     }
 
     @Override
-    public Row next() {
+    public InternalRow next() {
         if (!hasNext()) {
             throw new NoSuchElementException();
         }
-        return current.next();
+        return reading.next();
     }
 
     /** Reads, prepares and submits chunks until {@link #WINDOW} are in the engine or the input ends. */
     private void fill() {
         while (inFlight.size() < WINDOW && input.hasNext()) {
-            List<Row> inputs = new ArrayList<>(f.batchSize);
+            List<InternalRow> inputs = new ArrayList<>(f.batchSize);
             List<PreparedRow> prepared = new ArrayList<>(f.batchSize);
             List<GenerationRequest> requests = new ArrayList<>(f.batchSize);
             while (inputs.size() < f.batchSize && input.hasNext()) {
-                Row row = input.next();
+                // the scan reuses its row object: keep a copy of the (small) input row until its output is pulled
+                InternalRow in = input.next().copy();
+                Row row = toRow.apply(in);
                 Object id = row.get(f.layout.idIndex());
                 String engineId = id + "@" + (task == null ? 0 : task.taskAttemptId()) + "." + (seq++);
                 PreparedRow p = preparer.prepare(row, engineId);
-                inputs.add(row);
+                inputs.add(in);
                 prepared.add(p);
                 if (p.ok()) {
                     requests.add(p.request());
@@ -122,55 +139,49 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
         }
     }
 
-    /**
-     * Waits for a chunk's results and turns them into output rows, in input order. The result batch is read through
-     * Spark's column vectors and closed here (try-with-resources), or by {@link #close()} if the task ends while it
-     * is open.
-     */
-    private Iterator<Row> collect(Chunk c) {
-        List<Row> out = new ArrayList<>(c.inputs.size());
-        try (ArrowResultBatch results = c.pending == null ? null : awaitInterruptibly(c.pending)) {
-            openResults = results;
-            int r = 0;
-            for (int i = 0; i < c.inputs.size(); i++) {
-                PreparedRow p = c.prepared.get(i);
-                Object[] generated;
-                if (p.ok()) {
-                    InternalRow answer = results.row(r++);
-                    // row i answers request i; a mix-up would put one row's text on another, so say it loudly
-                    if (!p.request().id().equals(answer.getUTF8String(ResultColumns.ID).toString())) {
-                        throw new IllegalStateException("result " + answer.getUTF8String(ResultColumns.ID)
-                                + " came back in the place of request " + p.request().id());
-                    }
-                    generated = generated(answer, p.shown());
-                } else {
-                    generated = values("", "error", 0, 0, p.error(), 0L, p.shown());
-                }
-                out.add(outputRow(c.inputs.get(i), generated));
-            }
-        } finally {
-            openResults = null;
-        }
-        progress(false);
-        return out.iterator();
-    }
-
     private ArrowResultBatch awaitInterruptibly(ArrowEngineRunner.Pending pending) {
         // A killed task must not sit waiting until the engine is done: let Spark's kill flag through while waiting.
         return pending.await(allocator, task == null ? () -> { } : task::killTaskIfInterrupted);
     }
 
-    /** The output values of one result, read from the Arrow vectors through Spark's view of the row. */
-    private Object[] generated(InternalRow res, ParamsUsed params) {
-        String error = res.isNullAt(ResultColumns.ERROR) ? null : res.getUTF8String(ResultColumns.ERROR).toString();
-        return values(res.getUTF8String(ResultColumns.GENERATION).toString(),
-                res.getUTF8String(ResultColumns.FINISH_REASON).toString(), res.getInt(ResultColumns.PROMPT_TOKENS),
-                res.getInt(ResultColumns.COMPLETION_TOKENS), error, res.getLong(ResultColumns.LATENCY_MS), params);
+    private void closeReading() {
+        if (reading != null) {
+            reading.close();
+            reading = null;
+            progress(false);
+        }
     }
 
-    private Object[] values(String generation, String finish, int prompt, int completion, String error,
-                            long latency, ParamsUsed p) {
-        boolean isOk = !"error".equals(finish);
+    /** The output row of input row {@code in}: its columns (or its id) joined with the generation's columns. */
+    private InternalRow outputRow(InternalRow in, InternalRow generated) {
+        InternalRow kept = f.keepInputColumns ? in
+                : new GenericInternalRow(new Object[] {in.get(f.layout.idIndex(), f.idType)});
+        return new JoinedRow(kept, generated);
+    }
+
+    /**
+     * The generation's columns for a row the engine answered: text, finish reason and error are the Arrow vectors'
+     * bytes as Spark's {@code UTF8String}s (views, not copies), read through the batch's {@link InternalRow}.
+     */
+    private InternalRow generated(InternalRow res, ParamsUsed params) {
+        UTF8String finish = res.getUTF8String(ResultColumns.FINISH_REASON);
+        UTF8String error = res.isNullAt(ResultColumns.ERROR) ? null : res.getUTF8String(ResultColumns.ERROR);
+        int prompt = res.getInt(ResultColumns.PROMPT_TOKENS);
+        int completion = res.getInt(ResultColumns.COMPLETION_TOKENS);
+        count(!finish.equals(ERROR), prompt, completion);
+        return values(res.getUTF8String(ResultColumns.GENERATION), finish, prompt, completion, error,
+                res.getLong(ResultColumns.LATENCY_MS), params);
+    }
+
+    /** The generation's columns for a row that never reached the engine. */
+    private InternalRow errorRow(PreparedRow p) {
+        count(false, 0, 0);
+        return values(UTF8String.EMPTY_UTF8, ERROR, 0, 0, UTF8String.fromString(p.error()), 0L, p.shown());
+    }
+
+    private static final UTF8String ERROR = UTF8String.fromString("error");
+
+    private void count(boolean isOk, int prompt, int completion) {
         rows++;
         if (isOk) {
             ok++;
@@ -179,25 +190,24 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
         if (f.metrics != null) {
             f.metrics.addRow(isOk, prompt, completion);
         }
-        return new Object[] {generation, finish, prompt, completion, error, latency, f.model.path(),
-            p.maxNewTokens(), p.temperature(), p.topP(), p.topK(), p.seed(),
-            p.stop() == null ? null : scala.jdk.javaapi.CollectionConverters.asScala(p.stop()).toSeq()};
     }
 
-    private Row outputRow(Row in, Object[] generated) {
-        Object[] v;
-        if (f.keepInputColumns) {
-            v = new Object[in.length() + generated.length];
-            for (int i = 0; i < in.length(); i++) {
-                v[i] = in.get(i);
-            }
-            System.arraycopy(generated, 0, v, in.length(), generated.length);
-        } else {
-            v = new Object[1 + generated.length];
-            v[0] = in.get(f.layout.idIndex());
-            System.arraycopy(generated, 0, v, 1, generated.length);
+    /** In {@link GenerationColumns#fields} order. */
+    private InternalRow values(UTF8String generation, UTF8String finish, int prompt, int completion, UTF8String error,
+                               long latency, ParamsUsed p) {
+        return new GenericInternalRow(new Object[] {generation, finish, prompt, completion, error, latency, modelName,
+            p.maxNewTokens(), p.temperature(), p.topP(), p.topK(), p.seed(), stop(p.stop())});
+    }
+
+    private static GenericArrayData stop(List<String> stop) {
+        if (stop == null) {
+            return null;
         }
-        return RowFactory.create(v);
+        Object[] strings = new Object[stop.size()];
+        for (int i = 0; i < strings.length; i++) {
+            strings[i] = UTF8String.fromString(stop.get(i));
+        }
+        return new GenericArrayData(strings);
     }
 
     private void finish() {
@@ -234,14 +244,55 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
             }
         }
         inFlight.clear();
-        // reverse order of opening: the batch being read (if the task ends mid-chunk), then the task's allocator
-        if (openResults != null) {
-            openResults.close();
-            openResults = null;
+        // reverse order of opening: the result batch being read, then the task's allocator
+        if (reading != null) {
+            reading.close();
+            reading = null;
         }
         allocator.close();
     }
 
-    private record Chunk(List<Row> inputs, List<PreparedRow> prepared, ArrowEngineRunner.Pending pending) {
+    private record Chunk(List<InternalRow> inputs, List<PreparedRow> prepared, ArrowEngineRunner.Pending pending) {
+    }
+
+    /** Pulls a chunk's output rows in input order; holds the chunk's result batch (null if no row reached the engine). */
+    private final class Reading implements Iterator<InternalRow>, AutoCloseable {
+        private final Chunk chunk;
+        private final ArrowResultBatch results;
+        private int next;
+        private int answered;
+
+        Reading(Chunk chunk, ArrowResultBatch results) {
+            this.chunk = chunk;
+            this.results = results;
+        }
+
+        @Override
+        public boolean hasNext() {
+            return next < chunk.inputs.size();
+        }
+
+        @Override
+        public InternalRow next() {
+            int i = next++;
+            PreparedRow p = chunk.prepared.get(i);
+            if (!p.ok()) {
+                return outputRow(chunk.inputs.get(i), errorRow(p));
+            }
+            InternalRow answer = results.row(answered++);
+            // row i answers request i; a mix-up would put one row's text on another, so say it loudly
+            if (!UTF8String.fromString(p.request().id()).equals(answer.getUTF8String(ResultColumns.ID))) {
+                throw new IllegalStateException("result " + answer.getUTF8String(ResultColumns.ID)
+                        + " came back in the place of request " + p.request().id());
+            }
+            return outputRow(chunk.inputs.get(i), generated(answer, p.shown()));
+        }
+
+        @Override
+        public void close() {
+            if (results != null) {
+                results.close();
+            }
+        }
     }
 }

@@ -75,7 +75,7 @@ class GenerateFunctionTest {
     private static Dataset<Row> generate(Dataset<Row> in, SamplingParams d, Long jobSeed, int batch) {
         GenerateFunction fn = new GenerateFunction(in.schema(), "id", "prompt", null, spec(), d, jobSeed,
                 batch, false, GenerationColumns.GENERATION, null);
-        return in.mapPartitions(fn, Encoders.row(fn.outputSchema()));
+        return fn.apply(in);
     }
 
     private static Map<String, Row> byId(List<Row> rows) {
@@ -173,7 +173,7 @@ class GenerateFunctionTest {
                     RowFactory.create("b", "FAIL_ENGINE", null, null, null)), PROMPTS);
             GenerateFunction fn = new GenerateFunction(in.schema(), "id", "prompt", null, ModelSpec.of("echo"),
                     TinyModels.jobDefaults().build(), null, 4, false, GenerationColumns.GENERATION, null);
-            Map<String, Row> m = byId(in.mapPartitions(fn, Encoders.row(fn.outputSchema())).collectAsList());
+            Map<String, Row> m = byId(fn.apply(in).collectAsList());
             assertEquals("FINE", m.get("a").getAs("generation"));
             assertError(m.get("b"), "echo engine: asked to fail");
         }
@@ -199,8 +199,8 @@ class GenerateFunctionTest {
                 ModelSpec.of(model).withMaxBatchSize(16), TinyModels.jobDefaults().maxNewTokens(4).build(), null, 5,
                 false,
                 GenerationColumns.GENERATION, metrics);
-        assertEquals(200, in.mapPartitions(fn, Encoders.row(fn.outputSchema())).count());
-        assertEquals(200, in.mapPartitions(fn, Encoders.row(fn.outputSchema())).count());
+        assertEquals(200, fn.apply(in).count());
+        assertEquals(200, fn.apply(in).count());
 
         assertEquals(before + 1, ExecutorEngines.loads(), "the second job and every task reuse the engine");
         assertEquals(400, metrics.rows());
@@ -244,7 +244,7 @@ class GenerateFunctionTest {
         GenerateFunction fn = new GenerateFunction(schema, "id", "prompt", null, spec(), d, 3L, 4, false,
                 GenerationColumns.GENERATION, null);
         Dataset<Row> in = spark.createDataFrame(rows, schema);
-        Map<String, Row> m = byId(in.mapPartitions(fn, Encoders.row(fn.outputSchema())).collectAsList());
+        Map<String, Row> m = byId(fn.apply(in).collectAsList());
         for (int i = 0; i < 11; i++) {
             Row r = m.get("s" + i);
             assertNull(r.getAs("error"), r.toString());
@@ -300,7 +300,7 @@ class GenerateFunctionTest {
         GenerateFunction fn = new GenerateFunction(in.schema(), "id", null, "messages", ModelSpec.of(model),
                 TinyModels.jobDefaults().maxNewTokens(4).build(), null, 2, false, GenerationColumns.GENERATION, null);
         Map<Long, Row> m = new HashMap<>();
-        for (Row r : in.mapPartitions(fn, Encoders.row(fn.outputSchema())).collectAsList()) {
+        for (Row r : fn.apply(in).collectAsList()) {
             m.put(r.getLong(0), r);
         }
         assertEquals(DataTypes.LongType, fn.outputSchema().fields()[0].dataType(), "the id keeps its type");
@@ -318,7 +318,7 @@ class GenerateFunctionTest {
                 RowFactory.create("b", "not json")), json);
         GenerateFunction fj = new GenerateFunction(j.schema(), "id", null, "messages", ModelSpec.of(model),
                 TinyModels.jobDefaults().maxNewTokens(4).build(), null, 2, false, GenerationColumns.GENERATION, null);
-        Map<String, Row> mj = byId(j.mapPartitions(fj, Encoders.row(fj.outputSchema())).collectAsList());
+        Map<String, Row> mj = byId(fj.apply(j).collectAsList());
         assertNull(mj.get("a").getAs("error"));
         assertEquals(TinyModels.chatPromptTokens(TinyModels.tiny(), "yo"), (int) mj.get("a").getAs("prompt_tokens"));
         assertError(mj.get("b"), "the messages are not a JSON array");
