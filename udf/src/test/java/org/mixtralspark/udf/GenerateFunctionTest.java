@@ -358,5 +358,12 @@ class GenerateFunctionTest {
         e = assertThrows(IllegalArgumentException.class, () -> new GenerateFunction(badParam, "id", "prompt", null,
                 ModelSpec.of("m"), TinyModels.jobDefaults().build(), null, 4, false, "generation", null));
         assertEquals("parameter column seed has type boolean: use a number", e.getMessage());
+        GenerateFunction fn = new GenerateFunction(PROMPTS, "id", "prompt", null, ModelSpec.of("m"),
+                TinyModels.jobDefaults().build(), null, 4, false, "generation", null);
+        Dataset<Row> other = spark.createDataFrame(List.of(RowFactory.create("a", "b")),
+                new StructType().add("id", DataTypes.StringType).add("prompt", DataTypes.StringType));
+        e = assertThrows(IllegalArgumentException.class, () -> fn.apply(other));
+        assertTrue(e.getMessage().startsWith("the input's schema struct<id:string,prompt:string> is not the one"),
+                e.getMessage());
     }
 }
