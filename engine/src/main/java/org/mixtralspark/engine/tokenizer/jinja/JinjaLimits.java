@@ -26,7 +26,7 @@ public record JinjaLimits(int maxSourceChars, int maxNesting, int maxDepth, int 
 
     /** The limits used for model chat templates. */
     public static final JinjaLimits DEFAULT = new JinjaLimits(
-            1 << 20, 64, 400, 64, 8 << 20, 8 << 20, 100_000, 64L << 20, 5_000_000L, Duration.ofSeconds(5));
+            1 << 20, 64, 400, 64, 8 << 20, 8 << 20, 100_000, 64L << 20, 1_000_000L, Duration.ofSeconds(5));
 
     public JinjaLimits {
         if (maxSourceChars < 1 || maxNesting < 1 || maxDepth < 1 || maxValueDepth < 1 || maxOutputChars < 1
