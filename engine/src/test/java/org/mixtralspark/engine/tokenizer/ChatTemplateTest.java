@@ -164,4 +164,32 @@ class ChatTemplateTest {
                 () -> new JinjaChatTemplate("{% for m in messages %}{{ m['content'] }}", "<s>", "</s>"));
         assertTrue(e.getMessage().contains("does not parse"), e.getMessage());
     }
+
+    @Test
+    void aModelFoldersHostileTemplateFailsItsLoadOrItsRequestNamingTheFile(@org.junit.jupiter.api.io.TempDir
+                                                                             java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path folder = dir.resolve("evil-model");
+        Files.createDirectories(folder);
+        Files.copy(TokenizerOracle.miniMistralHf().resolve("tokenizer.json"), folder.resolve("tokenizer.json"));
+        java.nio.file.Path config = folder.resolve("tokenizer_config.json");
+
+        // Does not parse (an include of a file): the load fails, naming tokenizer_config.json.
+        Files.writeString(config, "{\"chat_template\": \"{% include '/etc/passwd' %}\"}");
+        IllegalArgumentException load = assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(folder));
+        assertTrue(load.getMessage().contains(config + " (chat_template), line 1 does not parse: 'include' is not"
+                + " allowed"), load.getMessage());
+
+        // Parses, but loops without end: the load succeeds; each request fails with the limit, and the next works.
+        Files.writeString(config, "{\"chat_template\": \"{% if messages|length > 1 %}{% for i in range(99999) %}"
+                + "{% for j in range(99999) %}{% endfor %}{% endfor %}{% endif %}{{ bos_token }}ok\"}");
+        try (HfTokenizer tokenizer = HfTokenizer.load(folder)) {
+            List<Map<String, String>> two = List.of(Map.of("role", "user", "content", "a"),
+                    Map.of("role", "assistant", "content", "b"));
+            TemplateException e = assertThrows(TemplateException.class, () -> tokenizer.chatTemplate().render(two, true));
+            assertEquals(TemplateException.Kind.LIMIT, e.kind());
+            assertTrue(e.getMessage().startsWith("chat template " + config + " (chat_template), line 1 exceeded a"
+                    + " limit: more than 1000000 evaluation steps"), e.getMessage());
+            assertEquals("<s>ok", tokenizer.chatTemplate().render(ONE_TURN, true));
+        }
+    }
 }
