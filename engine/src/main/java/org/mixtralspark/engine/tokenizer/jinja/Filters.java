@@ -71,10 +71,18 @@ final class Filters {
                 return join(items, Py.str(arg(a, k, 0, "d", ""), r), r);
             }
             case "first": {
+                if (v instanceof String) {
+                    return ((String) v).isEmpty() ? new Undefined("No first item, sequence was empty.")
+                            : Py.slice(v, 0L, 1L, null, r);
+                }
                 List<Object> items = Py.iterate(v, r);
                 return items.isEmpty() ? new Undefined("No first item, sequence was empty.") : items.get(0);
             }
             case "last": {
+                if (v instanceof String) {
+                    return ((String) v).isEmpty() ? new Undefined("No last item, sequence was empty.")
+                            : Py.slice(v, -1L, null, null, r);
+                }
                 List<Object> items = Py.iterate(v, r);
                 return items.isEmpty() ? new Undefined("No last item, sequence was empty.")
                         : items.get(items.size() - 1);

@@ -334,7 +334,9 @@ final class Parser {
             Expr otherwise = null;
             if (peek().isName("else")) {
                 next();
+                enter();                                    // "a if b else c if d else ..." recurses
                 otherwise = condition();
+                exit();
             }
             e = new Node.Cond(test, e, otherwise, line);
         }

@@ -141,6 +141,7 @@ final class Py {
             sb.append('[');
             boolean first = true;
             for (Object item : (List<?>) v) {
+                r.step();
                 if (!first) {
                     sb.append(", ");
                 }
@@ -152,6 +153,7 @@ final class Py {
             sb.append('{');
             boolean first = true;
             for (Map.Entry<?, ?> e : ((Map<?, ?>) v).entrySet()) {
+                r.step();
                 if (!first) {
                     sb.append(", ");
                 }
@@ -398,6 +400,9 @@ final class Py {
 
     /** Python's {@code seq[start:stop:step]} for lists and strings (by code point). */
     static Object slice(Object target, Object start, Object stop, Object step, Renderer r) {
+        if (target instanceof String && (step == null || Long.valueOf(1).equals(step))) {
+            return substring((String) target, start, stop, r);
+        }
         List<Object> items;
         boolean string = target instanceof String;
         if (string) {
@@ -436,6 +441,20 @@ final class Py {
             return sb.toString();
         }
         return list(out);
+    }
+
+    /** {@code s[start:stop]} by code point, without splitting the string into characters (it may be long). */
+    private static String substring(String s, Object start, Object stop, Renderer r) {
+        int n = s.codePointCount(0, s.length());
+        long lo = start == null ? 0 : clamp(index(start), n, 0, n);
+        long hi = stop == null ? n : clamp(index(stop), n, 0, n);
+        if (hi <= lo) {
+            return "";
+        }
+        int from = s.offsetByCodePoints(0, (int) lo);
+        int to = s.offsetByCodePoints(from, (int) (hi - lo));
+        r.newString(to - from);
+        return s.substring(from, to);
     }
 
     private static long clamp(long i, int n, long min, long max) {

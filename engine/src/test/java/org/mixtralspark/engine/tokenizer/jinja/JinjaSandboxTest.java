@@ -213,6 +213,8 @@ class JinjaSandboxTest {
             "{{ " + "not ".repeat(100_000) + "x }}",
             "{{ " + "- ".repeat(100_000) + "1 }}",
             "{% if true %}".repeat(10_000) + "{% endif %}".repeat(10_000),
+            "{{ " + "1 if x else ".repeat(80_000) + "2 }}",
+            "{{ f" + "(".repeat(100_000) + ")".repeat(100_000) + " }}",
             "{{ x" + "[0]".repeat(100) + "|trim".repeat(1000) + " }}{{ " + "{'a': ".repeat(10_000) + "1"
                 + "}".repeat(10_000) + " }}"};
         for (String source : deep) {
@@ -253,6 +255,15 @@ class JinjaSandboxTest {
         v.put("messages", List.of(Map.of("role", "user", "content", deep)));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse("x").render(v));
         assertTrue(e.getMessage().contains("nested more than 64 deep"), e.getMessage());
+    }
+
+    @Test
+    void longMessagesAreSlicedAndMeasuredWithoutBeingSplitIntoCharacters() {
+        Map<String, Object> v = vars();
+        String content = "é".repeat(1_000_000) + "🙂 the end";
+        v.put("messages", List.of(Map.of("role", "user", "content", content)));
+        assertEquals("🙂 the end|1000009|é|d", parse("{{ messages[0].content[-9:] }}|{{ messages[0].content|length }}|"
+                + "{{ messages[0].content|first }}|{{ messages[0].content|last }}").render(v));
     }
 
     @Test
