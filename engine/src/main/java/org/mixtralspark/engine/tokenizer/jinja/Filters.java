@@ -106,7 +106,7 @@ final class Filters {
                 if (!Py.isNumber(v)) {
                     throw JinjaError.render("bad operand type for abs(): '" + Py.typeName(v) + "'");
                 }
-                return v instanceof Double ? Math.abs((Double) v) : Math.abs(Py.toLong(v));
+                return v instanceof Double ? (Object) Math.abs((Double) v) : (Object) Math.abs(Py.toLong(v));
             case "round": {
                 if (!Py.isNumber(v)) {
                     throw JinjaError.render("round: a number is needed, not " + Py.typeName(v));
@@ -236,7 +236,7 @@ final class Filters {
         r.checkItems(m.size() * 3L);
         List<Object> out = new ArrayList<>(m.size());
         for (Map.Entry<?, ?> e : m.entrySet()) {
-            out.add(Py.list(java.util.Arrays.asList(e.getKey(), e.getValue())));
+            out.add(new Tuple(java.util.Arrays.asList(e.getKey(), e.getValue())));
         }
         return Py.list(out);
     }

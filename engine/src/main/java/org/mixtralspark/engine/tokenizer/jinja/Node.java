@@ -22,7 +22,8 @@ final class Node {
 
     record Name(String name, int line) implements Expr { }
 
-    record ListLit(List<Expr> items, int line) implements Expr { }
+    /** A list literal, or a tuple ({@code (a, b)}, {@code a, b}). */
+    record ListLit(List<Expr> items, boolean tuple, int line) implements Expr { }
 
     record DictLit(List<Expr> keys, List<Expr> values, int line) implements Expr { }
 

@@ -168,9 +168,13 @@ final class Ops {
         }
         if (a instanceof List && b instanceof List) {
             r.checkItems((long) ((List<?>) a).size() + ((List<?>) b).size());
+            if ((a instanceof Tuple) != (b instanceof Tuple)) {
+                throw JinjaError.render("can only concatenate " + Py.typeName(a) + " (not \"" + Py.typeName(b)
+                        + "\") to " + Py.typeName(a));
+            }
             List<Object> out = new ArrayList<>((List<?>) a);
             out.addAll((List<?>) b);
-            return Py.list(out);
+            return a instanceof Tuple ? new Tuple(out) : Py.list(out);
         }
         if (a instanceof String || b instanceof String) {
             throw JinjaError.render("can only concatenate str (not \"" + Py.typeName(a instanceof String ? b : a)

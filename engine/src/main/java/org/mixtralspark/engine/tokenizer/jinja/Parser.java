@@ -311,7 +311,7 @@ final class Parser {
             }
             items.add(expression(withCondition));
         }
-        return new Node.ListLit(items, line);
+        return new Node.ListLit(items, true, line);
     }
 
     private static boolean endsTuple(Token t) {
@@ -473,7 +473,7 @@ final class Parser {
                     if (peek().isOp(")")) {
                         next();
                         exit();
-                        return new Node.ListLit(List.of(), t.line());
+                        return new Node.ListLit(List.of(), true, t.line());
                     }
                     Expr e = tuple(true);
                     expectOp(")");
@@ -494,7 +494,7 @@ final class Parser {
                     }
                     next();
                     exit();
-                    return new Node.ListLit(items, t.line());
+                    return new Node.ListLit(items, false, t.line());
                 }
                 if (t.isOp("{")) {
                     enter();

@@ -69,6 +69,8 @@ final class Py {
             return "int";
         } else if (v instanceof Double) {
             return "float";
+        } else if (v instanceof Tuple) {
+            return "tuple";
         } else if (v instanceof List) {
             return "list";
         } else if (v instanceof Map) {
@@ -138,7 +140,8 @@ final class Py {
         } else if (v instanceof String) {
             stringRepr((String) v, sb);
         } else if (v instanceof List) {
-            sb.append('[');
+            boolean tuple = v instanceof Tuple;
+            sb.append(tuple ? '(' : '[');
             boolean first = true;
             for (Object item : (List<?>) v) {
                 r.step();
@@ -148,7 +151,7 @@ final class Py {
                 first = false;
                 repr(item, sb, r, depth + 1);
             }
-            sb.append(']');
+            sb.append(tuple && ((List<?>) v).size() == 1 ? "," : "").append(tuple ? ')' : ']');
         } else if (v instanceof Map) {
             sb.append('{');
             boolean first = true;
@@ -274,7 +277,7 @@ final class Py {
         if (a instanceof List && b instanceof List) {
             List<?> x = (List<?>) a;
             List<?> y = (List<?>) b;
-            if (x.size() != y.size()) {
+            if (x.size() != y.size() || (a instanceof Tuple) != (b instanceof Tuple)) {
                 return false;
             }
             for (int i = 0; i < x.size(); i++) {

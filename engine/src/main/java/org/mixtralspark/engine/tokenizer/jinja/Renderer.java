@@ -305,13 +305,13 @@ final class Renderer {
             return Py.slice(target, optional(s.start(), scope), optional(s.stop(), scope),
                     optional(s.step(), scope), this);
         } else if (e instanceof Node.ListLit) {
-            List<Expr> items = ((Node.ListLit) e).items();
-            checkItems(items.size());
-            List<Object> out = new ArrayList<>(items.size());
-            for (Expr item : items) {
+            Node.ListLit l = (Node.ListLit) e;
+            checkItems(l.items().size());
+            List<Object> out = new ArrayList<>(l.items().size());
+            for (Expr item : l.items()) {
                 out.add(eval(item, scope));
             }
-            return Py.list(out);
+            return l.tuple() ? new Tuple(out) : Py.list(out);
         } else if (e instanceof Node.DictLit) {
             Node.DictLit d = (Node.DictLit) e;
             checkItems(d.keys().size());

@@ -1,0 +1,27 @@
+package org.mixtralspark.engine.tokenizer.jinja;
+
+import java.util.AbstractList;
+import java.util.List;
+
+/**
+ * A Python tuple ({@code (a, b)}, the pairs of {@code items()}): a read-only list that prints with parentheses and
+ * is never equal to a list, as in Python.
+ */
+final class Tuple extends AbstractList<Object> {
+
+    private final List<Object> items;
+
+    Tuple(List<Object> items) {
+        this.items = items;
+    }
+
+    @Override
+    public Object get(int index) {
+        return items.get(index);
+    }
+
+    @Override
+    public int size() {
+        return items.size();
+    }
+}
