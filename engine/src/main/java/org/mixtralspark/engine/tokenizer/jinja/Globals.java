@@ -7,8 +7,8 @@ import java.util.Map;
 
 /**
  * The functions every template sees: jinja2's {@code range}, {@code dict} and {@code namespace}, and transformers'
- * {@code raise_exception}. Nothing else: no {@code strftime_now} (templates test {@code is defined} and fall back
- * to a fixed date, which keeps renders reproducible), no {@code lipsum}/{@code cycler}/{@code joiner}.
+ * {@code raise_exception} and {@code strftime_now}. Nothing else: no {@code lipsum}, {@code cycler} or
+ * {@code joiner} (no chat template uses them).
  */
 final class Globals {
 
@@ -38,6 +38,14 @@ final class Globals {
             "raise_exception", fn("raise_exception", (r, args, kwargs) -> {
                 Object msg = args.isEmpty() ? kwargs.get("message") : args.get(0);
                 throw new JinjaError(TemplateException.Kind.RAISED, Py.str(msg, r));
+            }),
+            "strftime_now", fn("strftime_now", (r, args, kwargs) -> {
+                if (args.size() != 1 || !(args.get(0) instanceof String)) {
+                    throw JinjaError.render("strftime_now takes one format string");
+                }
+                String out = Strftime.format((String) args.get(0), java.time.LocalDateTime.now());
+                r.newString(out.length());
+                return out;
             }));
 
     private Globals() {
