@@ -12,7 +12,8 @@ transformers itself is not imported: it needs huggingface_hub, tokenizers and mo
 Usage (from the repository root; jinja2 from the pip mirror, `pip install jinja2`):
     python3 engine/src/test/python/render_templates.py
 It reads engine/src/test/resources/chat-templates/{templates.json, conversations.json, tool-conversations.json,
-*.jinja} and rewrites expected.json there. Run it again after changing any of them, and commit the result.
+*.jinja, expressions.txt} and rewrites expected.json there: the renderings of every template, and of every line of
+expressions.txt rendered alone as "{{ line }}" with PROBE_VARIABLES (its text, or the error jinja2 raised). Run it again after changing any of them, and commit the result.
 """
 import json
 import os
@@ -23,6 +24,14 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DIR = os.path.normpath(os.path.join(HERE, "..", "resources", "chat-templates"))
+
+
+# Variables of the one-expression probes (expressions.txt): each line is rendered as "{{ line }}".
+PROBE_VARIABLES = {
+    "s": "Hello, World!", "n": 7, "f": 2.5, "l": [3, 1, 2], "d": {"b": 1, "a": 2},
+    "messages": [{"role": "system", "content": "sys"}, {"role": "user", "content": "  hi  "},
+                 {"role": "assistant", "content": "yo"}],
+}
 
 
 def environment():
@@ -66,8 +75,19 @@ def main():
                 except jinja2.exceptions.TemplateError as e:
                     case["error"] = str(e)
                 cases.append(case)
+    probes = []
+    for line in load("expressions.txt").splitlines():
+        if not line.strip():
+            continue
+        probe = {"expression": line}
+        try:
+            probe["text"] = env.from_string("{{ " + line + " }}").render(**PROBE_VARIABLES)
+        except Exception as e:  # jinja2's errors and Python's (TypeError, ZeroDivisionError, ...) alike
+            probe["error"] = type(e).__name__ + ": " + str(e)
+        probes.append(probe)
     out = {"generator": "engine/src/test/python/render_templates.py",
-           "jinja2": jinja2.__version__, "python": sys.version.split()[0], "cases": cases}
+           "jinja2": jinja2.__version__, "python": sys.version.split()[0], "cases": cases,
+           "probe_variables": PROBE_VARIABLES, "probes": probes}
     with open(os.path.join(DIR, "expected.json"), "w", encoding="utf-8", newline="\n") as f:
         json.dump(out, f, ensure_ascii=False, indent=1)
         f.write("\n")

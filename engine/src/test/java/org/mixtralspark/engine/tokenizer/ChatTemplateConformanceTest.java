@@ -145,6 +145,28 @@ class ChatTemplateConformanceTest {
         assertTrue(checked >= 60, "prompts tokenized: " + checked);
     }
 
+    @SuppressWarnings("unchecked")
+    static Stream<Arguments> probes() {
+        List<Map<String, Object>> probes = (List<Map<String, Object>>) resource("expected.json").get("probes");
+        return probes.stream().map(p -> Arguments.of(p.get("expression"), p));
+    }
+
+    /** One expression per line of {@code expressions.txt}, rendered alone: operators, literals, filters, methods. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("probes")
+    @SuppressWarnings("unchecked")
+    void expressionsEvaluateAsJinja2Does(String expression, Map<String, Object> probe) {
+        Map<String, Object> variables = (Map<String, Object>) resource("expected.json").get("probe_variables");
+        org.mixtralspark.engine.tokenizer.jinja.JinjaTemplate t = org.mixtralspark.engine.tokenizer.jinja.JinjaTemplate
+                .parse("{{ " + expression + " }}", "expressions.txt",
+                        org.mixtralspark.engine.tokenizer.jinja.JinjaLimits.DEFAULT);
+        if (probe.containsKey("text")) {
+            assertEquals(probe.get("text"), t.render(variables));
+        } else {
+            assertThrows(TemplateException.class, () -> t.render(variables), (String) probe.get("error"));
+        }
+    }
+
     @Test
     void mixtral2024RendersNoStraySpaceOrNewlineAroundTheTurns() {
         List<Map<String, String>> chat = new ArrayList<>(List.of(

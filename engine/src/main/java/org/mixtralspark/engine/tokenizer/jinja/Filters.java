@@ -16,8 +16,8 @@ import java.util.regex.Pattern;
  */
 final class Filters {
 
-    private static final Set<String> NAMES = Set.of("abs", "attr", "capitalize", "count", "d", "default",
-            "dictsort", "e", "escape", "first", "float", "format", "indent", "int", "items", "join", "last",
+    private static final Set<String> NAMES = Set.of("abs", "attr", "batch", "capitalize", "center", "count", "d", "default",
+            "dictsort", "e", "escape", "first", "float", "format", "groupby", "indent", "int", "items", "join", "last",
             "length", "list", "lower", "map", "max", "min", "reject", "rejectattr", "replace", "reverse", "round",
             "safe", "select", "selectattr", "sort", "string", "sum", "title", "tojson", "trim", "unique", "upper",
             "wordcount");
@@ -114,7 +114,8 @@ final class Filters {
                 long precision = Py.toLong(arg(a, k, 0, "precision", 0L));
                 String method = Py.str(arg(a, k, 1, "method", "common"), r);
                 java.math.RoundingMode mode = method.equals("ceil") ? java.math.RoundingMode.CEILING
-                        : method.equals("floor") ? java.math.RoundingMode.FLOOR : java.math.RoundingMode.HALF_UP;
+                        : method.equals("floor") ? java.math.RoundingMode.FLOOR
+                        : java.math.RoundingMode.HALF_EVEN;     // Python's round(): exact value, ties to even
                 return new java.math.BigDecimal(Py.toDouble(v))
                         .setScale((int) Math.max(-300, Math.min(300, precision)), mode).doubleValue();
             }
@@ -217,6 +218,62 @@ final class Filters {
                 boolean first = Py.truthy(arg(a, k, 1, "first", false));
                 boolean blank = Py.truthy(arg(a, k, 2, "blank", false));
                 return indent(Py.str(v, r), pad, first, blank, r);
+            }
+            case "center": {
+                String str = Py.str(v, r);
+                long width = Py.toLong(arg(a, k, 0, "width", 80L));
+                int n = str.codePointCount(0, str.length());
+                if (width <= n) {
+                    return str;
+                }
+                r.newString(width);
+                // Python's str.center: the odd extra space goes left when the padding is odd and the length even.
+                long pad = width - n;
+                long left = pad / 2 + (pad & width & 1);
+                return " ".repeat((int) left) + str + " ".repeat((int) (pad - left));
+            }
+            case "batch": {
+                long size = Py.toLong(arg(a, k, 0, "linecount", 1L));
+                if (size < 1) {
+                    throw JinjaError.render("batch: the size must be at least 1");
+                }
+                Object fill = arg(a, k, 1, "fill_with", null);
+                List<Object> items = Py.iterate(v, r);
+                r.checkItems(items.size() + size);
+                List<Object> out = new ArrayList<>();
+                for (int i = 0; i < items.size(); i += (int) Math.min(size, Integer.MAX_VALUE)) {
+                    List<Object> chunk = new ArrayList<>(items.subList(i, (int) Math.min(items.size(), i + size)));
+                    while (fill != null && chunk.size() < size) {
+                        chunk.add(fill);
+                    }
+                    out.add(Py.list(chunk));
+                }
+                return Py.list(out);
+            }
+            case "groupby": {
+                Object attribute = arg(a, k, 0, "attribute", null);
+                Object fallback = arg(a, k, 1, "default", null);
+                boolean caseSensitive = Py.truthy(arg(a, k, 2, "case_sensitive", false));
+                List<Object> items = new ArrayList<>(Py.iterate(v, r));
+                java.util.function.Function<Object, Object> key = item -> {
+                    Object x = attribute(item, attribute, r);
+                    return x instanceof Undefined && fallback != null ? fallback : x;
+                };
+                items.sort((x, y) -> Py.compare(sortKey(key.apply(x), caseSensitive),
+                        sortKey(key.apply(y), caseSensitive), "<", r, 0));
+                List<Object> groups = new ArrayList<>();
+                List<Object> current = null;
+                Object currentKey = null;
+                for (Object item : items) {
+                    Object kx = key.apply(item);
+                    if (current == null || !Py.eq(sortKey(kx, caseSensitive), sortKey(currentKey, caseSensitive), r, 0)) {
+                        current = new ArrayList<>();
+                        currentKey = kx;
+                        groups.add(new Tuple(java.util.Arrays.asList(kx, current), List.of("grouper", "list")));
+                    }
+                    current.add(item);
+                }
+                return Py.list(groups);
             }
             case "wordcount": return (long) Py.str(v, r).split("\\w+", -1).length - 1;
             case "format": return Formats.percent(Py.str(v, r), a, r);

@@ -46,6 +46,9 @@ final class Methods {
         if (obj instanceof LoopInfo) {
             return ((LoopInfo) obj).attr(name);
         }
+        if (obj instanceof Tuple && ((Tuple) obj).names != null && ((Tuple) obj).names.contains(name)) {
+            return ((Tuple) obj).get(((Tuple) obj).names.indexOf(name));
+        }
         Callable method = method(obj, name);
         if (method != null) {
             return method;

@@ -10,9 +10,16 @@ import java.util.List;
 final class Tuple extends AbstractList<Object> {
 
     private final List<Object> items;
+    /** Field names of a named tuple (groupby's {@code (grouper, list)}), else null. */
+    final List<String> names;
 
     Tuple(List<Object> items) {
+        this(items, null);
+    }
+
+    Tuple(List<Object> items, List<String> names) {
         this.items = items;
+        this.names = names;
     }
 
     @Override
