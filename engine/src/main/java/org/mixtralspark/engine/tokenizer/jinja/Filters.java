@@ -275,7 +275,14 @@ final class Filters {
                 }
                 return Py.list(groups);
             }
-            case "wordcount": return (long) Py.str(v, r).split("\\w+", -1).length - 1;
+            case "wordcount": {
+                java.util.regex.Matcher words = Pattern.compile("\\w+").matcher(Py.str(v, r));
+                long n = 0;
+                while (words.find()) {
+                    n++;
+                }
+                return n;
+            }
             case "format": return Formats.percent(Py.str(v, r), a, r);
             case "attr": return Methods.getattr(v, Py.str(arg(a, k, 0, "name", ""), r), r);
             default: throw new IllegalStateException(name);

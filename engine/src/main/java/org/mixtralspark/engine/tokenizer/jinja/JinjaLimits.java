@@ -10,7 +10,7 @@ import java.time.Duration;
  * <p>The defaults are set by what real chat templates need (the largest published ones are tens of kilobytes, nest
  * blocks and expressions under ten deep and render in well under a millisecond) with wide margins.
  *
- * @param maxSourceChars  longest template source
+ * @param maxSourceChars  longest template source (the lexer's tokens are bounded by it too)
  * @param maxNesting      deepest nesting of blocks and expressions at parse time
  * @param maxDepth        deepest evaluation (expressions, statements and macro calls together) at render time
  * @param maxValueDepth   deepest nesting of lists/maps in a value (messages in, values built by the template)
@@ -26,7 +26,7 @@ public record JinjaLimits(int maxSourceChars, int maxNesting, int maxDepth, int 
 
     /** The limits used for model chat templates. */
     public static final JinjaLimits DEFAULT = new JinjaLimits(
-            1 << 20, 64, 400, 64, 8 << 20, 8 << 20, 100_000, 64L << 20, 1_000_000L, Duration.ofSeconds(5));
+            256 << 10, 64, 400, 64, 8 << 20, 8 << 20, 100_000, 64L << 20, 1_000_000L, Duration.ofSeconds(5));
 
     public JinjaLimits {
         if (maxSourceChars < 1 || maxNesting < 1 || maxDepth < 1 || maxValueDepth < 1 || maxOutputChars < 1

@@ -119,6 +119,7 @@ final class Json {
 
     private void newline(int depth) {
         if (indent != null) {
+            r.checkString(sb.length() + 1L + (long) depth * indent.length());
             sb.append('\n');
             for (int i = 0; i < depth; i++) {
                 sb.append(indent);

@@ -164,6 +164,7 @@ final class Methods {
             case "endswith": return Globals.fn("str.endswith", (r, a, k) -> affix(s, a, false));
             case "split": return Globals.fn("str.split", (r, a, k) -> split(s, a, k, r));
             case "splitlines": return Globals.fn("str.splitlines", (r, a, k) -> {
+                r.checkItems(s.chars().filter(c -> c == '\n' || c == '\r').count() + 1);
                 List<Object> out = new ArrayList<>(List.of((Object[]) s.split("\r\n|\n|\r", -1)));
                 if (!out.isEmpty() && ((String) out.get(out.size() - 1)).isEmpty()) {
                     out.remove(out.size() - 1);
