@@ -42,7 +42,7 @@ public final class Engines {
         HfTokenizer tokenizer = null;
         try {
             tokenizer = loaded.format().equals("gguf")
-                    ? GgufTokenizers.fromMetadata(loaded.metadata())
+                    ? GgufTokenizers.fromMetadata(loaded.metadata(), model + " (tokenizer.chat_template)")
                     : HfTokenizer.load(model);
             if (tokenizer.vocabSize() > loaded.config().vocabSize()) {
                 throw new IllegalArgumentException(model + ": the tokenizer has " + tokenizer.vocabSize()

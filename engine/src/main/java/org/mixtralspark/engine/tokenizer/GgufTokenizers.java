@@ -41,12 +41,19 @@ public final class GgufTokenizers {
      * @throws IllegalArgumentException when a tokenizer key is missing, malformed or unsupported (naming it)
      */
     public static HfTokenizer fromMetadata(Map<String, Object> metadata) {
+        return fromMetadata(metadata, "GGUF metadata (" + GgufVocab.CHAT_TEMPLATE + ")");
+    }
+
+    /**
+     * {@link #fromMetadata(Map)}, naming {@code templateOrigin} (e.g. the GGUF file) in chat template errors.
+     */
+    public static HfTokenizer fromMetadata(Map<String, Object> metadata, String templateOrigin) {
         GgufVocab vocab = GgufVocab.of(metadata);
         Object template = metadata.get(GgufVocab.CHAT_TEMPLATE);
         boolean addBos = vocab.addBos() != null ? vocab.addBos() : "llama".equals(vocab.model());
         HfTokenizerConfig config = new HfTokenizerConfig(addBos, vocab.tokenText(vocab.bosId()),
                 vocab.tokenText(vocab.eosId()), template instanceof String ? (String) template : null);
-        return HfTokenizer.fromJson(tokenizerJson(vocab), config);
+        return HfTokenizer.fromJson(tokenizerJson(vocab), config, templateOrigin);
     }
 
     /**

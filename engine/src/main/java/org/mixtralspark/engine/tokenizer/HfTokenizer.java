@@ -45,10 +45,10 @@ public final class HfTokenizer implements Tokenizer {
     private final int eosId;
     private final boolean addBosByDefault;
     private final String chatTemplateSource;
-    private volatile ChatTemplate chatTemplate;
+    private final ChatTemplate chatTemplate;
 
     private HfTokenizer(HuggingFaceTokenizer djl, String[] pieces, boolean[] special, int bosId, int eosId,
-                        boolean addBosByDefault, String chatTemplateSource) {
+                        boolean addBosByDefault, String chatTemplateSource, ChatTemplate chatTemplate) {
         this.djl = djl;
         this.pieces = pieces;
         this.special = special;
@@ -56,6 +56,7 @@ public final class HfTokenizer implements Tokenizer {
         this.eosId = eosId;
         this.addBosByDefault = addBosByDefault;
         this.chatTemplateSource = chatTemplateSource;
+        this.chatTemplate = chatTemplate;
     }
 
     /**
@@ -72,7 +73,7 @@ public final class HfTokenizer implements Tokenizer {
         HfTokenizerConfig config = Files.isRegularFile(configFile)
                 ? withFile(configFile, () -> HfTokenizerConfig.parse(readUtf8(configFile)))
                 : HfTokenizerConfig.NONE;
-        return withFile(file, () -> fromJson(readUtf8(file), config));
+        return withFile(file, () -> fromJson(readUtf8(file), config, configFile + " (chat_template)"));
     }
 
     /**
@@ -83,6 +84,16 @@ public final class HfTokenizer implements Tokenizer {
      * @throws IllegalArgumentException when the text is not a tokenizer definition DJL accepts
      */
     public static HfTokenizer fromJson(String tokenizerJson, HfTokenizerConfig config) {
+        return fromJson(tokenizerJson, config, "tokenizer_config.json (chat_template)");
+    }
+
+    /**
+     * {@link #fromJson(String, HfTokenizerConfig)}, with the chat template parsed now (a template that does not parse
+     * fails the load, not the first request) and its errors naming {@code templateOrigin}.
+     *
+     * @param templateOrigin where the config's chat template came from, e.g. the path of tokenizer_config.json
+     */
+    public static HfTokenizer fromJson(String tokenizerJson, HfTokenizerConfig config, String templateOrigin) {
         JsonNode root;
         try {
             root = JSON.readTree(tokenizerJson);
@@ -102,6 +113,8 @@ public final class HfTokenizer implements Tokenizer {
         int eosId = idOf(config.eosToken() != null ? config.eosToken() : "</s>", idsByPiece);
         boolean addBos = config.addBosToken() != null
                 ? config.addBosToken() : postProcessorAddsBos(root, bosId, idsByPiece);
+        ChatTemplate chatTemplate = ChatTemplates.forModel(config.chatTemplate(),
+                bosId >= 0 ? pieces[bosId] : null, eosId >= 0 ? pieces[eosId] : null, templateOrigin);
 
         DjlNativeCache.prepare();
         // Truncation and padding off: DJL's defaults truncate to modelMaxLength = 512 (DESIGN §5).
@@ -119,7 +132,7 @@ public final class HfTokenizer implements Tokenizer {
             // The Rust side reports a bad definition as a plain RuntimeException with serde's message.
             throw new IllegalArgumentException("tokenizers cannot load this tokenizer.json: " + e.getMessage(), e);
         }
-        return new HfTokenizer(djl, pieces, special, bosId, eosId, addBos, config.chatTemplate());
+        return new HfTokenizer(djl, pieces, special, bosId, eosId, addBos, config.chatTemplate(), chatTemplate);
     }
 
     @Override
@@ -213,12 +226,7 @@ public final class HfTokenizer implements Tokenizer {
      * has none (see {@link ChatTemplates#forModel}).
      */
     public ChatTemplate chatTemplate() {
-        ChatTemplate t = chatTemplate;
-        if (t == null) {
-            t = ChatTemplates.forModel(chatTemplateSource, bosToken(), eosToken());
-            chatTemplate = t;
-        }
-        return t;
+        return chatTemplate;
     }
 
     @Override

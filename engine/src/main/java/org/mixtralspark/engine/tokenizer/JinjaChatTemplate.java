@@ -1,57 +1,52 @@
 package org.mixtralspark.engine.tokenizer;
 
-import com.hubspot.jinjava.Jinjava;
-import com.hubspot.jinjava.JinjavaConfig;
-import com.hubspot.jinjava.interpret.JinjavaInterpreter;
-import com.hubspot.jinjava.interpret.RenderResult;
-import com.hubspot.jinjava.interpret.TemplateError;
-import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import org.mixtralspark.engine.tokenizer.jinja.JinjaLimits;
+import org.mixtralspark.engine.tokenizer.jinja.JinjaTemplate;
+import org.mixtralspark.engine.tokenizer.jinja.TemplateException;
 
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.stream.Collectors;
 
 /**
  * A Hugging Face chat template (the {@code chat_template} Jinja string of {@code tokenizer_config.json} or GGUF's
- * {@code tokenizer.chat_template}) rendered by jinjava.
+ * {@code tokenizer.chat_template}), rendered as transformers' {@code apply_chat_template} renders it, in a sandbox.
  *
- * <p>Rendered the way transformers' {@code apply_chat_template} does: {@code trim_blocks} and {@code lstrip_blocks}
- * on; variables {@code messages}, {@code add_generation_prompt}, {@code bos_token}, {@code eos_token}; and a
- * {@code raise_exception(msg)} function whose message comes out as this class's {@link IllegalArgumentException}
- * (without it jinjava reports only "Could not resolve function", hiding the template's reason).
+ * <p>The template is untrusted code from a model folder. It runs in {@link JinjaTemplate}: no Java object in reach
+ * (only the messages, copied as plain strings, numbers, lists and maps), no includes or imports, and bounded time,
+ * output, memory and nesting ({@link JinjaLimits}). Variables as transformers binds them: {@code messages},
+ * {@code tools} and {@code documents} (None unless given), {@code add_generation_prompt}, {@code bos_token},
+ * {@code eos_token}, and the {@code raise_exception(msg)} function.
  *
- * <p>Thread-safe: each render runs in its own jinjava interpreter.
+ * <p>Every failure is a {@link TemplateException} (an {@link IllegalArgumentException}) naming the template's origin:
+ * at construction when it does not parse, at {@link #render} when it rejects the messages ({@code raise_exception},
+ * whose message leads), fails, or reaches a limit. Thread-safe.
  */
 public final class JinjaChatTemplate implements ChatTemplate {
-
-    /** The message of the template's {@code raise_exception} during the render on this thread, if it called it. */
-    private static final ThreadLocal<String> RAISED = new ThreadLocal<>();
 
     private final String source;
     private final String bosToken;
     private final String eosToken;
-    private final Jinjava jinjava;
+    private final JinjaTemplate template;
 
     /**
      * @param source   the Jinja template
      * @param bosToken the text bound to {@code bos_token} (Mixtral: {@code <s>}); null binds an empty string
      * @param eosToken the text bound to {@code eos_token} (Mixtral: {@code </s>}); null binds an empty string
-     * @throws IllegalArgumentException when the template does not parse, with jinjava's messages
+     * @param origin   where the template came from, named in every error (a file and key)
+     * @throws TemplateException when the template does not parse or uses what a chat template may not
      */
-    public JinjaChatTemplate(String source, String bosToken, String eosToken) {
+    public JinjaChatTemplate(String source, String bosToken, String eosToken, String origin) {
         this.source = Objects.requireNonNull(source, "source");
         this.bosToken = bosToken == null ? "" : bosToken;
         this.eosToken = eosToken == null ? "" : eosToken;
-        this.jinjava = new Jinjava(JinjavaConfig.newBuilder()
-                .withTrimBlocks(true)
-                .withLstripBlocks(true)
-                .build());
-        jinjava.registerFunction(new ELFunctionDefinition("", "raise_exception",
-                JinjaChatTemplate.class, "raiseException", String.class));
-        checkSyntax();
+        this.template = JinjaTemplate.parse(source, origin, JinjaLimits.DEFAULT);
+    }
+
+    /** A template of no particular file (tests, built-in defaults). */
+    public JinjaChatTemplate(String source, String bosToken, String eosToken) {
+        this(source, bosToken, eosToken, "(inline template)");
     }
 
     /** The Jinja source of this template. */
@@ -59,63 +54,36 @@ public final class JinjaChatTemplate implements ChatTemplate {
         return source;
     }
 
+    /** Where the template came from, as its errors name it. */
+    public String origin() {
+        return template.origin();
+    }
+
     @Override
     public String render(List<Map<String, String>> messages, boolean addGenerationPrompt) {
-        Objects.requireNonNull(messages, "messages");
-        List<Map<String, String>> copy = new ArrayList<>(messages.size());
-        for (Map<String, String> m : messages) {
-            copy.add(new HashMap<>(Objects.requireNonNull(m, "a message is null")));
-        }
-        Map<String, Object> bindings = new HashMap<>();
-        bindings.put("messages", copy);
-        bindings.put("add_generation_prompt", addGenerationPrompt);
-        bindings.put("bos_token", bosToken);
-        bindings.put("eos_token", eosToken);
-        RenderResult result;
-        RAISED.remove();
-        try {
-            result = jinjava.renderForResult(source, bindings);
-        } finally {
-            String raised = RAISED.get();
-            RAISED.remove();
-            if (raised != null) {
-                throw new IllegalArgumentException(raised);
-            }
-        }
-        List<TemplateError> fatal = result.getErrors().stream()
-                .filter(e -> e.getSeverity() == TemplateError.ErrorType.FATAL)
-                .collect(Collectors.toList());
-        if (!fatal.isEmpty()) {
-            throw new IllegalArgumentException("chat template failed: " + describe(fatal));
-        }
-        return result.getOutput();
+        return render(messages, null, addGenerationPrompt);
     }
 
     /**
-     * The template's {@code raise_exception(msg)}: remembers the message for {@link #render} and stops the render.
-     * Public only because jinjava invokes it reflectively.
+     * Renders messages that may carry more than a role and a content (tool calls, tool results: strings, numbers,
+     * booleans, lists and maps), with the tools the model may call (OpenAI-style function schemas), as
+     * {@code apply_chat_template(messages, tools=tools)} does.
+     *
+     * @param tools null when there are none (the template then sees {@code tools} as None)
      */
-    public static String raiseException(String message) {
-        if (RAISED.get() == null) {
-            RAISED.set(message);
+    public String render(List<? extends Map<String, ?>> messages, List<? extends Map<String, ?>> tools,
+                         boolean addGenerationPrompt) {
+        Objects.requireNonNull(messages, "messages");
+        for (Map<String, ?> m : messages) {
+            Objects.requireNonNull(m, "a message is null");
         }
-        throw new IllegalArgumentException(message);
-    }
-
-    private void checkSyntax() {
-        JinjavaInterpreter interpreter = jinjava.newInterpreter();
-        interpreter.parse(source);
-        List<TemplateError> errors = interpreter.getErrors().stream()
-                .filter(e -> e.getSeverity() == TemplateError.ErrorType.FATAL)
-                .collect(Collectors.toList());
-        if (!errors.isEmpty()) {
-            throw new IllegalArgumentException("chat template does not parse: " + describe(errors));
-        }
-    }
-
-    private static String describe(List<TemplateError> errors) {
-        return errors.stream()
-                .map(e -> e.getMessage() + (e.getLineno() > 0 ? " (line " + e.getLineno() + ")" : ""))
-                .collect(Collectors.joining("; "));
+        Map<String, Object> variables = new HashMap<>();
+        variables.put("messages", messages);
+        variables.put("tools", tools);
+        variables.put("documents", null);
+        variables.put("add_generation_prompt", addGenerationPrompt);
+        variables.put("bos_token", bosToken);
+        variables.put("eos_token", eosToken);
+        return template.render(variables);
     }
 }

@@ -42,7 +42,8 @@ public final class Tokenizers {
         }
         if (isGguf(path)) {
             try (GgufFile gguf = GgufFile.open(path)) {
-                return GgufTokenizers.fromMetadata(gguf.metadata());
+                return GgufTokenizers.fromMetadata(gguf.metadata(),
+                        path + " (" + GgufVocab.CHAT_TEMPLATE + ")");
             } catch (IllegalArgumentException e) {
                 throw new ModelFormatException(path, e.getMessage(), e);
             }

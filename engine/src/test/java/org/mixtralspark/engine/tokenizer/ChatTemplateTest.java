@@ -3,6 +3,7 @@ package org.mixtralspark.engine.tokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.mixtralspark.engine.oracle.Oracle;
+import org.mixtralspark.engine.tokenizer.jinja.TemplateException;
 
 import java.nio.file.Files;
 import java.util.List;
@@ -13,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Jinja chat templates rendered by jinjava, against transformers' apply_chat_template output in the oracle. */
+/** Jinja chat templates rendered by the sandboxed interpreter, against transformers' output in the oracle. */
 class ChatTemplateTest {
 
     private static final List<Map<String, String>> ONE_TURN = List.of(
@@ -65,22 +66,26 @@ class ChatTemplateTest {
         List<Map<String, String>> chat = List.of(
                 Map.of("role", "user", "content", "a"),
                 Map.of("role", "user", "content", "b"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        TemplateException e = assertThrows(TemplateException.class,
                 () -> ChatTemplates.MIXTRAL_INSTRUCT.render(chat, true));
-        assertEquals("Conversation roles must alternate user/assistant/user/assistant/...", e.getMessage());
+        assertEquals(TemplateException.Kind.RAISED, e.kind());
+        assertEquals("Conversation roles must alternate user/assistant/user/assistant/...", e.detail());
+        // The template's own words lead; then which template said them.
+        assertEquals("Conversation roles must alternate user/assistant/user/assistant/... (raised by the chat"
+                + " template (built-in Mixtral-Instruct template), line 1)", e.getMessage());
 
         List<Map<String, String>> system = List.of(Map.of("role", "system", "content", "be brief"));
-        IllegalArgumentException s = assertThrows(IllegalArgumentException.class,
+        TemplateException s = assertThrows(TemplateException.class,
                 () -> ChatTemplates.MIXTRAL_INSTRUCT.render(system, true));
         // A lone system message is at index 0 where a user is expected: the alternation check fires first.
-        assertEquals("Conversation roles must alternate user/assistant/user/assistant/...", s.getMessage());
+        assertEquals("Conversation roles must alternate user/assistant/user/assistant/...", s.detail());
 
         List<Map<String, String>> tool = List.of(
                 Map.of("role", "user", "content", "a"),
                 Map.of("role", "tool", "content", "b"));
-        IllegalArgumentException t = assertThrows(IllegalArgumentException.class,
+        TemplateException t = assertThrows(TemplateException.class,
                 () -> ChatTemplates.MIXTRAL_INSTRUCT.render(tool, true));
-        assertEquals("Only user and assistant roles are supported!", t.getMessage());
+        assertEquals("Only user and assistant roles are supported!", t.detail());
     }
 
     @Test
@@ -93,7 +98,7 @@ class ChatTemplateTest {
 
     @Test
     void concurrentRendersKeepTheirOwnOutcome() throws Exception {
-        // raise_exception's message travels in a thread-local: renders on other threads must not see it.
+        // Each render has its own interpreter state: a raise on one thread must not reach a render on another.
         List<Map<String, String>> good = List.of(Map.of("role", "user", "content", "Hi"));
         List<Map<String, String>> bad = List.of(Map.of("role", "assistant", "content", "x"));
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
@@ -104,8 +109,8 @@ class ChatTemplateTest {
                 results.add(pool.submit(() -> {
                     try {
                         return ChatTemplates.MIXTRAL_INSTRUCT.render(fails ? bad : good, true);
-                    } catch (IllegalArgumentException e) {
-                        return "raised: " + e.getMessage();
+                    } catch (TemplateException e) {
+                        return "raised: " + e.detail();
                     }
                 }));
             }
@@ -158,5 +163,33 @@ class ChatTemplateTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new JinjaChatTemplate("{% for m in messages %}{{ m['content'] }}", "<s>", "</s>"));
         assertTrue(e.getMessage().contains("does not parse"), e.getMessage());
+    }
+
+    @Test
+    void aModelFoldersHostileTemplateFailsItsLoadOrItsRequestNamingTheFile(@org.junit.jupiter.api.io.TempDir
+                                                                             java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path folder = dir.resolve("evil-model");
+        Files.createDirectories(folder);
+        Files.copy(TokenizerOracle.miniMistralHf().resolve("tokenizer.json"), folder.resolve("tokenizer.json"));
+        java.nio.file.Path config = folder.resolve("tokenizer_config.json");
+
+        // Does not parse (an include of a file): the load fails, naming tokenizer_config.json.
+        Files.writeString(config, "{\"chat_template\": \"{% include '/etc/passwd' %}\"}");
+        IllegalArgumentException load = assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(folder));
+        assertTrue(load.getMessage().contains(config + " (chat_template), line 1 does not parse: 'include' is not"
+                + " allowed"), load.getMessage());
+
+        // Parses, but loops without end: the load succeeds; each request fails with the limit, and the next works.
+        Files.writeString(config, "{\"chat_template\": \"{% if messages|length > 1 %}{% for i in range(99999) %}"
+                + "{% for j in range(99999) %}{% endfor %}{% endfor %}{% endif %}{{ bos_token }}ok\"}");
+        try (HfTokenizer tokenizer = HfTokenizer.load(folder)) {
+            List<Map<String, String>> two = List.of(Map.of("role", "user", "content", "a"),
+                    Map.of("role", "assistant", "content", "b"));
+            TemplateException e = assertThrows(TemplateException.class, () -> tokenizer.chatTemplate().render(two, true));
+            assertEquals(TemplateException.Kind.LIMIT, e.kind());
+            assertTrue(e.getMessage().startsWith("chat template " + config + " (chat_template), line 1 exceeded a"
+                    + " limit: more than 1000000 evaluation steps"), e.getMessage());
+            assertEquals("<s>ok", tokenizer.chatTemplate().render(ONE_TURN, true));
+        }
     }
 }

@@ -15,6 +15,7 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -125,6 +126,17 @@ class GgufTokenizersTest {
             assertFalse(t.chatTemplateSource().isPresent());
             assertEquals(ChatTemplates.MIXTRAL_INSTRUCT, t.chatTemplate(), "no template in the file: the default");
         }
+    }
+
+    @Test
+    void aHostileGgufChatTemplateFailsTheLoadNamingTheFile() {
+        Path gguf = TokenizerOracle.miniMistralGguf();
+        Map<String, Object> metadata = new java.util.HashMap<>(metadata(gguf));
+        metadata.put("tokenizer.chat_template", "{% import 'os' as os %}{{ os.system('id') }}");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> GgufTokenizers.fromMetadata(metadata, gguf + " (tokenizer.chat_template)"));
+        assertEquals("chat template " + gguf + " (tokenizer.chat_template), line 1 does not parse: 'import' is not"
+                + " allowed: a chat template cannot load other templates, files or resources", e.getMessage());
     }
 
     private static Map<String, Object> metadata(Path gguf) {

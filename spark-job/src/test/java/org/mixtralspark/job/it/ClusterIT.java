@@ -82,7 +82,8 @@ class ClusterIT {
         input = work.resolve("prompts");
         ExamplePrompts.frame(local, rows).repartition(3).write().parquet(input.toString());
 
-        // A chat input: the model's chat template (jinjava, shaded into the job jar) runs on the executors.
+        // A chat input: the model's chat template (the engine's sandboxed Jinja interpreter, in the job jar) runs on
+        // the executors.
         StructType message = new StructType().add("role", DataTypes.StringType).add("content", DataTypes.StringType);
         StructType chatSchema = new StructType().add("id", DataTypes.LongType)
                 .add("messages", DataTypes.createArrayType(message));
