@@ -183,6 +183,17 @@ public final class NativeKernels {
         };
     }
 
+    /** The weight types the kernels handle, for logs: "Q8_0, Q4_0, ...". */
+    public static String coverage() {
+        StringBuilder b = new StringBuilder();
+        for (GgmlType t : GgmlType.values()) {
+            if (handles(t)) {
+                b.append(b.length() == 0 ? "" : ", ").append(t);
+            }
+        }
+        return b.toString();
+    }
+
     /**
      * Bytes of the quantised activations of {@code tokens} rows of {@code cols} values (as mk.h lays them out: int8
      * quants, then an fp32 scale per 32 values, then an fp32 sum term per 16 values, each part 64-byte aligned).

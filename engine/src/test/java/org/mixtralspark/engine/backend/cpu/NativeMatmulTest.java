@@ -391,18 +391,6 @@ class NativeMatmulTest {
         assertEquals(-4, NativeKernels.quantize0(7, new float[cols], 1, cols, act));
     }
 
-    @Test
-    void exactIsTheDefaultAndFastTakesTheNativeKernels() {
-        // the tests run without -Dmixtral.cpu.math: the mode the oracle tests pin
-        assertEquals(CpuMath.Mode.EXACT, CpuMath.fromSystemProperty());
-        assertInstanceOf(VectorMatmul.class, Matmul.best());
-        assertEquals(CpuMath.Mode.FAST, CpuMath.Mode.parse(" Fast "));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CpuMath.Mode.parse("quick"));
-        assertTrue(e.getMessage().contains("mixtral.cpu.math"), e.getMessage());
-        assumeLoaded();
-        assertInstanceOf(NativeMatmul.class, CpuMath.matmul(CpuMath.Mode.FAST));
-    }
-
     private static WeightMatrix matrix(GgmlType type, int rows, int cols, boolean direct) {
         long seed = type.ordinal() * 1000003L + rows * 131L + cols;
         return new WeightMatrix("w", type, rows, cols, RandomWeights.matrix(type, rows, cols, seed, direct), null);
