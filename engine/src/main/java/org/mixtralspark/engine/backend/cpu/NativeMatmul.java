@@ -1,8 +1,12 @@
 package org.mixtralspark.engine.backend.cpu;
 
 import org.mixtralspark.engine.tensor.WeightMatrix;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * {@link Matmul} on the native kernels ({@link NativeKernels}), the {@code fast} CPU math: {@code out (T, rows) =
@@ -18,6 +22,10 @@ import java.nio.ByteBuffer;
  * is in and however many threads run it.
  */
 public final class NativeMatmul implements Matmul {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NativeMatmul.class);
+    /** Why matrices went to the fallback, each logged once per JVM. */
+    private static final Set<String> FALLBACKS_LOGGED = ConcurrentHashMap.newKeySet();
 
     /** Rows per group handed out to the team (the kernels' row tile). */
     static final int ROW_TILE = 4;
@@ -69,6 +77,7 @@ public final class NativeMatmul implements Matmul {
     @Override
     public void apply(WeightMatrix w, float[] x, int tokens, float[] out, int outStride, ThreadTeam team) {
         if (!handles(w)) {
+            logFallback(w);
             fallback.apply(w, x, tokens, out, outStride, team);
             return;
         }
@@ -111,6 +120,16 @@ public final class NativeMatmul implements Matmul {
         team.forRange(groups, grain, (start, end) -> NativeKernels.multiply(variant, w.type(), weights, offset,
                 w.rowBytes(), rows, cols, start * ROW_TILE, Math.min(rows, end * ROW_TILE), act, tokens, out,
                 outStride));
+    }
+
+    /** Says once per JVM and reason that matrices like {@code w} run on the fallback (fp32 activations). */
+    private void logFallback(WeightMatrix w) {
+        String why = !NativeKernels.handles(w.type()) ? "no native kernel for " + w.type() + " weights"
+                : w.hasRowMap() ? "a row-mapped matrix" : "weights in a read-only heap buffer";
+        if (FALLBACKS_LOGGED.add(why)) {
+            LOG.info("fast CPU math: {} (first: {}); such matrices run on the exact kernels ({})", why, w.name(),
+                    fallback.getClass().getSimpleName());
+        }
     }
 
     private ByteBuffer activations(int tokens, int cols) {
