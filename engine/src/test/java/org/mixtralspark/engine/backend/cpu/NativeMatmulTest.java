@@ -92,7 +92,8 @@ class NativeMatmulTest {
      *
      * <p>Float weights: F32 and F16 take fp32 activations, so only the order of the sums differs from the reference
      * (measured: under 1e-11); BF16 too, except on avx512bf16, whose bf16 activations (round to nearest even, 8
-     * significant bits) give about (2^-9)^2 / 3 = 1.3e-6 per value (measured: worst 3.2e-6, 2.9e-6 at 33 x 4096); bound 1e-5.
+     * significant bits) give about (2^-9)^2 / 3 = 1.3e-6 per value (measured: worst 3.2e-6, 2.9e-6 at 33 x 4096);
+     * bound 1e-5.
      */
     private static double maxNmse(GgmlType type, NativeKernels.Variant variant) {
         if (!NativeKernels.floatActivations(type)) {
