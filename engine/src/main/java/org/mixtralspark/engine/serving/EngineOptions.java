@@ -18,8 +18,8 @@ import java.io.Serializable;
  *                      needed, and the page cache is shared between JVMs), "heap" (copied into Java arrays at load;
  *                      the kernels read them in place, 1.4-2x faster for few tokens; the heap must hold them) or
  *                      "auto" (heap when they fit in the free heap next to the KV cache, else mapped)
- * @param cpuMath       on the CPU, the numeric mode of the matrix products (DESIGN §5): "fast" (the default: activations
- *                      quantised to int8 per 32 values, as llama.cpp does, on the native kernels; where the native
+ * @param cpuMath       on the CPU, the numeric mode of the matrix products (DESIGN §5): "fast" (the default:
+ *                      activations quantised to int8 per 32 values, as llama.cpp does, on the native kernels; where the native
  *                      library cannot load, the Java kernels, and the load log says why) or "exact" (fp32 activations
  *                      on the Java kernels, the mode the oracle tests pin); {@code -Dmixtral.cpu.math} overrides it
  */

@@ -90,8 +90,8 @@ public final class NativeKernels {
                         }
                     }
                     if (f == null || !SUPPORTED.contains(f)) {
-                        LOG.warn("-Dmixtral.native.variant={}: {}; using {}", forced,
-                                f == null ? "not a variant (avx2, avx512vnni, avx512bf16)" : "this CPU cannot run it", chosen);
+                        LOG.warn("-Dmixtral.native.variant={}: {}; using {}", forced, f == null
+                                ? "not a variant (avx2, avx512vnni, avx512bf16)" : "this CPU cannot run it", chosen);
                     } else {
                         chosen = f;
                     }

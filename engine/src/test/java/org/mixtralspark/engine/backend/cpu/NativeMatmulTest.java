@@ -401,8 +401,8 @@ class NativeMatmulTest {
         assertEquals(-1, NativeKernels.multiplyDirect0(v, q6, w.data(), 0, rb, rows, cols, 0, rows, act, 2, out, rows));
         assertEquals(-1, NativeKernels.multiplyDirect0(v, q6, w.data(), 0, rb, rows, cols, 0, rows, act, 1,
                 new float[rows - 1], rows));
-        assertEquals(-1, NativeKernels.multiplyDirect0(v, GgmlType.Q4_1.id, w.data(), 0, rb, rows, cols, 0, rows, act, 1,
-                out, rows));
+        assertEquals(-1, NativeKernels.multiplyDirect0(v, GgmlType.Q4_1.id, w.data(), 0, rb, rows, cols, 0, rows, act,
+                1, out, rows));
         assertEquals(-1, NativeKernels.multiplyDirect0(v, q6, w.data(), Long.MAX_VALUE - 4, rb, rows, cols, 0, rows,
                 act, 1, out, rows));
         assertEquals(-2, NativeKernels.multiplyDirect0(v, q6, ByteBuffer.allocate(1000), 0, rb, rows, cols, 0, rows,
