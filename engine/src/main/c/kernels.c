@@ -7,7 +7,8 @@
  *
  * y (T, rows) = x (T, cols) @ W^T for W in Q8_0, Q4_0, Q4_K, Q5_K or Q6_K (block layouts: ggml-common.h; the Java
  * reference is tensor.Dequantize; F32, F16 and BF16 weights: kernels_float.h). The variants work on 256-bit vectors,
- * one 32-value block per vector: the * AVX-512 one for VNNI's vpdpbusd (u8 x s8 -> int32, 4 products per lane, no saturation) and its 32 vector registers;
+ * one 32-value block per vector: the AVX-512 ones for VNNI's vpdpbusd (u8 x s8 -> int32, 4 products per lane, no
+ * saturation) and its 32 vector registers;
  * Zen 4 runs 512-bit integer ops as two 256-bit halves, so wider vectors would buy no throughput. AVX2 has
  * vpmaddubsw + vpmaddwd instead, which give the same int32 lanes when the u8 x s8 pair sums fit in int16.
  *
