@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Compiles the engine's native CPU kernels (engine/src/main/c) into one shared library,
 # OUT_DIR/libmixtralkernels.so, which the Maven build puts in the engine jar under native/linux-x86_64/
-# (NativeKernels extracts and loads it). kernels.c is compiled twice, once per instruction-set variant
-# (AVX2 + FMA + F16C, and that plus AVX-512 F/BW/VL/VNNI), jni.c once for baseline x86-64; the library picks a
+# (NativeKernels extracts and loads it). kernels.c is compiled three times, once per instruction-set variant
+# (AVX2 + FMA + F16C; that plus AVX-512 F/BW/VL/VNNI; that plus AVX512-BF16), jni.c once for baseline x86-64; the library picks a
 # variant at run time from the CPU's features.
 #
 #   build.sh SRC_DIR OUT_DIR [GCC] [JAVA_HOME]
@@ -65,14 +65,17 @@ fi
 common=(-O3 -std=c11 -fPIC -fvisibility=hidden -ffp-contract=off -fno-math-errno -Wall -Wextra -Werror)
 avx2=(-mavx2 -mfma -mf16c)
 avx512=("${avx2[@]}" -mavx512f -mavx512bw -mavx512vl -mavx512vnni -DMK_AVX512VNNI)
+bf16=("${avx512[@]}" -mavx512bf16 -DMK_AVX512BF16)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "[native] $gcc ${common[*]} -> $lib"
 "$gcc" "${common[@]}" "${avx2[@]}" -c "$src/kernels.c" -o "$tmp/kernels_avx2.o"
 "$gcc" "${common[@]}" "${avx512[@]}" -c "$src/kernels.c" -o "$tmp/kernels_avx512vnni.o"
+"$gcc" "${common[@]}" "${bf16[@]}" -c "$src/kernels.c" -o "$tmp/kernels_avx512bf16.o"
 "$gcc" "${common[@]}" -I"$include" -I"$include/linux" -c "$src/jni.c" -o "$tmp/jni.o"
-"$gcc" -shared -o "$tmp/libmixtralkernels.so" "$tmp/jni.o" "$tmp/kernels_avx2.o" "$tmp/kernels_avx512vnni.o"
+"$gcc" -shared -o "$tmp/libmixtralkernels.so" "$tmp/jni.o" "$tmp/kernels_avx2.o" "$tmp/kernels_avx512vnni.o" \
+    "$tmp/kernels_avx512bf16.o"
 mv "$tmp/libmixtralkernels.so" "$lib"
-printf 'built by: %s\nflags: %s\nvariants: avx2 (%s), avx512vnni (%s)\n' "$("$gcc" --version | head -n 1)" \
-    "${common[*]}" "${avx2[*]}" "${avx512[*]}" >"$out/BUILD-INFO.txt"
-echo "[native] variants avx2, avx512vnni -> $lib"
+printf 'built by: %s\nflags: %s\nvariants: avx2 (%s), avx512vnni (%s), avx512bf16 (%s)\n' \
+    "$("$gcc" --version | head -n 1)" "${common[*]}" "${avx2[*]}" "${avx512[*]}" "${bf16[*]}" >"$out/BUILD-INFO.txt"
+echo "[native] variants avx2, avx512vnni, avx512bf16 -> $lib"

@@ -22,6 +22,7 @@
 
 #define MK_VARIANT_AVX2 0
 #define MK_VARIANT_AVX512VNNI 1
+#define MK_VARIANT_AVX512BF16 2
 
 static int supports(int variant) {
     __builtin_cpu_init();
@@ -32,6 +33,8 @@ static int supports(int variant) {
         case MK_VARIANT_AVX512VNNI:
             return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
                    && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+        case MK_VARIANT_AVX512BF16:
+            return supports(MK_VARIANT_AVX512VNNI) && __builtin_cpu_supports("avx512bf16");
         default:
             return 0;
     }
@@ -41,12 +44,19 @@ static const mk_kernels *kernels(int variant) {
     if (!supports(variant)) {
         return NULL;
     }
-    return variant == MK_VARIANT_AVX512VNNI ? &mk_kernels_avx512vnni : &mk_kernels_avx2;
+    switch (variant) {
+        case MK_VARIANT_AVX512BF16: return &mk_kernels_avx512bf16;
+        case MK_VARIANT_AVX512VNNI: return &mk_kernels_avx512vnni;
+        default: return &mk_kernels_avx2;
+    }
 }
 
 /* Bytes of one row of `cols` values, or 0 for an unknown type or a partial block. */
 static int64_t row_bytes(int type, int64_t cols) {
     switch (type) {
+        case MK_F32: return cols % 32 ? 0 : cols * 4;
+        case MK_F16: return cols % 32 ? 0 : cols * 2;
+        case MK_BF16: return cols % 32 ? 0 : cols * 2;
         case MK_Q8_0: return cols % 32 ? 0 : cols / 32 * 34;
         case MK_Q4_0: return cols % 32 ? 0 : cols / 32 * 18;
         case MK_Q4_K: return cols % 256 ? 0 : cols / 256 * 144;
@@ -56,8 +66,12 @@ static int64_t row_bytes(int type, int64_t cols) {
     }
 }
 
-/* The activation buffer's three parts, or 0 when it is not a direct buffer large enough for tokens x cols. */
-static int act_view(JNIEnv *env, jobject buf, int tokens, int cols, mk_act *a, int8_t **q, float **d, float **bx) {
+/*
+ * The activation buffer of weights of `type`: the three parts of the int8 blocks, or (float types) the fp32/bf16 rows
+ * in a->xf; an error code when it is not a direct buffer large enough for tokens x cols.
+ */
+static int act_view(JNIEnv *env, jobject buf, int type, int tokens, int cols, mk_act *a, int8_t **q, float **d,
+                    float **bx) {
     if (buf == NULL || tokens <= 0 || cols <= 0 || cols % 32 != 0) {
         return MK_BAD_ARGUMENT;
     }
@@ -66,9 +80,11 @@ static int act_view(JNIEnv *env, jobject buf, int tokens, int cols, mk_act *a, i
     if (base == NULL || cap < 0) {
         return MK_NOT_DIRECT;
     }
-    if ((size_t) cap < mk_act_bytes(tokens, cols) || ((uintptr_t) base & 63) != 0) {
+    size_t need = mk_is_float(type) ? mk_act_float_bytes(tokens, cols) : mk_act_bytes(tokens, cols);
+    if ((size_t) cap < need || ((uintptr_t) base & 63) != 0) {
         return MK_BAD_ARGUMENT;
     }
+    a->xf = base;
     *q = (int8_t *) base;
     *d = (float *) (base + mk_act_q_bytes(tokens, cols));
     *bx = (float *) (base + mk_act_q_bytes(tokens, cols) + mk_act_d_bytes(tokens, cols));
@@ -97,7 +113,7 @@ JNIEXPORT jint JNICALL Java_org_mixtralspark_engine_backend_cpu_NativeKernels_qu
     int8_t *q;
     float *d;
     float *bx;
-    int rc = act_view(env, act, tokens, cols, &a, &q, &d, &bx);
+    int rc = act_view(env, act, MK_Q8_0, tokens, cols, &a, &q, &d, &bx);
     if (rc != MK_OK) {
         return rc;
     }
@@ -109,6 +125,37 @@ JNIEXPORT jint JNICALL Java_org_mixtralspark_engine_backend_cpu_NativeKernels_qu
         return MK_BAD_ARGUMENT;
     }
     k->quantize(xs, tokens, cols, q, d, bx);
+    (*env)->ReleasePrimitiveArrayCritical(env, x, xs, JNI_ABORT); /* read only */
+    return MK_OK;
+}
+
+/* The activations of float weights of `type` (F32, F16, BF16) into act: fp32, or bf16 for BF16 on avx512bf16. */
+JNIEXPORT jint JNICALL Java_org_mixtralspark_engine_backend_cpu_NativeKernels_floats0(
+        JNIEnv *env, jclass cls, jint variant, jint type, jfloatArray x, jint tokens, jint cols, jobject act) {
+    (void) cls;
+    const mk_kernels *k = kernels(variant);
+    if (k == NULL) {
+        return MK_UNSUPPORTED_VARIANT;
+    }
+    if (!mk_is_float(type)) {
+        return MK_BAD_ARGUMENT;
+    }
+    mk_act a;
+    int8_t *q;
+    float *d;
+    float *bx;
+    int rc = act_view(env, act, type, tokens, cols, &a, &q, &d, &bx);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    if (x == NULL || (int64_t) (*env)->GetArrayLength(env, x) < (int64_t) tokens * cols) {
+        return MK_BAD_ARGUMENT;
+    }
+    float *xs = (float *) (*env)->GetPrimitiveArrayCritical(env, x, NULL);
+    if (xs == NULL) {
+        return MK_BAD_ARGUMENT;
+    }
+    k->floats(xs, tokens, cols, type, (void *) a.xf);
     (*env)->ReleasePrimitiveArrayCritical(env, x, xs, JNI_ABORT); /* read only */
     return MK_OK;
 }
@@ -133,7 +180,7 @@ static jint multiply(JNIEnv *env, jint variant, jint type, const uint8_t *w, jlo
     int8_t *q;
     float *d;
     float *bx;
-    int rc = act_view(env, act, tokens, cols, &a, &q, &d, &bx);
+    int rc = act_view(env, act, type, tokens, cols, &a, &q, &d, &bx);
     if (rc != MK_OK) {
         return rc;
     }

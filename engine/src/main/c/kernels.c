@@ -1,12 +1,14 @@
 /*
  * Matrix kernels with int8 activations, compiled once per variant from this one source (build.sh):
  *
+ *   -DMK_AVX512VNNI -DMK_AVX512BF16  the flags below and -mavx512bf16                   -> mk_kernels_avx512bf16
  *   -DMK_AVX512VNNI  -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni   -> mk_kernels_avx512vnni
  *   (nothing)        -mavx2 -mfma -mf16c                                                 -> mk_kernels_avx2
  *
  * y (T, rows) = x (T, cols) @ W^T for W in Q8_0, Q4_0, Q4_K, Q5_K or Q6_K (block layouts: ggml-common.h; the Java
- * reference is tensor.Dequantize). Both variants work on 256-bit vectors, one 32-value block per vector: the
- * AVX-512 one for VNNI's vpdpbusd (u8 x s8 -> int32, 4 products per lane, no saturation) and its 32 vector registers;
+ * reference is tensor.Dequantize; F32, F16 and BF16 weights: kernels_float.h). The variants work on 256-bit vectors,
+ * one 32-value block per vector: the AVX-512 ones for VNNI's vpdpbusd (u8 x s8 -> int32, 4 products per lane, no
+ * saturation) and its 32 vector registers;
  * Zen 4 runs 512-bit integer ops as two 256-bit halves, so wider vectors would buy no throughput. AVX2 has
  * vpmaddubsw + vpmaddwd instead, which give the same int32 lanes when the u8 x s8 pair sums fit in int16.
  *
@@ -33,7 +35,11 @@
 #include <immintrin.h>
 #include <string.h>
 
-#if defined(MK_AVX512VNNI)
+#if defined(MK_AVX512BF16)
+#define MK(name) name##_avx512bf16
+#define MK_VARIANT "avx512bf16"
+#define Q8_SIGNED 0
+#elif defined(MK_AVX512VNNI)
 #define MK(name) name##_avx512vnni
 #define MK_VARIANT "avx512vnni"
 #define Q8_SIGNED 0
@@ -367,6 +373,8 @@ static void row_tile(int type, const uint8_t *w, size_t rowBytes, int cols, int 
     }
 }
 
+#include "kernels_float.h"
+
 static void MK(matmul)(int type, const uint8_t *w, size_t rowBytes, int cols, int r0, int r1, const mk_act *a,
                        int tokens, float *out, size_t outStride) {
     /* token blocks outside: the weights are read from memory once per block, the block's activations stay in L2 */
@@ -374,7 +382,11 @@ static void MK(matmul)(int type, const uint8_t *w, size_t rowBytes, int cols, in
         int tb = tokens - t0 < TB ? tokens - t0 : TB;
         for (int r = r0; r < r1; r += RT) {
             int R = r1 - r < RT ? r1 - r : RT;
-            row_tile(type, w, rowBytes, cols, r, R, a, t0, tb, out, outStride);
+            if (mk_is_float(type)) {
+                float_row_tile(type, w, rowBytes, cols, r, R, a, t0, tb, out, outStride);
+            } else {
+                row_tile(type, w, rowBytes, cols, r, R, a, t0, tb, out, outStride);
+            }
         }
     }
 }
@@ -438,4 +450,4 @@ static void MK(quantize)(const float *x, int tokens, int cols, int8_t *q, float 
     }
 }
 
-const mk_kernels MK(mk_kernels) = {MK_VARIANT, MK(quantize), MK(matmul)};
+const mk_kernels MK(mk_kernels) = {MK_VARIANT, MK(quantize), MK(floats), MK(matmul)};

@@ -10,6 +10,10 @@
  * Each 32-value block's product with the weights' integer quants is an exact int32; it is scaled in fp32 and
  * accumulated per (row, token) in 8 fp32 lanes, in column order, then the lanes are summed in a fixed order. Nothing
  * depends on the batch, the tile a token falls in, or the thread count.
+ *
+ * Float weights (F32, F16, BF16) take fp32 activations: the weights are widened to fp32 and multiplied in fp32, the
+ * exact mode's arithmetic in another order. On the avx512bf16 variant BF16 weights take bf16 activations instead
+ * (x rounded to nearest even, as llama.cpp rounds them for its BF16 products) and vdpbf16ps, two products a lane.
  */
 #ifndef MK_H
 #define MK_H
@@ -19,6 +23,9 @@
 
 /* Weight types, numbered as ggml numbers them (ggml.h enum ggml_type) and as GgmlType.id does in Java. */
 enum {
+    MK_F32 = 0,
+    MK_F16 = 1,
+    MK_BF16 = 30,
     MK_Q4_0 = 2,
     MK_Q8_0 = 8,
     MK_Q4_K = 12,
@@ -37,7 +44,19 @@ typedef struct {
     const float *d;
     const float *bx;
     int cols;
+    /* float weights (F32, F16, BF16): the activations (T, cols) as mk_kernels.floats wrote them, fp32 or bf16 */
+    const void *xf;
 } mk_act;
+
+/* Whether the type has float weights, whose activations are fp32 (or bf16) rather than int8 blocks. */
+static inline int mk_is_float(int type) {
+    return type == MK_F32 || type == MK_F16 || type == MK_BF16;
+}
+
+/* Bytes of the activation buffer of a float type: fp32 (T, cols), which also holds the bf16 form. */
+static inline size_t mk_act_float_bytes(int tokens, int cols) {
+    return (size_t) tokens * (size_t) cols * 4;
+}
 
 /* Bytes of the activation buffer for T tokens of cols values: q, then d and bx, each part 64-byte aligned. */
 static inline size_t mk_act_q_bytes(int tokens, int cols) {
@@ -55,6 +74,8 @@ typedef struct {
     const char *name;
     /* x (T, cols) fp32 -> q, d, bx as described above */
     void (*quantize)(const float *x, int tokens, int cols, int8_t *q, float *d, float *bx);
+    /* x (T, cols) fp32 -> the activations of a float type into act: fp32, or bf16 for BF16 on avx512bf16 */
+    void (*floats)(const float *x, int tokens, int cols, int type, void *act);
     /* out[t * outStride + r] = W[r] . x[t] for rows [r0, r1) and all T tokens; W rows rowBytes apart from w */
     void (*matmul)(int type, const uint8_t *w, size_t rowBytes, int cols, int r0, int r1, const mk_act *a,
                    int tokens, float *out, size_t outStride);
@@ -62,5 +83,6 @@ typedef struct {
 
 extern const mk_kernels mk_kernels_avx2;
 extern const mk_kernels mk_kernels_avx512vnni;
+extern const mk_kernels mk_kernels_avx512bf16;
 
 #endif

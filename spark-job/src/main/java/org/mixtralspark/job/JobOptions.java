@@ -100,6 +100,11 @@ public final class JobOptions {
             + "size spark.executor.memory for it) or auto: heap if they fit in the free heap (default: ${DEFAULT-VALUE}).")
     String weightMemory;
 
+    @Option(names = "--cpu-math", defaultValue = "fast", description = "CPU: the numeric mode of the matrix products: "
+            + "fast (int8 activations, as llama.cpp, on the native kernels the job jar carries; the Java kernels where "
+            + "they cannot load, said in the executor log) or exact (fp32 activations) (default: ${DEFAULT-VALUE}).")
+    String cpuMath;
+
     @Option(names = "--master", description = "Spark master when not run by spark-submit, e.g. local[2].")
     String master;
 
@@ -276,10 +281,10 @@ public final class JobOptions {
     public ModelSpec modelSpec() {
         try {
             return new ModelSpec(model, new EngineOptions(device, threads, maxBatchSize, contextLength)
-                    .withWeightMemory(weightMemory));
+                    .withWeightMemory(weightMemory).withCpuMath(cpuMath));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--device/--threads/--max-batch-size/--context-length/--weight-memory: "
-                    + e.getMessage());
+            throw new IllegalArgumentException("--device/--threads/--max-batch-size/--context-length/--weight-memory/"
+                    + "--cpu-math: " + e.getMessage());
         }
     }
 

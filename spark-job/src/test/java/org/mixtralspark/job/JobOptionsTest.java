@@ -39,6 +39,9 @@ class JobOptionsTest {
         assertEquals("mapped", o.modelSpec().options().weightMemory());
         assertEquals("heap", JobOptions.parse("--input", "x", "--model", "m", "--output", "o", "--weight-memory",
                 "heap").modelSpec().engineOptions().weightMemory(), "reaches the engine options");
+        assertEquals("fast", o.modelSpec().options().cpuMath());
+        assertEquals("exact", JobOptions.parse("--input", "x", "--model", "m", "--output", "o", "--cpu-math",
+                "exact").modelSpec().engineOptions().cpuMath(), "reaches the engine options");
         assertEquals(0, o.partitions());
     }
 
@@ -97,9 +100,11 @@ class JobOptionsTest {
         assertEquals("give --prompt-col or --messages-col, not both",
                 message(with("--prompt-col", "p", "--messages-col", "m")));
         assertTrue(message(with("--device", "tpu")).startsWith(
-                "--device/--threads/--max-batch-size/--context-length/--weight-memory: device = tpu: must be auto, cpu"));
-        assertEquals("--device/--threads/--max-batch-size/--context-length/--weight-memory: weight memory = disk: "
-                + "must be auto, heap or mapped", message(with("--weight-memory", "disk")));
+                "--device/--threads/--max-batch-size/--context-length/--weight-memory/--cpu-math: device = tpu: must be auto, cpu"));
+        assertEquals("--device/--threads/--max-batch-size/--context-length/--weight-memory/--cpu-math: weight memory = "
+                + "disk: must be auto, heap or mapped", message(with("--weight-memory", "disk")));
+        assertEquals("--device/--threads/--max-batch-size/--context-length/--weight-memory/--cpu-math: CPU math = "
+                + "quick: must be fast or exact", message(with("--cpu-math", "quick")));
         assertEquals("--input is required: a Parquet path or a table name", message("--model", "m", "--output", "o"));
         assertTrue(message(with("--partitions", "many")).contains("'many' is not an int"));
     }

@@ -23,7 +23,14 @@ final class EngineOptionsMixin {
             + "MIXTRAL_JAVA_OPTS=-Xmx16g) or auto: heap if they fit (default ${DEFAULT-VALUE}).")
     String weightMemory = "mapped";
 
+    @Option(names = "--cpu-math", description = "CPU: the numeric mode of the matrix products: fast (activations "
+            + "quantised to int8 per 32 values, as llama.cpp does, on the native kernels; the Java kernels where the "
+            + "native library cannot load) or exact (fp32 activations, the oracle-pinned mode) (default "
+            + "${DEFAULT-VALUE}; -Dmixtral.cpu.math overrides it).")
+    String cpuMath = EngineOptions.DEFAULT_CPU_MATH;
+
     EngineOptions toOptions() {
-        return new EngineOptions(device, threads, maxBatchSize, contextLength).withWeightMemory(weightMemory);
+        return new EngineOptions(device, threads, maxBatchSize, contextLength).withWeightMemory(weightMemory)
+                .withCpuMath(cpuMath);
     }
 }

@@ -18,14 +18,26 @@ import java.io.Serializable;
  *                      needed, and the page cache is shared between JVMs), "heap" (copied into Java arrays at load;
  *                      the kernels read them in place, 1.4-2x faster for few tokens; the heap must hold them) or
  *                      "auto" (heap when they fit in the free heap next to the KV cache, else mapped)
+ * @param cpuMath       on the CPU, the numeric mode of the matrix products (DESIGN §5): "fast" (the default:
+ *                      activations quantised to int8 per 32 values, as llama.cpp does, on the native kernels; where the native
+ *                      library cannot load, the Java kernels, and the load log says why) or "exact" (fp32 activations
+ *                      on the Java kernels, the mode the oracle tests pin); {@code -Dmixtral.cpu.math} overrides it
  */
 public record EngineOptions(String device, int threads, int maxBatchSize, int contextLength, long kvCacheBytes,
-                            String weightMemory) implements Serializable {
+                            String weightMemory, String cpuMath) implements Serializable {
 
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
+
+    /** The default of {@link #cpuMath}. */
+    public static final String DEFAULT_CPU_MATH = "fast";
 
     public EngineOptions(String device, int threads, int maxBatchSize, int contextLength) {
-        this(device, threads, maxBatchSize, contextLength, 0, "mapped");
+        this(device, threads, maxBatchSize, contextLength, 0, "mapped", DEFAULT_CPU_MATH);
+    }
+
+    public EngineOptions(String device, int threads, int maxBatchSize, int contextLength, long kvCacheBytes,
+                         String weightMemory) {
+        this(device, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory, DEFAULT_CPU_MATH);
     }
 
     public EngineOptions {
@@ -46,6 +58,9 @@ public record EngineOptions(String device, int threads, int maxBatchSize, int co
                 || weightMemory.equals("mapped"))) {
             throw new IllegalArgumentException("weight memory = " + weightMemory + ": must be auto, heap or mapped");
         }
+        if (cpuMath == null || !(cpuMath.equals("fast") || cpuMath.equals("exact"))) {
+            throw new IllegalArgumentException("CPU math = " + cpuMath + ": must be fast or exact");
+        }
         if (contextLength < 0) {
             throw new IllegalArgumentException("context length = " + contextLength + ": must be >= 0 (0 = model's)");
         }
@@ -56,27 +71,31 @@ public record EngineOptions(String device, int threads, int maxBatchSize, int co
     }
 
     public EngineOptions withDevice(String d) {
-        return new EngineOptions(d, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory);
+        return new EngineOptions(d, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory, cpuMath);
     }
 
     public EngineOptions withThreads(int t) {
-        return new EngineOptions(device, t, maxBatchSize, contextLength, kvCacheBytes, weightMemory);
+        return new EngineOptions(device, t, maxBatchSize, contextLength, kvCacheBytes, weightMemory, cpuMath);
     }
 
     public EngineOptions withMaxBatchSize(int b) {
-        return new EngineOptions(device, threads, b, contextLength, kvCacheBytes, weightMemory);
+        return new EngineOptions(device, threads, b, contextLength, kvCacheBytes, weightMemory, cpuMath);
     }
 
     public EngineOptions withContextLength(int c) {
-        return new EngineOptions(device, threads, maxBatchSize, c, kvCacheBytes, weightMemory);
+        return new EngineOptions(device, threads, maxBatchSize, c, kvCacheBytes, weightMemory, cpuMath);
     }
 
     public EngineOptions withKvCacheBytes(long bytes) {
-        return new EngineOptions(device, threads, maxBatchSize, contextLength, bytes, weightMemory);
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, bytes, weightMemory, cpuMath);
     }
 
     public EngineOptions withWeightMemory(String where) {
-        return new EngineOptions(device, threads, maxBatchSize, contextLength, kvCacheBytes, where);
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, kvCacheBytes, where, cpuMath);
+    }
+
+    public EngineOptions withCpuMath(String mode) {
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory, mode);
     }
 
     /** The longest sequence the engine accepts for a model of {@code modelContext} positions. */

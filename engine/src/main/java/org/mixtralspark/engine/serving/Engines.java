@@ -3,6 +3,7 @@ package org.mixtralspark.engine.serving;
 import org.mixtralspark.engine.kv.BlockAllocator;
 
 import org.mixtralspark.engine.backend.ModelRunner;
+import org.mixtralspark.engine.backend.cpu.CpuMath;
 import org.mixtralspark.engine.backend.cpu.CpuModelRunner;
 
 import org.mixtralspark.engine.backend.cuda.CudaAvailability;
@@ -92,7 +93,9 @@ public final class Engines {
             LOG.info("copied {} MB of weights to the heap in {} ms", weights.heapCopyBytes() >> 20,
                     (System.nanoTime() - t0) / 1_000_000);
         }
-        return new CpuModelRunner(weights, options.effectiveThreads(), kv);
+        CpuMath.Selection math = CpuMath.select(CpuMath.resolve(options.cpuMath()));
+        LOG.info("CPU math {}: {}", math.mode(), math.kernels());
+        return new CpuModelRunner(weights, options.effectiveThreads(), kv, math.matmul());
     }
 
     /** Memory left free on the heap after the weights and the KV cache, for activations and everything else. */

@@ -7,7 +7,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.mixtralspark.engine.tensor.GgmlType;
-import org.mixtralspark.engine.backend.cpu.Matmul;
+import org.mixtralspark.engine.backend.cpu.CpuMath;
 import org.mixtralspark.engine.backend.cpu.ThreadTeam;
 import org.mixtralspark.engine.model.LoadedModel;
 import org.mixtralspark.engine.model.ModelLoader;
@@ -81,6 +81,6 @@ class LayoutEquivalenceTest {
     }
 
     private static float[] lastLogits(LoadedModel m, int[] prompt) {
-        return new GreedyRun(m.weights(), Matmul.best(), team, prompt, 1).stepLogits.get(0);
+        return new GreedyRun(m.weights(), CpuMath.exact(), team, prompt, 1).stepLogits.get(0);
     }
 }

@@ -4,7 +4,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.mixtralspark.engine.backend.cpu.Matmul;
+import org.mixtralspark.engine.backend.cpu.CpuMath;
 import org.mixtralspark.engine.backend.cpu.ThreadTeam;
 import org.mixtralspark.engine.model.LoadedModel;
 import org.mixtralspark.engine.model.ModelLoader;
@@ -70,7 +70,7 @@ class OracleAgreementTest {
         for (Oracle.Prompt p : ref.prompts()) {
             String where = label + " prompt " + p.name();
             int[] prompt = p.promptIds();
-            GreedyRun run = new GreedyRun(m.weights(), Matmul.best(), team, prompt, p.greedyIds().length);
+            GreedyRun run = new GreedyRun(m.weights(), CpuMath.exact(), team, prompt, p.greedyIds().length);
 
             float[] last = run.positionLogits(prompt.length - 1);
             assertAllClose(p.lastLogits(), last, where + " last logits");

@@ -48,7 +48,8 @@ public class MatmulBenchmark {
     @Param({"1", "2"})
     public int threads;
 
-    /** vector = {@link Matmul#best()}; scalar = the reference */
+    /** vector = {@link CpuMath#exact()} (the exact mode); native = {@link NativeMatmul} (the fast mode); scalar = the
+     * reference */
     @Param({"vector"})
     public String impl;
 
@@ -77,7 +78,8 @@ public class MatmulBenchmark {
         out = new float[tokens * rows];
         team = new ThreadTeam(threads, "bench");
         matmul = switch (impl) {
-            case "vector" -> Matmul.best();
+            case "vector" -> CpuMath.exact();
+            case "native" -> new NativeMatmul();
             case "scalar" -> new ScalarMatmul();
             default -> throw new IllegalArgumentException("impl = " + impl);
         };

@@ -15,7 +15,7 @@ import java.util.Locale;
  * still feels them through shared caches and memory bandwidth. Reports the best of 5 rounds after a warm-up.
  *
  * <p>Usage: {@code MatmulCpuTime rows cols TYPE[,TYPE..] T[,T..] [seconds] [matmul class]}; the class defaults to
- * {@link Matmul#best()}, e.g. {@code org.mixtralspark.engine.backend.cpu.ScalarMatmul}.
+ * {@link CpuMath#exact()}, e.g. {@code org.mixtralspark.engine.backend.cpu.NativeMatmul} (the fast mode) or {@code org.mixtralspark.engine.backend.cpu.ScalarMatmul}.
  * {@code -Dmixtral.bench.heap=true} copies the weights to the heap first ({@link WeightMatrix#onHeap()}). Command: src/jmh/README.md.
  */
 public final class MatmulCpuTime {
@@ -35,7 +35,7 @@ public final class MatmulCpuTime {
         boolean heap = Boolean.getBoolean("mixtral.bench.heap"); // weights copied to the heap (WeightMatrix.onHeap)
         Matmul mm = args.length > 5
                 ? (Matmul) Class.forName(args[5]).getDeclaredConstructor().newInstance()
-                : Matmul.best();
+                : CpuMath.exact();
         System.out.printf(Locale.ROOT, "%s, %dx%d, 1 thread, CPU time, weights %s%n", mm.getClass().getSimpleName(),
                 rows, cols, heap ? "on the heap" : "in a direct buffer");
         try (ThreadTeam team = new ThreadTeam(1, "cpu-time")) {

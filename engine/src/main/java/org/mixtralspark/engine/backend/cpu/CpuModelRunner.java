@@ -22,13 +22,14 @@ public final class CpuModelRunner implements ModelRunner {
 
     /**
      * @param kvCacheBytes the KV cache budget; it is allocated on the heap now, so the JVM needs that much headroom
+     * @param matmul       the matrix products, of the engine's numeric mode ({@link CpuMath#select})
      */
-    public CpuModelRunner(MixtralWeights weights, int threads, long kvCacheBytes) {
+    public CpuModelRunner(MixtralWeights weights, int threads, long kvCacheBytes, Matmul matmul) {
         this.config = weights.config();
         int blocks = PagedKvCache.blocksForBudget(config, kvCacheBytes, BlockAllocator.DEFAULT_BLOCK_SIZE);
         this.cache = new PagedKvCache(config, blocks, BlockAllocator.DEFAULT_BLOCK_SIZE);
         this.team = new ThreadTeam(threads, "mixtral-cpu");
-        this.forward = new BatchForward(weights, Matmul.best(), team, cache);
+        this.forward = new BatchForward(weights, matmul, team, cache);
     }
 
     @Override

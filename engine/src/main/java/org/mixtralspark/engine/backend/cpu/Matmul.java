@@ -24,13 +24,4 @@ public interface Matmul {
     default void apply(WeightMatrix w, float[] x, int tokens, float[] out, ThreadTeam team) {
         apply(w, x, tokens, out, w.rows(), team);
     }
-
-    /**
-     * The fastest implementation available in this JVM for the numeric mode of {@code -Dmixtral.cpu.math}
-     * ({@link CpuMath}): exact (the default) = {@link VectorMatmul}, or {@link ScalarMatmul} without the Vector API;
-     * fast = {@link NativeMatmul} where the native kernels are loaded.
-     */
-    static Matmul best() {
-        return CpuMath.matmul(CpuMath.fromSystemProperty());
-    }
 }

@@ -24,9 +24,14 @@ import java.util.Locale;
  * CPU lacks AVX2/FMA/F16C, or {@code -Dmixtral.native=false}, {@link #isAvailable()} is false and
  * {@link #reasonUnavailable()} says why; either outcome is logged once.
  *
- * <p>Variants, best first: {@code avx512vnni} (AVX-512 F/BW/VL + VNNI) and {@code avx2} (AVX2 + FMA + F16C). The
- * library checks the CPU's features itself and refuses a variant the CPU cannot run; {@code
- * -Dmixtral.native.variant=avx2} picks a lesser one (to compare them).
+ * <p>Variants, best first: {@code avx512bf16} (the next, plus AVX512-BF16: BF16 weights times bf16 activations by
+ * {@code vdpbf16ps}), {@code avx512vnni} (AVX-512 F/BW/VL + VNNI) and {@code avx2} (AVX2 + FMA + F16C). The library
+ * checks the CPU's features itself and refuses a variant the CPU cannot run; {@code -Dmixtral.native.variant=avx2}
+ * picks a lesser one (to compare them).
+ *
+ * <p>Weight types: Q8_0, Q4_0, Q4_K, Q5_K, Q6_K with activations quantised to int8 per 32 values ({@link #quantize});
+ * F32, F16 and BF16 with fp32 activations (bf16 ones for BF16 on avx512bf16), copied into the same kind of buffer
+ * ({@link #prepare}).
  *
  * <p>Safety: every entry point here checks all shapes, offsets and lengths before the native call and throws
  * {@link IllegalArgumentException} for anything out of bounds; the library checks the ones that guard memory again
@@ -42,7 +47,8 @@ public final class NativeKernels {
     /** An instruction-set variant of the kernels; {@link #id} is the library's number for it. */
     public enum Variant {
         AVX2(0, "avx2"),
-        AVX512VNNI(1, "avx512vnni");
+        AVX512VNNI(1, "avx512vnni"),
+        AVX512BF16(2, "avx512bf16");
 
         final int id;
         final String label;
@@ -66,7 +72,7 @@ public final class NativeKernels {
         String reason = load();
         Variant chosen = null;
         if (reason == null) {
-            for (Variant v : new Variant[] {Variant.AVX512VNNI, Variant.AVX2}) {
+            for (Variant v : new Variant[] {Variant.AVX512BF16, Variant.AVX512VNNI, Variant.AVX2}) {
                 if (supports(v.id)) {
                     SUPPORTED.add(v);
                 }
@@ -84,8 +90,8 @@ public final class NativeKernels {
                         }
                     }
                     if (f == null || !SUPPORTED.contains(f)) {
-                        LOG.warn("-Dmixtral.native.variant={}: {}; using {}", forced,
-                                f == null ? "not a variant (avx2, avx512vnni)" : "this CPU cannot run it", chosen);
+                        LOG.warn("-Dmixtral.native.variant={}: {}; using {}", forced, f == null
+                                ? "not a variant (avx2, avx512vnni, avx512bf16)" : "this CPU cannot run it", chosen);
                     } else {
                         chosen = f;
                     }
@@ -175,18 +181,51 @@ public final class NativeKernels {
 
     // ---- checked entry points ----
 
-    /** Whether the kernels handle weights of this type (F16, BF16 and F32 stay on the Java kernels). */
+    /** Whether the kernels handle weights of this type. */
     public static boolean handles(GgmlType type) {
         return switch (type) {
-            case Q8_0, Q4_0, Q4_K, Q5_K, Q6_K -> true;
+            case Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, F32, F16, BF16 -> true;
             default -> false;
         };
     }
 
+    /** Whether the type's activations are floats (F32, F16, BF16) rather than int8 blocks. */
+    static boolean floatActivations(GgmlType type) {
+        return type == GgmlType.F32 || type == GgmlType.F16 || type == GgmlType.BF16;
+    }
+
     /**
-     * Bytes of the quantised activations of {@code tokens} rows of {@code cols} values (as mk.h lays them out: int8
-     * quants, then an fp32 scale per 32 values, then an fp32 sum term per 16 values, each part 64-byte aligned).
+     * Whether the kernels take a matrix of this type with rows of {@code cols} values: the int8 types need whole
+     * blocks; the float types, whose activations the kernels read 32 at a time, a multiple of 32.
      */
+    public static boolean handles(GgmlType type, int cols) {
+        return handles(type) && cols > 0 && cols % (floatActivations(type) ? 32 : type.blockSize) == 0;
+    }
+
+    /** The weight types the kernels handle, for logs: "Q8_0, Q4_0, ...". */
+    public static String coverage() {
+        StringBuilder b = new StringBuilder();
+        for (GgmlType t : GgmlType.values()) {
+            if (handles(t)) {
+                b.append(b.length() == 0 ? "" : ", ").append(t);
+            }
+        }
+        return b.toString();
+    }
+
+    /**
+     * Bytes of the activations of {@code tokens} rows of {@code cols} values for weights of {@code type}, as mk.h lays
+     * them out: for the float types fp32 rows (which also hold the bf16 form); else int8 quants, then an fp32 scale
+     * per 32 values, then an fp32 sum term per 16 values, each part 64-byte aligned.
+     */
+    static long activationBytes(GgmlType type, int tokens, int cols) {
+        if (floatActivations(type)) {
+            return (long) tokens * cols * 4;
+        }
+        return activationBytes(tokens, cols);
+    }
+
+    /** Bytes of the int8 activations of {@code tokens} rows of {@code cols} values (see the other overload). */
     static long activationBytes(int tokens, int cols) {
         long q = align64((long) tokens * cols);
         long d = align64((long) tokens * (cols / 32) * 4);
@@ -221,24 +260,47 @@ public final class NativeKernels {
             throw new IllegalArgumentException("x has " + x.length + " floats, " + tokens + " tokens of " + cols
                     + " need " + (long) tokens * cols);
         }
-        checkActivations(act, tokens, cols);
+        checkActivations(act, GgmlType.Q8_0, tokens, cols);
         check(quantize0(variant.id, x, tokens, cols, act), "quantize");
     }
 
-    private static void checkActivations(ByteBuffer act, int tokens, int cols) {
+    /**
+     * The activations {@code x (tokens, cols)} for weights of {@code type} into {@code act}: int8 blocks
+     * ({@link #quantize}) or, for the float types, fp32 (bf16 for BF16 on avx512bf16).
+     *
+     * @throws IllegalArgumentException as {@link #quantize} does
+     */
+    static void prepare(Variant variant, GgmlType type, float[] x, int tokens, int cols, ByteBuffer act) {
+        if (!floatActivations(type)) {
+            quantize(variant, x, tokens, cols, act);
+            return;
+        }
+        if (tokens <= 0 || cols <= 0 || cols % 32 != 0) {
+            throw new IllegalArgumentException("activations of " + tokens + " tokens of " + cols + " values for "
+                    + type + " weights: need tokens > 0 and cols a positive multiple of 32");
+        }
+        if (x.length < (long) tokens * cols) {
+            throw new IllegalArgumentException("x has " + x.length + " floats, " + tokens + " tokens of " + cols
+                    + " need " + (long) tokens * cols);
+        }
+        checkActivations(act, type, tokens, cols);
+        check(floats0(variant.id, type.id, x, tokens, cols, act), "prepare " + type + " activations");
+    }
+
+    private static void checkActivations(ByteBuffer act, GgmlType type, int tokens, int cols) {
         if (!act.isDirect() || act.alignmentOffset(0, 64) != 0) {
             throw new IllegalArgumentException("the activation buffer must be direct and 64-byte aligned");
         }
-        if (act.capacity() < activationBytes(tokens, cols)) {
+        if (act.capacity() < activationBytes(type, tokens, cols)) {
             throw new IllegalArgumentException("activation buffer of " + act.capacity() + " bytes, " + tokens
-                    + " tokens of " + cols + " need " + activationBytes(tokens, cols));
+                    + " tokens of " + cols + " for " + type + " need " + activationBytes(type, tokens, cols));
         }
     }
 
     /**
      * {@code out[t * outStride + r] = W[r] . x[t]} for rows {@code [row0, row1)} of a {@code (rows, cols)} matrix of
      * {@code type} stored from byte {@code offset} of {@code weights} (a direct {@link ByteBuffer} or a
-     * {@code byte[]}), rows {@code rowBytes} apart, with the activations quantised into {@code act}.
+     * {@code byte[]}), rows {@code rowBytes} apart, with the activations {@link #prepare}d for the type in {@code act}.
      *
      * @throws IllegalArgumentException for any shape, offset or length that does not fit
      */
@@ -247,9 +309,9 @@ public final class NativeKernels {
         if (!handles(type)) {
             throw new IllegalArgumentException("no native kernel for " + type + " weights");
         }
-        if (cols <= 0 || cols % type.blockSize != 0) {
-            throw new IllegalArgumentException(type + " rows of " + cols + " values: not a positive multiple of the "
-                    + "block size " + type.blockSize);
+        if (!handles(type, cols)) {
+            throw new IllegalArgumentException(type + " rows of " + cols + " values: not a positive multiple of "
+                    + (floatActivations(type) ? 32 : type.blockSize));
         }
         if (rowBytes != type.bytesFor(cols)) {
             throw new IllegalArgumentException(type + " rows of " + cols + " values take " + type.bytesFor(cols)
@@ -282,7 +344,7 @@ public final class NativeKernels {
             throw new IllegalArgumentException("out has " + out.length + " floats, " + tokens + " tokens at stride "
                     + outStride + " need " + ((long) (tokens - 1) * outStride + rows));
         }
-        checkActivations(act, tokens, cols);
+        checkActivations(act, type, tokens, cols);
         int rc = weights instanceof ByteBuffer b
                 ? multiplyDirect0(variant.id, type.id, b, offset, rowBytes, rows, cols, row0, row1, act, tokens, out,
                         outStride)
@@ -311,6 +373,8 @@ public final class NativeKernels {
 
     /** Package-private for the tests that hold the library's own checks to account. */
     static native int quantize0(int variant, float[] x, int tokens, int cols, ByteBuffer act);
+
+    static native int floats0(int variant, int type, float[] x, int tokens, int cols, ByteBuffer act);
 
     static native int multiplyDirect0(int variant, int type, ByteBuffer w, long offset, long rowBytes, int rows,
                                       int cols, int row0, int row1, ByteBuffer act, int tokens, float[] out,

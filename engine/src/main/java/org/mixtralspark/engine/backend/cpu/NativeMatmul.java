@@ -1,23 +1,34 @@
 package org.mixtralspark.engine.backend.cpu;
 
 import org.mixtralspark.engine.tensor.WeightMatrix;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * {@link Matmul} on the native kernels ({@link NativeKernels}), the {@code fast} CPU math: {@code out (T, rows) =
  * x (T, cols) @ W^T} with the activations quantised to int8 per 32 values, as llama.cpp multiplies quantised weights
- * (q8_0 activations, with an fp32 scale here). The calling thread quantises the batch once per call into a reused
+ * (q8_0 activations, with an fp32 scale here); F32 and F16 weights take fp32 activations, BF16 ones bf16 activations
+ * on CPUs with AVX512-BF16 (fp32 elsewhere). The calling thread prepares the batch once per call into a reused
  * direct buffer; then the rows are split over the team in groups of 4, as {@link VectorMatmul} splits them, and each
  * worker runs the kernel on its range in one native call, reading the weights in place: a mapped (direct) buffer by
  * address, a heap copy ({@link WeightMatrix#onHeap()}) pinned for the call.
  *
- * <p>Q8_0, Q4_0, Q4_K, Q5_K and Q6_K weights; anything else (F16, BF16, F32, a row map, weights in a read-only heap
- * buffer) goes to the fallback, the exact Java kernels. Results differ from the fp32 reference by the activations'
- * quantisation (nmse of order 1e-5 to 1e-4, NativeMatmulTest); a token's result is bit-identical whatever the batch it
+ * <p>Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, F32, F16 and BF16 weights; anything else (another type, float rows whose length is
+ * not a multiple of 32, a row map, weights in a read-only heap buffer) goes to the fallback, the exact Java kernels,
+ * logged once per reason. Results differ from the fp32 reference by the activations'
+ * quantisation (nmse of order 1e-5 to 1e-4 for int8, 1e-6 for bf16; F32 and F16 only by the order of the sums:
+ * NativeMatmulTest); a token's result is bit-identical whatever the batch it
  * is in and however many threads run it.
  */
 public final class NativeMatmul implements Matmul {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NativeMatmul.class);
+    /** Why matrices went to the fallback, each logged once per JVM. */
+    private static final Set<String> FALLBACKS_LOGGED = ConcurrentHashMap.newKeySet();
 
     /** Rows per group handed out to the team (the kernels' row tile). */
     static final int ROW_TILE = 4;
@@ -59,7 +70,7 @@ public final class NativeMatmul implements Matmul {
 
     /** Whether the native kernels take this matrix (else {@link #apply} hands it to the fallback). */
     public static boolean handles(WeightMatrix w) {
-        if (!NativeKernels.handles(w.type()) || w.hasRowMap()) {
+        if (!NativeKernels.handles(w.type(), w.cols()) || w.hasRowMap()) {
             return false;
         }
         ByteBuffer data = w.data();
@@ -69,6 +80,7 @@ public final class NativeMatmul implements Matmul {
     @Override
     public void apply(WeightMatrix w, float[] x, int tokens, float[] out, int outStride, ThreadTeam team) {
         if (!handles(w)) {
+            logFallback(w);
             fallback.apply(w, x, tokens, out, outStride, team);
             return;
         }
@@ -89,8 +101,8 @@ public final class NativeMatmul implements Matmul {
             throw new IllegalArgumentException(w.name() + ": out has " + out.length + " floats, " + tokens
                     + " tokens at stride " + outStride + " need " + ((long) (tokens - 1) * outStride + rows));
         }
-        ByteBuffer act = activations(tokens, cols);
-        NativeKernels.quantize(variant, x, tokens, cols, act);
+        ByteBuffer act = activations(NativeKernels.activationBytes(w.type(), tokens, cols));
+        NativeKernels.prepare(variant, w.type(), x, tokens, cols, act);
         // the weights as the library reads them: the heap copy, a direct buffer (mapped file), or a heap buffer's array
         ByteBuffer data = w.data();
         Object weights;
@@ -113,9 +125,19 @@ public final class NativeMatmul implements Matmul {
                 outStride));
     }
 
-    private ByteBuffer activations(int tokens, int cols) {
+    /** Says once per JVM and reason that matrices like {@code w} run on the fallback (fp32 activations). */
+    private void logFallback(WeightMatrix w) {
+        String why = !NativeKernels.handles(w.type()) ? "no native kernel for " + w.type() + " weights"
+                : !NativeKernels.handles(w.type(), w.cols()) ? w.type() + " rows of " + w.cols() + " values"
+                : w.hasRowMap() ? "a row-mapped matrix" : "weights in a read-only heap buffer";
+        if (FALLBACKS_LOGGED.add(why)) {
+            LOG.info("fast CPU math: {} (first: {}); such matrices run on the exact kernels ({})", why, w.name(),
+                    fallback.getClass().getSimpleName());
+        }
+    }
+
+    private ByteBuffer activations(long need) {
         ByteBuffer b = activations.get();
-        long need = NativeKernels.activationBytes(tokens, cols);
         if (b == null || b.capacity() < need) {
             // half again as large, so that a batch growing a token at a time does not reallocate on every call
             long grown = b == null ? need : Math.max(need, b.capacity() + (long) b.capacity() / 2);

@@ -32,7 +32,7 @@ import java.util.Objects;
  * whatever batch it is computed in. Results differ from {@link ScalarMatmul} only by the order of the sums.
  *
  * <p>The species is picked once: the preferred one, or {@code -Dmixtral.vector.bits=128|256|512}; {@code 0}
- * disables the Vector API (then {@link Matmul#best()} takes the scalar path). On Zen 4, 256 bits
+ * disables the Vector API (then {@link CpuMath#exact()} takes the scalar path). On Zen 4, 256 bits
  * ({@code -XX:MaxVectorSize=32}) is as fast as 512 for a memory-bound F32 GEMV (DESIGN §5), but the quantised
  * kernels, bound by decoding, ran 10-40% slower with it for one token (measured on Zen 4, JDK 17): keep the default.
  */

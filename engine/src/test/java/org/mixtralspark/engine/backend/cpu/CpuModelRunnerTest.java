@@ -30,7 +30,7 @@ class CpuModelRunnerTest {
         Path file = tmp.resolve("m.gguf");
         CheckpointWriter.writeGguf(RandomCheckpoints.create("m", MOE, 3), file, GgmlType.Q8_0, false);
         try (LoadedModel m = ModelLoader.load(file);
-             CpuModelRunner r = new CpuModelRunner(m.weights(), 2, 1 << 20)) {
+             CpuModelRunner r = new CpuModelRunner(m.weights(), 2, 1 << 20, CpuMath.exact())) {
             BlockTable a = new BlockTable();
             BlockTable b = new BlockTable();
             assertTrue(r.blocks().reserve(a, 5));

@@ -102,7 +102,7 @@ class MoeBlockTest {
     void routeChoosesTheReferencesExpertsWithHfsWeights(MixtralConfig c, int n) {
         LayerWeights lw = layer(c, GgmlType.F32, 11);
         float[] xb = RandomWeights.gaussian(n * c.dim(), 12);
-        Routing routing = new MoeBlock(c, Matmul.best(), team).route(lw, xb, n);
+        Routing routing = new MoeBlock(c, CpuMath.exact(), team).route(lw, xb, n);
         ReferenceForward ref = new ReferenceForward(model(c, lw));
 
         assertEquals(n, routing.tokens());
@@ -134,7 +134,7 @@ class MoeBlockTest {
         LayerWeights lw = withRouter(random, router);
         int n = 40;
         float[] xb = RandomWeights.gaussian(n * TOP2.dim(), 23);
-        Routing routing = new MoeBlock(TOP2, Matmul.best(), team).route(lw, xb, n);
+        Routing routing = new MoeBlock(TOP2, CpuMath.exact(), team).route(lw, xb, n);
         ReferenceForward ref = new ReferenceForward(model(TOP2, lw));
         int positive = 0;
         for (int t = 0; t < n; t++) {
@@ -197,7 +197,7 @@ class MoeBlockTest {
             logits[i] = rnd.nextInt(4) == 0 ? 0f : (float) rnd.nextGaussian(); // ties too
         }
         Routing routing = Routing.route(logits, n, c.experts(), c.expertsUsed());
-        Routing.Groups groups = new MoeBlock(c, Matmul.best(), team).group(routing);
+        Routing.Groups groups = new MoeBlock(c, CpuMath.exact(), team).group(routing);
 
         int[] counts = routing.expertCounts();
         assertEquals(n * c.expertsUsed(), Arrays.stream(counts).sum(), "counts sum to T*k");
@@ -227,7 +227,7 @@ class MoeBlockTest {
     static Stream<Arguments> typesAndMatmuls() {
         List<Arguments> args = new ArrayList<>();
         for (GgmlType t : TYPES) {
-            args.add(Arguments.of(t, Matmul.best()));
+            args.add(Arguments.of(t, CpuMath.exact()));
             args.add(Arguments.of(t, new ScalarMatmul()));
         }
         return args.stream();
@@ -261,7 +261,7 @@ class MoeBlockTest {
     @MethodSource("configsAndSizes")
     void combineIsTheWeightedSumOverEachTokensExpertsInExpertOrder(MixtralConfig c, int n) {
         LayerWeights lw = layer(c, GgmlType.F32, 61);
-        MoeBlock block = new MoeBlock(c, Matmul.best(), team);
+        MoeBlock block = new MoeBlock(c, CpuMath.exact(), team);
         Routing routing = block.route(lw, RandomWeights.gaussian(n * c.dim(), 62), n);
         Routing.Groups groups = block.group(routing);
         int dim = c.dim();
@@ -316,7 +316,7 @@ class MoeBlockTest {
     void blockIsTheReferenceMoeOfEachToken(GgmlType type, MixtralConfig c, int n) {
         LayerWeights lw = layer(c, type, 71);
         float[] xb = RandomWeights.gaussian(n * c.dim(), 72);
-        MoeBlock block = new MoeBlock(c, Matmul.best(), team);
+        MoeBlock block = new MoeBlock(c, CpuMath.exact(), team);
         float[] out = block.forward(0, lw, xb, n).clone();
         ReferenceForward ref = new ReferenceForward(model(c, lw));
 
@@ -334,7 +334,7 @@ class MoeBlockTest {
         int dim = TOP2.dim();
         LayerWeights lw = layer(TOP2, GgmlType.Q8_0, 81);
         float[] xb = RandomWeights.gaussian(n * dim, 82);
-        MoeBlock block = new MoeBlock(TOP2, Matmul.best(), team);
+        MoeBlock block = new MoeBlock(TOP2, CpuMath.exact(), team);
         float[] together = block.forward(0, lw, xb, n).clone();
         float[] reversed = new float[n * dim];
         for (int t = 0; t < n; t++) {
@@ -353,7 +353,7 @@ class MoeBlockTest {
         int n = 5;
         LayerWeights lw = layer(DENSE, GgmlType.F32, 91);
         float[] xb = RandomWeights.gaussian(n * DENSE.dim(), 92);
-        MoeBlock block = new MoeBlock(DENSE, Matmul.best(), team);
+        MoeBlock block = new MoeBlock(DENSE, CpuMath.exact(), team);
         Routing routing = block.route(lw, xb, n);
         assertEquals(Routing.dense(n), routing);
         assertArrayEquals(new int[n], routing.expertIds());
@@ -374,7 +374,7 @@ class MoeBlockTest {
         CheckpointWriter.writeGguf(RandomCheckpoints.create("moe", c, 5), file, GgmlType.Q8_0, false);
         try (LoadedModel m = ModelLoader.load(file)) {
             PagedKvCache cache = new PagedKvCache(m.config(), 16, 4);
-            BatchForward forward = new BatchForward(m.weights(), Matmul.best(), team, cache);
+            BatchForward forward = new BatchForward(m.weights(), CpuMath.exact(), team, cache);
             assertNull(forward.routing(0), "no step yet");
             BlockTable a = new BlockTable();
             BlockTable b = new BlockTable();

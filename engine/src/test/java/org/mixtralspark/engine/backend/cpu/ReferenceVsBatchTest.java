@@ -66,7 +66,7 @@ class ReferenceVsBatchTest {
                 for (int t : prompt) {
                     expected = ref.forward(seq, t);
                 }
-                for (Matmul mm : new Matmul[] {Matmul.best(), new ScalarMatmul()}) {
+                for (Matmul mm : new Matmul[] {CpuMath.exact(), new ScalarMatmul()}) {
                     float[] actual = last(new BatchForward(m.weights(), mm, team, cache(m)), prompt);
                     for (int i = 0; i < expected.length; i++) {
                         assertEquals(expected[i], actual[i], 1e-3, f.getFileName() + " " + mm.getClass()
@@ -94,7 +94,7 @@ class ReferenceVsBatchTest {
             int[] a = {1, 5, 9, 13, 200};
             int[] b = {1, 250, 251, 252, 3, 4, 8};
             PagedKvCache aloneCache = cache(m);
-            BatchForward alone = new BatchForward(m.weights(), Matmul.best(), team, aloneCache);
+            BatchForward alone = new BatchForward(m.weights(), CpuMath.exact(), team, aloneCache);
             BlockTable ta = new BlockTable();
             aloneCache.allocator().reserve(ta, 16);
             float[] aPrompt = alone.forward(a, range(a.length), repeat(ta, a.length), new int[] {a.length - 1});
@@ -103,7 +103,7 @@ class ReferenceVsBatchTest {
             // a's prompt in the same step as b's prompt, then a decode step of both together; b's blocks first,
             // so a's blocks differ from the run alone
             PagedKvCache sharedCache = cache(m);
-            BatchForward shared = new BatchForward(m.weights(), Matmul.best(), team, sharedCache);
+            BatchForward shared = new BatchForward(m.weights(), CpuMath.exact(), team, sharedCache);
             BlockTable kb = new BlockTable();
             BlockTable ka = new BlockTable();
             sharedCache.allocator().reserve(kb, 16);

@@ -8,6 +8,7 @@ import org.mixtralspark.engine.model.gen.CheckpointWriter;
 import org.mixtralspark.engine.model.gen.RandomCheckpoints;
 import org.mixtralspark.engine.model.mixtral.ReferenceForward;
 import org.mixtralspark.engine.tensor.GgmlType;
+import org.mixtralspark.engine.backend.cpu.CpuMath;
 import org.mixtralspark.engine.backend.cpu.CpuModelRunner;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,7 +39,7 @@ class ScenarioTest {
         MixtralConfig c = new MixtralConfig(512, 64, 128, 2, 4, 2, 16, 8, 2, 1e6, 1e-5f, 2048);
         CheckpointWriter.writeGguf(RandomCheckpoints.create("tiny", c, 5), model, GgmlType.BF16, false);
         try (LoadedModel m = ModelLoader.load(model);
-             CpuModelRunner cpu = new CpuModelRunner(m.weights(), 2, 16L << 20)) {
+             CpuModelRunner cpu = new CpuModelRunner(m.weights(), 2, 16L << 20, CpuMath.exact())) {
             assertEquals(c, m.weights().config());
             List<Equivalence.Case> cases = Equivalence.cases(c.vocabSize(), c.contextLength(), 42);
             Equivalence.Case batch = cases.get(1);
