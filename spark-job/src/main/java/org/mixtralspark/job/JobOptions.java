@@ -100,6 +100,24 @@ public final class JobOptions {
             + "size spark.executor.memory for it) or auto: heap if they fit in the free heap (default: ${DEFAULT-VALUE}).")
     String weightMemory;
 
+    @Option(names = "--prefix-cache", arity = "1", defaultValue = "on", converter = OnOff.class, description = "on: a prompt that starts like an earlier one "
+            + "on the same executor reuses the keys and values of the shared whole blocks (the output's "
+            + "cached_prompt_tokens, the summary's prefix_cache_hit_rate); off: every prompt token is computed "
+            + "(default: ${DEFAULT-VALUE}).")
+    boolean prefixCache;
+
+    /** A switch spelled on|off; true|false too, as YAML 1.1 reads a bare {@code off} in a config file as false. */
+    static final class OnOff implements CommandLine.ITypeConverter<Boolean> {
+        @Override
+        public Boolean convert(String v) {
+            switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
+                case "on", "true": return true;
+                case "off", "false": return false;
+                default: throw new CommandLine.TypeConversionException("'" + v + "' is not on or off");
+            }
+        }
+    }
+
     @Option(names = "--master", description = "Spark master when not run by spark-submit, e.g. local[2].")
     String master;
 
@@ -276,7 +294,7 @@ public final class JobOptions {
     public ModelSpec modelSpec() {
         try {
             return new ModelSpec(model, new EngineOptions(device, threads, maxBatchSize, contextLength)
-                    .withWeightMemory(weightMemory));
+                    .withWeightMemory(weightMemory).withPrefixCache(prefixCache));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--device/--threads/--max-batch-size/--context-length/--weight-memory: "
                     + e.getMessage());
@@ -317,6 +335,7 @@ public final class JobOptions {
         m.put("stop", stop == null ? List.of() : new ArrayList<>(stop));
         m.put("batch_size", batchSize);
         m.put("max_batch_size", maxBatchSize);
+        m.put("prefix_cache", prefixCache ? "on" : "off");
         return m;
     }
 

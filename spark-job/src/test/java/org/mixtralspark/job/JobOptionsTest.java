@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -40,6 +41,25 @@ class JobOptionsTest {
         assertEquals("heap", JobOptions.parse("--input", "x", "--model", "m", "--output", "o", "--weight-memory",
                 "heap").modelSpec().engineOptions().weightMemory(), "reaches the engine options");
         assertEquals(0, o.partitions());
+        assertTrue(o.modelSpec().engineOptions().prefixCache(), "issue 10: prefix caching is on by default");
+        assertFalse(JobOptions.parse("--input", "x", "--model", "m", "--output", "o", "--prefix-cache", "off")
+                .modelSpec().engineOptions().prefixCache(), "--prefix-cache off reaches the engine options");
+        assertEquals("off", JobOptions.parse("--input", "x", "--model", "m", "--output", "o", "--prefix-cache", "off")
+                .describe().get("prefix_cache"), "the summary's options say it");
+    }
+
+    @Test
+    void prefixCacheFromTheConfigFile(@TempDir Path dir) throws Exception {
+        // YAML 1.1 reads a bare off as the boolean false: the key must still mean "off", not an error
+        for (String value : List.of("off", "\"off\"", "false")) {
+            Path yaml = dir.resolve("pc.yaml");
+            Files.writeString(yaml, "input: x\nmodel: m\noutput: o\nprefix-cache: " + value + "\n");
+            assertFalse(JobOptions.parse("--config", yaml.toString()).modelSpec().engineOptions().prefixCache(),
+                    value);
+        }
+        Path props = dir.resolve("pc.properties");
+        Files.writeString(props, "input=x\nmodel=m\noutput=o\nprefix_cache=on\n");
+        assertTrue(JobOptions.parse("--config", props.toString()).modelSpec().engineOptions().prefixCache());
     }
 
     @Test
@@ -102,6 +122,8 @@ class JobOptionsTest {
                 + "must be auto, heap or mapped", message(with("--weight-memory", "disk")));
         assertEquals("--input is required: a Parquet path or a table name", message("--model", "m", "--output", "o"));
         assertTrue(message(with("--partitions", "many")).contains("'many' is not an int"));
+        String pc = message(with("--prefix-cache", "maybe"));
+        assertTrue(pc.contains("--prefix-cache") && pc.contains("maybe") && pc.contains("on") && pc.contains("off"), pc);
     }
 
     @Test

@@ -23,6 +23,7 @@ import java.util.List;
  *   finish_reason     utf8    not null   stop | length | error
  *   prompt_tokens     int32   not null
  *   completion_tokens int32   not null
+ *   cached_prompt_tokens int32 not null  prompt tokens taken from the engine's prefix cache
  *   error             utf8    null unless finish_reason = error
  *   latency_ms        int64   not null   submit to completion, queueing included
  * </pre>
@@ -35,6 +36,7 @@ public final class ArrowResultBatch implements AutoCloseable {
             Field.notNullable("finish_reason", ArrowType.Utf8.INSTANCE),
             Field.notNullable("prompt_tokens", new ArrowType.Int(32, true)),
             Field.notNullable("completion_tokens", new ArrowType.Int(32, true)),
+            Field.notNullable("cached_prompt_tokens", new ArrowType.Int(32, true)),
             Field.nullable("error", ArrowType.Utf8.INSTANCE),
             Field.notNullable("latency_ms", new ArrowType.Int(64, true))));
 
@@ -44,6 +46,7 @@ public final class ArrowResultBatch implements AutoCloseable {
     private final VarCharVector finishReason;
     private final IntVector promptTokens;
     private final IntVector completionTokens;
+    private final IntVector cachedPromptTokens;
     private final VarCharVector error;
     private final BigIntVector latencyMs;
     private boolean closed;
@@ -55,6 +58,7 @@ public final class ArrowResultBatch implements AutoCloseable {
         this.finishReason = (VarCharVector) root.getVector("finish_reason");
         this.promptTokens = (IntVector) root.getVector("prompt_tokens");
         this.completionTokens = (IntVector) root.getVector("completion_tokens");
+        this.cachedPromptTokens = (IntVector) root.getVector("cached_prompt_tokens");
         this.error = (VarCharVector) root.getVector("error");
         this.latencyMs = (BigIntVector) root.getVector("latency_ms");
     }
@@ -72,6 +76,7 @@ public final class ArrowResultBatch implements AutoCloseable {
                 b.finishReason.setSafe(i, utf8(r.finishReason().wireName()));
                 b.promptTokens.setSafe(i, r.promptIds().length);
                 b.completionTokens.setSafe(i, r.tokenIds().length);
+                b.cachedPromptTokens.setSafe(i, r.cachedPromptTokens());
                 if (r.error() == null) {
                     b.error.setNull(i);
                 } else {
@@ -109,6 +114,10 @@ public final class ArrowResultBatch implements AutoCloseable {
 
     public int completionTokens(int i) {
         return completionTokens.get(i);
+    }
+
+    public int cachedPromptTokens(int i) {
+        return cachedPromptTokens.get(i);
     }
 
     public String error(int i) {

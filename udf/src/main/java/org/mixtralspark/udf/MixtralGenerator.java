@@ -1,6 +1,7 @@
 package org.mixtralspark.udf;
 
 import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.LongParam;
@@ -56,6 +57,7 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     private IntParam topK;
     private LongParam seed;
     private IntParam batchSize;
+    private BooleanParam prefixCache;
 
     public MixtralGenerator() {
         this(Identifiable$.MODULE$.randomUID("mixtralGenerator"));
@@ -110,6 +112,10 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
         batchSize = new IntParam(this, "batchSize", "rows per Arrow batch handed to the engine, >= 1",
                 ParamValidators.gtEq(1));
         setDefault(batchSize, 64);
+        prefixCache = new BooleanParam(this, "prefixCache", "true: a prompt that starts like an earlier one on the "
+                + "same executor reuses the keys and values of the shared whole blocks (cached_prompt_tokens counts "
+                + "them); false: every prompt token is computed");
+        setDefault(prefixCache, true);
     }
 
     public Param<String> idCol() { return idCol; }
@@ -127,6 +133,7 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     public IntParam topK() { return topK; }
     public LongParam seed() { return seed; }
     public IntParam batchSize() { return batchSize; }
+    public BooleanParam prefixCache() { return prefixCache; }
 
     public String getIdCol() { return $(idCol); }
     public String getInputCol() { return $(inputCol); }
@@ -143,6 +150,7 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     public int getTopK() { return (Integer) $(topK); }
     public long getSeed() { return (Long) $(seed); }
     public int getBatchSize() { return (Integer) $(batchSize); }
+    public boolean getPrefixCache() { return (Boolean) $(prefixCache); }
 
     public MixtralGenerator setIdCol(String v) { set(idCol, v); return this; }
     public MixtralGenerator setInputCol(String v) { set(inputCol, v); return this; }
@@ -159,6 +167,7 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     public MixtralGenerator setTopK(int v) { set(topK, v); return this; }
     public MixtralGenerator setSeed(long v) { set(seed, v); return this; }
     public MixtralGenerator setBatchSize(int v) { set(batchSize, v); return this; }
+    public MixtralGenerator setPrefixCache(boolean v) { set(prefixCache, v); return this; }
 
     @Override
     public String uid() {
@@ -196,7 +205,7 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
         }
         boolean chat = !getMessagesCol().isEmpty();
         ModelSpec spec = new ModelSpec(getModel(), new EngineOptions(getDevice(), getThreads(), getMaxBatchSize(), 0)
-                .withWeightMemory(getWeightMemory()));
+                .withWeightMemory(getWeightMemory()).withPrefixCache(getPrefixCache()));
         SamplingParams defaults = SamplingParams.builder().maxNewTokens(getMaxNewTokens())
                 .temperature((float) getTemperature()).topP((float) getTopP()).topK(getTopK()).build();
         return new GenerateFunction(schema, getIdCol(), chat ? null : getInputCol(), chat ? getMessagesCol() : null,

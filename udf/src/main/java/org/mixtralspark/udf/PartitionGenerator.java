@@ -134,7 +134,7 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
                 if (p.ok()) {
                     generated = generated(results, r++, p.shown());
                 } else {
-                    generated = values("", "error", 0, 0, p.error(), 0L, p.shown());
+                    generated = values("", "error", 0, 0, 0, p.error(), 0L, p.shown());
                 }
                 out.add(outputRow(c.inputs.get(i), generated));
             }
@@ -156,11 +156,12 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
         String error = res.error(i);
         int prompt = res.promptTokens(i);
         int completion = res.completionTokens(i);
-        return values(res.generation(i), res.finishReason(i), prompt, completion, error, res.latencyMs(i), params);
+        return values(res.generation(i), res.finishReason(i), prompt, completion, res.cachedPromptTokens(i), error,
+                res.latencyMs(i), params);
     }
 
-    private Object[] values(String generation, String finish, int prompt, int completion, String error,
-                            long latency, ParamsUsed p) {
+    private Object[] values(String generation, String finish, int prompt, int completion, int cachedPrompt,
+                            String error, long latency, ParamsUsed p) {
         boolean isOk = !"error".equals(finish);
         rows++;
         if (isOk) {
@@ -168,9 +169,9 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
         }
         completionTokens += completion;
         if (f.metrics != null) {
-            f.metrics.addRow(isOk, prompt, completion);
+            f.metrics.addRow(isOk, prompt, completion, cachedPrompt);
         }
-        return new Object[] {generation, finish, prompt, completion, error, latency, f.model.path(),
+        return new Object[] {generation, finish, prompt, completion, cachedPrompt, error, latency, f.model.path(),
             p.maxNewTokens(), p.temperature(), p.topP(), p.topK(), p.seed(),
             p.stop() == null ? null : scala.jdk.javaapi.CollectionConverters.asScala(p.stop()).toSeq()};
     }

@@ -23,7 +23,15 @@ final class EngineOptionsMixin {
             + "MIXTRAL_JAVA_OPTS=-Xmx16g) or auto: heap if they fit (default ${DEFAULT-VALUE}).")
     String weightMemory = "mapped";
 
+    @Option(names = "--prefix-cache", description = "on: a prompt that starts like an earlier one reuses the keys and "
+            + "values of the shared whole blocks; off: every prompt token is computed (default ${DEFAULT-VALUE}).")
+    OnOff prefixCache = OnOff.on;
+
+    /** A switch spelled on|off on the command line. */
+    enum OnOff { on, off }
+
     EngineOptions toOptions() {
-        return new EngineOptions(device, threads, maxBatchSize, contextLength).withWeightMemory(weightMemory);
+        return new EngineOptions(device, threads, maxBatchSize, contextLength).withWeightMemory(weightMemory)
+                .withPrefixCache(prefixCache == OnOff.on);
     }
 }

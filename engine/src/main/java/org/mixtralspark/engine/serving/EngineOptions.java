@@ -18,14 +18,17 @@ import java.io.Serializable;
  *                      needed, and the page cache is shared between JVMs), "heap" (copied into Java arrays at load;
  *                      the kernels read them in place, 1.4-2x faster for few tokens; the heap must hold them) or
  *                      "auto" (heap when they fit in the free heap next to the KV cache, else mapped)
+ * @param prefixCache   whether a request whose prompt starts like an earlier one's reuses the keys and values of the
+ *                      shared whole blocks instead of computing them again (on by default; off computes every prompt
+ *                      token, e.g. to measure what caching saves)
  */
 public record EngineOptions(String device, int threads, int maxBatchSize, int contextLength, long kvCacheBytes,
-                            String weightMemory) implements Serializable {
+                            String weightMemory, boolean prefixCache) implements Serializable {
 
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 
     public EngineOptions(String device, int threads, int maxBatchSize, int contextLength) {
-        this(device, threads, maxBatchSize, contextLength, 0, "mapped");
+        this(device, threads, maxBatchSize, contextLength, 0, "mapped", true);
     }
 
     public EngineOptions {
@@ -56,27 +59,31 @@ public record EngineOptions(String device, int threads, int maxBatchSize, int co
     }
 
     public EngineOptions withDevice(String d) {
-        return new EngineOptions(d, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory);
+        return new EngineOptions(d, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory, prefixCache);
     }
 
     public EngineOptions withThreads(int t) {
-        return new EngineOptions(device, t, maxBatchSize, contextLength, kvCacheBytes, weightMemory);
+        return new EngineOptions(device, t, maxBatchSize, contextLength, kvCacheBytes, weightMemory, prefixCache);
     }
 
     public EngineOptions withMaxBatchSize(int b) {
-        return new EngineOptions(device, threads, b, contextLength, kvCacheBytes, weightMemory);
+        return new EngineOptions(device, threads, b, contextLength, kvCacheBytes, weightMemory, prefixCache);
     }
 
     public EngineOptions withContextLength(int c) {
-        return new EngineOptions(device, threads, maxBatchSize, c, kvCacheBytes, weightMemory);
+        return new EngineOptions(device, threads, maxBatchSize, c, kvCacheBytes, weightMemory, prefixCache);
     }
 
     public EngineOptions withKvCacheBytes(long bytes) {
-        return new EngineOptions(device, threads, maxBatchSize, contextLength, bytes, weightMemory);
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, bytes, weightMemory, prefixCache);
     }
 
     public EngineOptions withWeightMemory(String where) {
-        return new EngineOptions(device, threads, maxBatchSize, contextLength, kvCacheBytes, where);
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, kvCacheBytes, where, prefixCache);
+    }
+
+    public EngineOptions withPrefixCache(boolean on) {
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory, on);
     }
 
     /** The longest sequence the engine accepts for a model of {@code modelContext} positions. */

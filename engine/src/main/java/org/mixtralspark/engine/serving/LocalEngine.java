@@ -29,8 +29,6 @@ final class LocalEngine implements Engine {
 
     /** Most tokens in one forward step (prompt chunks plus decode tokens). */
     private static final int STEP_TOKEN_BUDGET = 512;
-    /** Prefix caching is on unless -Dmixtral.prefixCache=off (until EngineOptions carries it). */
-    private static final boolean PREFIX_CACHING = !"off".equals(System.getProperty("mixtral.prefixCache"));
 
     private final LoadedModel model;
     private final Tokenizer tokenizer;
@@ -66,7 +64,7 @@ final class LocalEngine implements Engine {
         this.description = new ModelDescription(model.path(), model.name(), model.format(), contextLength,
                 c.vocabSize(), runner.device());
         this.outputs = new OutputProcessor(tokenizer, c.vocabSize(), contextLength);
-        this.scheduler = new Scheduler(options.maxBatchSize(), STEP_TOKEN_BUDGET, runner.blocks(), PREFIX_CACHING,
+        this.scheduler = new Scheduler(options.maxBatchSize(), STEP_TOKEN_BUDGET, runner.blocks(), options.prefixCache(),
                 this::largerThanTheCache);
         this.stepThread = new Thread(this::loop, "mixtral-engine");
         this.stepThread.setDaemon(true);
