@@ -3,6 +3,7 @@ package org.mixtralspark.engine.serving;
 import org.mixtralspark.engine.backend.ModelRunner;
 import org.mixtralspark.engine.backend.StepInput;
 import org.mixtralspark.engine.backend.StepOutput;
+import org.mixtralspark.engine.kv.BlockAllocator;
 import org.mixtralspark.engine.model.LoadedModel;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.tokenizer.ChatTemplate;
@@ -240,6 +241,11 @@ final class LocalEngine implements Engine {
     private static void closedBeforeEnd(Sequence s) {
         s.generation.future.complete(GenerationResult.failed(s.request.id(), s.request.promptIds(),
                 "the engine was closed"));
+    }
+
+    /** The KV cache's block allocator (for tests: read it only while the engine is idle). */
+    BlockAllocator blocks() {
+        return runner.blocks();
     }
 
     /** Sequences pre-empted so far because the KV cache was full (for tests and logs). */
