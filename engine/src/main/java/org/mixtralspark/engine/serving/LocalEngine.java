@@ -11,6 +11,7 @@ import org.mixtralspark.engine.tokenizer.Tokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -80,7 +81,7 @@ final class LocalEngine implements Engine {
             return;
         }
         long need = runner.blocks().blocksFor(s.length() + 1);
-        outputs.fail(s, "the sequence needs " + need + " KV cache blocks of " + runner.blocks().blockSize()
+        fail(s, "the sequence needs " + need + " KV cache blocks of " + runner.blocks().blockSize()
                 + " positions, but the whole cache has " + runner.blocks().totalBlocks()
                 + ": raise the KV cache budget or shorten the prompt");
     }
@@ -123,6 +124,44 @@ final class LocalEngine implements Engine {
         return future;
     }
 
+    /**
+     * One sequence computes the prompt and asks for nothing else: when its prompt is in the cache, the samples are
+     * forked from it (sharing its blocks) and each draws its first token from the prompt's logits with its own
+     * sampler, then runs on alone.
+     */
+    @Override
+    public List<CompletableFuture<GenerationResult>> submitSamples(List<GenerationRequest> samples) {
+        Engine.checkSamples(samples);
+        List<CompletableFuture<GenerationResult>> futures = new ArrayList<>(samples.size());
+        String invalid = validate(samples.get(0));
+        if (invalid != null || closed) {
+            for (GenerationRequest r : samples) {
+                rejected.incrementAndGet();
+                futures.add(CompletableFuture.completedFuture(GenerationResult.failed(r.id(), r.promptIds(),
+                        invalid != null ? invalid : "the engine is closed")));
+            }
+            return futures;
+        }
+        GenerationRequest first = samples.get(0);
+        // the prompt's sequence: its own request is never sampled (its future is not returned)
+        Sequence prompt = new Sequence(new GenerationRequest(first.id(), first.promptIds(), first.params()),
+                new Generation(new CompletableFuture<>()));
+        prompt.forkInto = new ArrayList<>(samples.size());
+        for (GenerationRequest r : samples) {
+            CompletableFuture<GenerationResult> f = new CompletableFuture<>();
+            prompt.forkInto.add(new Sequence(r, new Generation(f), prompt));
+            futures.add(f);
+        }
+        incoming.add(prompt);
+        lock.lock();
+        try {
+            workArrived.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        return futures;
+    }
+
     private String validate(GenerationRequest r) {
         int vocab = model.config().vocabSize();
         for (int id : r.promptIds()) {
@@ -161,11 +200,70 @@ final class LocalEngine implements Engine {
     }
 
     private void start(Sequence s) {
+        if (s.forkInto != null) {
+            startSamples(s);
+            return;
+        }
         try {
             outputs.start(s);
             scheduler.add(s);
         } catch (RuntimeException e) {
             outputs.fail(s, e);
+        }
+    }
+
+    /** Sets up every sample of a prompt's sequence; one with bad parameters fails alone, the others go on. */
+    private void startSamples(Sequence prompt) {
+        List<Sequence> ok = new ArrayList<>(prompt.forkInto.size());
+        for (Sequence c : prompt.forkInto) {
+            try {
+                outputs.start(c);
+                ok.add(c);
+            } catch (RuntimeException e) {
+                outputs.fail(c, e);
+            }
+        }
+        prompt.forkInto = ok;
+        if (!ok.isEmpty()) {
+            scheduler.add(prompt);
+        }
+    }
+
+    /** Fails {@code s}, or every sample still waiting on it when it is a prompt's sequence. */
+    private void fail(Sequence s, String message) {
+        if (s.forkInto == null) {
+            outputs.fail(s, message);
+            return;
+        }
+        for (Sequence c : s.forkInto) {
+            outputs.fail(c, message);
+        }
+    }
+
+    private void fail(Sequence s, RuntimeException e) {
+        fail(s, e.getMessage() == null ? e.toString() : e.getMessage());
+    }
+
+    /**
+     * The prompt's sequence has its prompt in the cache and its logits: forks it into its samples, each of which
+     * draws its first token from those logits, and lets go of the prompt's own references.
+     */
+    private void forkSamples(Sequence prompt, StepOutput output, int row) {
+        List<Sequence> samples = prompt.forkInto;
+        scheduler.fork(prompt, samples);
+        scheduler.finish(prompt);
+        for (Sequence c : samples) {
+            c.generation.prefillNanos = prompt.generation.prefillNanos;
+            try {
+                scheduler.append(c, outputs.next(c, output.logitsOf(row)));
+                if (outputs.finished(c)) {
+                    scheduler.finish(c);
+                    outputs.complete(c);
+                }
+            } catch (RuntimeException e) {
+                scheduler.finish(c);
+                outputs.fail(c, e);
+            }
         }
     }
 
@@ -186,7 +284,7 @@ final class LocalEngine implements Engine {
             LOG.error("forward step failed; failing its {} sequences", seqs.size(), e);
             for (Sequence s : seqs) {
                 scheduler.finish(s);
-                outputs.fail(s, e);
+                fail(s, e);
             }
             return;
         }
@@ -207,6 +305,10 @@ final class LocalEngine implements Engine {
                 s.generation.decodeNanos += elapsed;
             }
             if (!output.hasLogits(i)) {
+                continue;
+            }
+            if (s.forkInto != null) {
+                forkSamples(s, output, i);
                 continue;
             }
             try {
@@ -239,6 +341,10 @@ final class LocalEngine implements Engine {
 
     /** Fails a sequence the engine was closed under (not counted as a request ended, as before). */
     private static void closedBeforeEnd(Sequence s) {
+        if (s.forkInto != null) {
+            s.forkInto.forEach(LocalEngine::closedBeforeEnd);
+            return;
+        }
         s.generation.future.complete(GenerationResult.failed(s.request.id(), s.request.promptIds(),
                 "the engine was closed"));
     }

@@ -7,6 +7,7 @@ import org.mixtralspark.engine.backend.StepOutput;
 import org.mixtralspark.engine.backend.cpu.Matmul;
 import org.mixtralspark.engine.backend.cpu.ThreadTeam;
 import org.mixtralspark.engine.kv.BlockAllocator;
+import org.mixtralspark.engine.kv.BlockCopy;
 import org.mixtralspark.engine.backend.cpu.PagedKvCache;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.MixtralWeights;
@@ -48,6 +49,9 @@ public final class CpuModelRunner implements ModelRunner {
 
     @Override
     public StepOutput forward(StepInput step) {
+        for (BlockCopy copy : step.copies()) {
+            cache.copyBlock(copy.from(), copy.to());
+        }
         StepInput.Tokens t = step.tokens();
         float[] logits = forward.forward(t.ids(), t.positions(), t.tables(), t.logitRows());
         int[][] expertTokens = new int[config.layers()][];

@@ -62,6 +62,15 @@ public final class PagedKvCache {
         return values[layer];
     }
 
+    /** Copies every layer's keys and values of block {@code from} into block {@code to} (copy-on-write). */
+    public void copyBlock(int from, int to) {
+        int n = blockSize * kvDim;
+        for (int l = 0; l < keys.length; l++) {
+            System.arraycopy(keys[l], from * n, keys[l], to * n, n);
+            System.arraycopy(values[l], from * n, values[l], to * n, n);
+        }
+    }
+
     /** Row (in units of kvDim) of position {@code pos} of the sequence with {@code table}. */
     public int row(BlockTable table, int pos) {
         return table.block(pos / blockSize) * blockSize + pos % blockSize;

@@ -1,6 +1,7 @@
 package org.mixtralspark.engine.backend.cuda;
 
 import org.mixtralspark.engine.kv.BlockAllocator;
+import org.mixtralspark.engine.kv.BlockCopy;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.MixtralWeights;
 import org.mixtralspark.engine.backend.ModelRunner;
@@ -121,6 +122,9 @@ public final class CudaModelRunner implements ModelRunner {
     @Override
     public StepOutput forward(StepInput step) {
         device.bind();
+        for (BlockCopy copy : step.copies()) {
+            cache.copyBlock(copy.from(), copy.to());
+        }
         return StepOutput.of(step, forward.forward(step.tokens()), config.vocabSize(), null);
     }
 
