@@ -27,11 +27,15 @@ final class EngineOptionsMixin {
             + "values of the shared whole blocks; off: every prompt token is computed (default ${DEFAULT-VALUE}).")
     OnOff prefixCache = OnOff.on;
 
+    @Option(names = "--kv-type", description = "CPU: how the KV cache stores keys and values: f16 (half the memory of "
+            + "f32, as llama.cpp's default), bf16, or f32 (exact) (default ${DEFAULT-VALUE}).")
+    String kvType = "f16";
+
     /** A switch spelled on|off on the command line. */
     enum OnOff { on, off }
 
     EngineOptions toOptions() {
         return new EngineOptions(device, threads, maxBatchSize, contextLength).withWeightMemory(weightMemory)
-                .withPrefixCache(prefixCache == OnOff.on);
+                .withPrefixCache(prefixCache == OnOff.on).withKvType(kvType);
     }
 }

@@ -1,5 +1,7 @@
 package org.mixtralspark.engine.serving;
 
+import org.mixtralspark.engine.kv.KvType;
+
 import java.io.Serializable;
 
 /**
@@ -21,14 +23,18 @@ import java.io.Serializable;
  * @param prefixCache   whether a request whose prompt starts like an earlier one's reuses the keys and values of the
  *                      shared whole blocks instead of computing them again (on by default; off computes every prompt
  *                      token, e.g. to measure what caching saves)
+ * @param kvType        how the CPU's KV cache stores keys and values: "f16" (the default, as llama.cpp's; half the
+ *                      memory of f32, so twice the sequences or context), "bf16", or "f32" (exact; what the oracle
+ *                      comparisons use). The CUDA backend keeps its cache in its own precision and ignores this.
  */
 public record EngineOptions(String device, int threads, int maxBatchSize, int contextLength, long kvCacheBytes,
-                            String weightMemory, boolean prefixCache) implements Serializable {
+                            String weightMemory, boolean prefixCache, String kvType)
+        implements Serializable {
 
     private static final long serialVersionUID = 2L;
 
     public EngineOptions(String device, int threads, int maxBatchSize, int contextLength) {
-        this(device, threads, maxBatchSize, contextLength, 0, "mapped", true);
+        this(device, threads, maxBatchSize, contextLength, 0, "mapped", true, "f16");
     }
 
     public EngineOptions {
@@ -49,6 +55,7 @@ public record EngineOptions(String device, int threads, int maxBatchSize, int co
                 || weightMemory.equals("mapped"))) {
             throw new IllegalArgumentException("weight memory = " + weightMemory + ": must be auto, heap or mapped");
         }
+        kvType = KvType.parse(kvType).optionName();
         if (contextLength < 0) {
             throw new IllegalArgumentException("context length = " + contextLength + ": must be >= 0 (0 = model's)");
         }
@@ -59,31 +66,48 @@ public record EngineOptions(String device, int threads, int maxBatchSize, int co
     }
 
     public EngineOptions withDevice(String d) {
-        return new EngineOptions(d, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory, prefixCache);
+        return new EngineOptions(d, threads, maxBatchSize, contextLength, kvCacheBytes,
+                weightMemory, prefixCache, kvType);
     }
 
     public EngineOptions withThreads(int t) {
-        return new EngineOptions(device, t, maxBatchSize, contextLength, kvCacheBytes, weightMemory, prefixCache);
+        return new EngineOptions(device, t, maxBatchSize, contextLength, kvCacheBytes,
+                weightMemory, prefixCache, kvType);
     }
 
     public EngineOptions withMaxBatchSize(int b) {
-        return new EngineOptions(device, threads, b, contextLength, kvCacheBytes, weightMemory, prefixCache);
+        return new EngineOptions(device, threads, b, contextLength, kvCacheBytes,
+                weightMemory, prefixCache, kvType);
     }
 
     public EngineOptions withContextLength(int c) {
-        return new EngineOptions(device, threads, maxBatchSize, c, kvCacheBytes, weightMemory, prefixCache);
+        return new EngineOptions(device, threads, maxBatchSize, c, kvCacheBytes,
+                weightMemory, prefixCache, kvType);
     }
 
     public EngineOptions withKvCacheBytes(long bytes) {
-        return new EngineOptions(device, threads, maxBatchSize, contextLength, bytes, weightMemory, prefixCache);
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, bytes,
+                weightMemory, prefixCache, kvType);
     }
 
     public EngineOptions withWeightMemory(String where) {
-        return new EngineOptions(device, threads, maxBatchSize, contextLength, kvCacheBytes, where, prefixCache);
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, kvCacheBytes,
+                where, prefixCache, kvType);
     }
 
     public EngineOptions withPrefixCache(boolean on) {
-        return new EngineOptions(device, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory, on);
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, kvCacheBytes,
+                weightMemory, on, kvType);
+    }
+
+    public EngineOptions withKvType(String type) {
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory, prefixCache,
+                type);
+    }
+
+    /** The KV cache's storage type. */
+    public KvType kvStorage() {
+        return KvType.parse(kvType);
     }
 
     /** The longest sequence the engine accepts for a model of {@code modelContext} positions. */

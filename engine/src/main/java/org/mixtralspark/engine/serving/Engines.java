@@ -92,7 +92,7 @@ public final class Engines {
             LOG.info("copied {} MB of weights to the heap in {} ms", weights.heapCopyBytes() >> 20,
                     (System.nanoTime() - t0) / 1_000_000);
         }
-        return new CpuModelRunner(weights, options.effectiveThreads(), kv);
+        return new CpuModelRunner(weights, options.effectiveThreads(), kv, options.kvStorage());
     }
 
     /** Memory left free on the heap after the weights and the KV cache, for activations and everything else. */
@@ -127,7 +127,7 @@ public final class Engines {
             return options.kvCacheBytes();
         }
         int context = options.effectiveContextLength(c.contextLength());
-        long perPosition = PagedKvCache.bytesPerBlock(c, 1);
+        long perPosition = PagedKvCache.bytesPerBlock(c, 1, options.kvStorage());
         long wanted = perPosition * context * options.maxBatchSize();
         return Math.max(perPosition * BlockAllocator.DEFAULT_BLOCK_SIZE, Math.min(wanted,
                 Runtime.getRuntime().maxMemory() / 4));

@@ -48,7 +48,7 @@ class MixtralCliTest {
         Run r = run("generate", "--model", Oracle.model(model).toString(), "--messages",
                 "[{\"role\":\"user\",\"content\":\"Which planet in our solar system has the most moons?\"}]",
                 "--temperature", "0", "--max-new-tokens", "24", "--ignore-eos", "--logprobs", "2", "--json",
-                "--threads", "2");
+                "--threads", "2", "--kv-type", "f32");
         assertEquals(0, r.code(), r.err());
         JsonNode o = Json.MAPPER.readTree(r.out());
         assertEquals(Json.MAPPER.valueToTree(chat.promptIds()), o.get("prompt_token_ids"));

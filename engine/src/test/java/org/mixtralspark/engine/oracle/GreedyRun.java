@@ -1,6 +1,7 @@
 package org.mixtralspark.engine.oracle;
 
 import org.mixtralspark.engine.backend.cpu.Matmul;
+import org.mixtralspark.engine.kv.KvType;
 import org.mixtralspark.engine.backend.cpu.ThreadTeam;
 import org.mixtralspark.engine.kv.BlockTable;
 import org.mixtralspark.engine.backend.cpu.PagedKvCache;
@@ -27,7 +28,7 @@ final class GreedyRun {
     GreedyRun(MixtralWeights weights, Matmul matmul, ThreadTeam team, int[] prompt, int steps) {
         vocab = weights.config().vocabSize();
         // a small block size, so that a sequence spans many non-contiguous blocks
-        PagedKvCache cache = new PagedKvCache(weights.config(), (prompt.length + steps) / 4 + 8, 4);
+        PagedKvCache cache = new PagedKvCache(weights.config(), (prompt.length + steps) / 4 + 8, 4, KvType.F32);
         BlockTable kv = new BlockTable();
         cache.allocator().reserve(new BlockTable(), 5); // blocks 0..1 go elsewhere: kv's blocks do not start at 0
         cache.allocator().reserve(kv, prompt.length + steps);

@@ -1,6 +1,7 @@
 package org.mixtralspark.engine.serving;
 
 import org.mixtralspark.engine.backend.ModelRunner;
+import org.mixtralspark.engine.kv.KvType;
 import org.mixtralspark.engine.backend.cpu.CpuModelRunner;
 
 import org.junit.jupiter.api.BeforeEach;
@@ -53,7 +54,7 @@ class CudaEngineGpuTest {
         EngineOptions options = EngineOptions.defaults().withThreads(2).withMaxBatchSize(4);
         // a small KV cache on both: some requests wait, some are pre-empted and recomputed
         long kv = 24L * 16 * 2 * 2 * c.kvDim() * 4;
-        List<int[]> cpu = generate(model, options, m -> new CpuModelRunner(m.weights(), 2, kv));
+        List<int[]> cpu = generate(model, options, m -> new CpuModelRunner(m.weights(), 2, kv, KvType.F32));
         List<int[]> gpu = generate(model, options, m -> CudaModelRunner.load(m.weights(), "tiny",
                 CudaOptions.defaults(0, 4, 512, kv).withPrecision(Precision.F32)));
         for (int i = 0; i < cpu.size(); i++) {

@@ -148,7 +148,8 @@ class PrefixCacheInvarianceTest {
     void aCacheTooSmallToKeepEverythingEvictsAndStillGivesTheSameOutputs() {
         List<GenerationResult> alone = run(options(false, 1), List.of());
         // room for the longest row (530 + 20 + 12 positions = 36 blocks) and a little more, not for all the heads
-        long perBlock = PagedKvCache.bytesPerBlock(C, BlockAllocator.DEFAULT_BLOCK_SIZE);
+        long perBlock = PagedKvCache.bytesPerBlock(C, BlockAllocator.DEFAULT_BLOCK_SIZE,
+                options(true, 32).kvStorage());
         try (Engine e = Engines.open(model, options(true, 32).withKvCacheBytes(40 * perBlock))) {
             List<GenerationResult> tight = e.generate(requests());
             assertSame(alone, tight, "on, tight cache");

@@ -4,6 +4,7 @@ import org.mixtralspark.engine.model.mixtral.Rope;
 import org.mixtralspark.engine.model.mixtral.Routing;
 
 import org.mixtralspark.engine.kv.BlockTable;
+import org.mixtralspark.engine.kv.KvType;
 import org.mixtralspark.engine.model.LayerWeights;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.MixtralWeights;
@@ -28,6 +29,8 @@ public final class BatchForward {
     private final PagedKvCache cache;
     private final MoeBlock moe;
     private final ThreadLocal<float[]> scoreScratch = ThreadLocal.withInitial(() -> new float[0]);
+    /** One key or value head widened from a 16-bit cache, per thread. */
+    private final ThreadLocal<float[]> headScratch = ThreadLocal.withInitial(() -> new float[0]);
 
     // Step buffers, grown to the largest step seen and reused: forward() runs on one thread at a time.
     private static final int X = 0, XB = 1, Q = 2, K = 3, V = 4, ATTN = 5, O = 6, LAST = 7, NORMED = 8, BUFFERS = 9;
@@ -116,8 +119,7 @@ public final class BatchForward {
             for (int t = 0; t < n; t++) {
                 rope.apply(q, t * c.qDim(), c.heads(), positions[t]);
                 rope.apply(k, t * c.kvDim(), c.kvHeads(), positions[t]);
-                System.arraycopy(k, t * c.kvDim(), cache.keys(l), rows[t] * c.kvDim(), c.kvDim());
-                System.arraycopy(v, t * c.kvDim(), cache.values(l), rows[t] * c.kvDim(), c.kvDim());
+                cache.write(l, rows[t], k, t * c.kvDim(), v, t * c.kvDim());
             }
 
             // grouped-query attention over each token's own sequence, causal
@@ -145,7 +147,17 @@ public final class BatchForward {
         return logits;
     }
 
+    /**
+     * Grouped-query attention of each token over its own sequence's positions 0..pos (causal). With an fp32 cache
+     * the keys and values are read in place; with a 16-bit one each position's key and value head is first widened
+     * to fp32 (exactly) into a small buffer, and the same dot and axpy kernels run on it, so the only difference
+     * between the two is the rounding of what was stored.
+     */
     private void attention(int layer, float[] q, int[] positions, BlockTable[] tables, float[] out, int n) {
+        if (cache.type() != KvType.F32) {
+            attention16(layer, q, positions, tables, out, n);
+            return;
+        }
         int hd = c.headDim();
         int kvDim = c.kvDim();
         float scale = (float) (1.0 / Math.sqrt(hd));
@@ -184,6 +196,58 @@ public final class BatchForward {
                     } else {
                         for (int i = 0; i < hd; i++) {
                             out[oOff + i] += scores[p] * inv * values[vOff + i];
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /** {@link #attention} over a 16-bit cache: the same arithmetic on keys and values widened per position. */
+    private void attention16(int layer, float[] q, int[] positions, BlockTable[] tables, float[] out, int n) {
+        int hd = c.headDim();
+        int kvDim = c.kvDim();
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        int blockSize = cache.blockSize();
+        team.forRange(n * c.heads(), 1, (start, end) -> {
+            float[] head = headScratch.get();
+            if (head.length < hd) {
+                head = new float[hd];
+                headScratch.set(head);
+            }
+            for (int th = start; th < end; th++) {
+                int t = th / c.heads();
+                int h = th % c.heads();
+                int pos = positions[t];
+                BlockTable table = tables[t];
+                int kvOff = (h / c.groupSize()) * hd;
+                int qOff = t * c.qDim() + h * hd;
+                float[] scores = scratch(pos + 1);
+                float max = Float.NEGATIVE_INFINITY;
+                for (int p = 0; p <= pos; p++) {
+                    int kOff = (table.block(p / blockSize) * blockSize + p % blockSize) * kvDim + kvOff;
+                    cache.readKeys(layer, kOff, head, hd);
+                    float s = dot(q, qOff, head, 0, hd);
+                    scores[p] = s * scale;
+                    max = Math.max(max, scores[p]);
+                }
+                double sum = 0;
+                for (int p = 0; p <= pos; p++) {
+                    float e = (float) Math.exp(scores[p] - max);
+                    scores[p] = e;
+                    sum += e;
+                }
+                float inv = (float) (1.0 / sum);
+                int oOff = t * c.qDim() + h * hd;
+                java.util.Arrays.fill(out, oOff, oOff + hd, 0f);
+                for (int p = 0; p <= pos; p++) {
+                    int vOff = (table.block(p / blockSize) * blockSize + p % blockSize) * kvDim + kvOff;
+                    cache.readValues(layer, vOff, head, hd);
+                    if (VectorSupport.AVAILABLE) {
+                        VectorOps.axpy(scores[p] * inv, head, 0, out, oOff, hd);
+                    } else {
+                        for (int i = 0; i < hd; i++) {
+                            out[oOff + i] += scores[p] * inv * head[i];
                         }
                     }
                 }

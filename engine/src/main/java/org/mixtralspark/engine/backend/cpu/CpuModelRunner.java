@@ -8,6 +8,7 @@ import org.mixtralspark.engine.backend.cpu.Matmul;
 import org.mixtralspark.engine.backend.cpu.ThreadTeam;
 import org.mixtralspark.engine.kv.BlockAllocator;
 import org.mixtralspark.engine.kv.BlockCopy;
+import org.mixtralspark.engine.kv.KvType;
 import org.mixtralspark.engine.backend.cpu.PagedKvCache;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.MixtralWeights;
@@ -23,11 +24,12 @@ public final class CpuModelRunner implements ModelRunner {
 
     /**
      * @param kvCacheBytes the KV cache budget; it is allocated on the heap now, so the JVM needs that much headroom
+     * @param kvType       how the cache stores keys and values (F32 exact; F16 or BF16 half the bytes)
      */
-    public CpuModelRunner(MixtralWeights weights, int threads, long kvCacheBytes) {
+    public CpuModelRunner(MixtralWeights weights, int threads, long kvCacheBytes, KvType kvType) {
         this.config = weights.config();
-        int blocks = PagedKvCache.blocksForBudget(config, kvCacheBytes, BlockAllocator.DEFAULT_BLOCK_SIZE);
-        this.cache = new PagedKvCache(config, blocks, BlockAllocator.DEFAULT_BLOCK_SIZE);
+        int blocks = PagedKvCache.blocksForBudget(config, kvCacheBytes, BlockAllocator.DEFAULT_BLOCK_SIZE, kvType);
+        this.cache = new PagedKvCache(config, blocks, BlockAllocator.DEFAULT_BLOCK_SIZE, kvType);
         this.team = new ThreadTeam(threads, "mixtral-cpu");
         this.forward = new BatchForward(weights, Matmul.best(), team, cache);
     }

@@ -1,12 +1,14 @@
 package org.mixtralspark.engine.backend.cpu;
 
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 import org.mixtralspark.engine.backend.StepInput;
 import org.mixtralspark.engine.backend.StepOutput;
 import org.mixtralspark.engine.kv.BlockAllocator;
 import org.mixtralspark.engine.kv.BlockCopy;
 import org.mixtralspark.engine.kv.BlockTable;
+import org.mixtralspark.engine.kv.KvType;
 import org.mixtralspark.engine.model.LoadedModel;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.ModelLoader;
@@ -25,14 +27,16 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 /**
  * Forks on the CPU backend: a parent's prompt is computed once, forked into children that share its blocks, and then
  * parent and children diverge (copy-on-write of the shared partial block). Every one of them must give, at every
- * step, the logits of the same tokens run alone in a table of its own: bit for bit.
+ * step, the logits of the same tokens run alone in a table of its own: bit for bit, with every KV storage type
+ * (a copied 16-bit block holds the same bits).
  */
 class ForkCopyOnWriteTest {
 
     private static final MixtralConfig C = new MixtralConfig(300, 64, 96, 2, 4, 2, 16, 4, 2, 1e6, 1e-5f, 256);
 
-    @Test
-    void parentAndChildrenDivergeAfterAForkWithTheLogitsOfSequencesRunAlone(@TempDir Path tmp) {
+    @ParameterizedTest
+    @EnumSource(KvType.class)
+    void parentAndChildrenDivergeAfterAForkWithTheLogitsOfSequencesRunAlone(KvType type, @TempDir Path tmp) {
         Path file = tmp.resolve("m.gguf");
         CheckpointWriter.writeGguf(RandomCheckpoints.create("m", C, 7), file, GgmlType.Q8_0, false);
         int[] prompt = new int[21]; // one whole block and 5 positions of the next
@@ -41,8 +45,8 @@ class ForkCopyOnWriteTest {
         }
         int[][] continuations = {{11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23}, {40, 41, 42}, {50}, {60, 61}};
         try (LoadedModel m = ModelLoader.load(file);
-             CpuModelRunner shared = new CpuModelRunner(m.weights(), 2, 1 << 20);
-             CpuModelRunner alone = new CpuModelRunner(m.weights(), 2, 1 << 20)) {
+             CpuModelRunner shared = new CpuModelRunner(m.weights(), 2, 1 << 20, type);
+             CpuModelRunner alone = new CpuModelRunner(m.weights(), 2, 1 << 20, type)) {
             BlockAllocator a = shared.blocks();
             BlockTable parent = new BlockTable();
             a.reserve(parent, prompt.length);
