@@ -246,6 +246,10 @@ final class Scheduler {
                 continue;
             }
             int cached = prefixCaching ? blocks.matchPrefix(s.tokens(0, s.length()), s.table) : 0;
+            if (prefixCaching && computedByAnother(s, cached)) {
+                blocks.release(s.table);
+                return; // it waits (and those behind it) until that prefill has committed the blocks it would reuse
+            }
             if (!blocks.reserve(s.table, s.length() + 1)) {
                 blocks.release(s.table); // its cached prefix stays cached for when it is admitted
                 return; // first come, first served: later arrivals wait behind it
@@ -257,6 +261,41 @@ final class Scheduler {
             }
             running.add(waiting.pollFirst());
         }
+    }
+
+    /**
+     * Whether a running sequence is still prefilling whole blocks that {@code s} could take from the cache once they
+     * are committed, beyond the {@code cached} tokens it found: admitting {@code s} now would compute the same head
+     * twice, side by side (a batch of rows sharing a long head, submitted together, would each compute it). Waiting
+     * costs nothing: those blocks are being computed anyway, and admission resumes after the step that commits them.
+     */
+    private boolean computedByAnother(Sequence s, int cached) {
+        int bs = blocks.blockSize();
+        int reusable = (s.length() - 1) / bs * bs; // a prompt never takes its last token from the cache
+        if (reusable <= cached) {
+            return false;
+        }
+        for (Sequence r : running) {
+            if (r.computed() >= r.promptLength()) {
+                continue; // not prefilling: whatever of its prompt it had is committed already
+            }
+            int common = Math.min(Math.min(reusable, r.promptLength()), commonPrefix(s, r)) / bs * bs;
+            if (common > cached && r.computed() < common) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static int commonPrefix(Sequence a, Sequence b) {
+        int n = Math.min(a.length(), b.length());
+        int[] x = a.tokens(0, n);
+        int[] y = b.tokens(0, n);
+        int i = 0;
+        while (i < n && x[i] == y[i]) {
+            i++;
+        }
+        return i;
     }
 
     private void preempt(Sequence victim) {
