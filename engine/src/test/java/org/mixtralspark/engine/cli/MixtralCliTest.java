@@ -193,4 +193,25 @@ class MixtralCliTest {
         assertNotEquals(0, bad.code());
         assertTrue(bad.err().contains("--prefix-cache"), bad.err());
     }
+
+    @Test
+    void benchSharedPrefixRunsTheWorkloadWithTheCacheOnAndOff(@TempDir Path tmp) throws Exception {
+        Path model = tmp.resolve("m.gguf");
+        assertEquals(0, run("random-model", "--out", model.toString(), "--type", "q8_0").code());
+        Run r = run("bench", "--model", model.toString(), "--shared-prefix-tokens", "40", "--tail-tokens", "3",
+                "--requests", "4", "--new-tokens", "2", "--warmup-seconds", "0", "--threads", "2", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode o = Json.MAPPER.readTree(r.out());
+        JsonNode on = o.get("prefix_cache_on");
+        JsonNode off = o.get("prefix_cache_off");
+        assertEquals(4 * 43, on.get("prompt_tokens").asLong());
+        assertEquals(4 * 43, off.get("computed_prompt_tokens").asLong(), "off computes every prompt token");
+        assertEquals(0, off.get("cached_prompt_tokens").asLong());
+        // the first request computes its 43 tokens; the other three wait for its head and reuse its two whole blocks
+        assertEquals(3 * 32, on.get("cached_prompt_tokens").asLong());
+        assertEquals(43 + 3 * 11, on.get("computed_prompt_tokens").asLong());
+        assertEquals(8, on.get("generated_tokens").asLong());
+        assertEquals(172.0 / 76, o.get("computed_prompt_tokens_off_over_on").asDouble(), 1e-12);
+        assertEquals("f16", o.get("kv_type").asText());
+    }
 }
