@@ -106,6 +106,10 @@ public final class JobOptions {
             + "(default: ${DEFAULT-VALUE}).")
     boolean prefixCache;
 
+    @Option(names = "--kv-type", defaultValue = "f16", description = "CPU: how the KV cache stores keys and values: f16 "
+            + "(half the memory of f32, as llama.cpp's default), bf16, or f32 (exact) (default: ${DEFAULT-VALUE}).")
+    String kvType;
+
     /** A switch spelled on|off; true|false too, as YAML 1.1 reads a bare {@code off} in a config file as false. */
     static final class OnOff implements CommandLine.ITypeConverter<Boolean> {
         @Override
@@ -294,10 +298,10 @@ public final class JobOptions {
     public ModelSpec modelSpec() {
         try {
             return new ModelSpec(model, new EngineOptions(device, threads, maxBatchSize, contextLength)
-                    .withWeightMemory(weightMemory).withPrefixCache(prefixCache));
+                    .withWeightMemory(weightMemory).withPrefixCache(prefixCache).withKvType(kvType));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--device/--threads/--max-batch-size/--context-length/--weight-memory: "
-                    + e.getMessage());
+            throw new IllegalArgumentException("--device/--threads/--max-batch-size/--context-length/--weight-memory"
+                    + "/--kv-type: " + e.getMessage());
         }
     }
 
@@ -336,6 +340,7 @@ public final class JobOptions {
         m.put("batch_size", batchSize);
         m.put("max_batch_size", maxBatchSize);
         m.put("prefix_cache", prefixCache ? "on" : "off");
+        m.put("kv_type", kvType);
         return m;
     }
 

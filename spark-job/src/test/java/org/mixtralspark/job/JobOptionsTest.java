@@ -46,6 +46,9 @@ class JobOptionsTest {
                 .modelSpec().engineOptions().prefixCache(), "--prefix-cache off reaches the engine options");
         assertEquals("off", JobOptions.parse("--input", "x", "--model", "m", "--output", "o", "--prefix-cache", "off")
                 .describe().get("prefix_cache"), "the summary's options say it");
+        assertEquals("f16", o.modelSpec().engineOptions().kvType(), "issue 10: f16 KV by default, as llama.cpp");
+        assertEquals("bf16", JobOptions.parse("--input", "x", "--model", "m", "--output", "o", "--kv-type", "BF16")
+                .modelSpec().engineOptions().kvType(), "--kv-type reaches the engine options");
     }
 
     @Test
@@ -117,9 +120,12 @@ class JobOptionsTest {
         assertEquals("give --prompt-col or --messages-col, not both",
                 message(with("--prompt-col", "p", "--messages-col", "m")));
         assertTrue(message(with("--device", "tpu")).startsWith(
-                "--device/--threads/--max-batch-size/--context-length/--weight-memory: device = tpu: must be auto, cpu"));
-        assertEquals("--device/--threads/--max-batch-size/--context-length/--weight-memory: weight memory = disk: "
-                + "must be auto, heap or mapped", message(with("--weight-memory", "disk")));
+                "--device/--threads/--max-batch-size/--context-length/--weight-memory/--kv-type: device = tpu: must be auto, "
+                        + "cpu"));
+        assertEquals("--device/--threads/--max-batch-size/--context-length/--weight-memory/--kv-type: weight memory = "
+                + "disk: must be auto, heap or mapped", message(with("--weight-memory", "disk")));
+        assertEquals("--device/--threads/--max-batch-size/--context-length/--weight-memory/--kv-type: KV type = f8: "
+                + "must be f32, f16 or bf16", message(with("--kv-type", "f8")));
         assertEquals("--input is required: a Parquet path or a table name", message("--model", "m", "--output", "o"));
         assertTrue(message(with("--partitions", "many")).contains("'many' is not an int"));
         String pc = message(with("--prefix-cache", "maybe"));

@@ -68,7 +68,7 @@ class MixtralGeneratorTest {
             assertFalse(p.doc().isBlank(), p.name());
             assertEquals(g.uid(), p.parent());
         }
-        assertEquals(List.of("batchSize", "device", "idCol", "inputCol", "maxBatchSize", "maxNewTokens",
+        assertEquals(List.of("batchSize", "device", "idCol", "inputCol", "kvType", "maxBatchSize", "maxNewTokens",
                 "messagesCol", "model", "outputCol", "prefixCache", "seed", "temperature", "threads", "topK", "topP",
                 "weightMemory"),
                 Arrays.stream(g.params()).map(Param::name).sorted().toList());
@@ -91,6 +91,8 @@ class MixtralGeneratorTest {
         assertEquals("mapped", g.getWeightMemory(), "DESIGN §5: mapped by default");
         assertThrows(IllegalArgumentException.class, () -> g.setWeightMemory("disk"));
         assertTrue(g.getPrefixCache(), "issue 10: prefix caching is on by default");
+        assertEquals("f16", g.getKvType(), "issue 10: f16 KV by default");
+        assertThrows(IllegalArgumentException.class, () -> g.setKvType("f8"));
         assertThrows(IllegalArgumentException.class, () -> g.setInputCol(" "));
 
         MixtralGenerator copy = g.setSeed(5).setTemperature(0.3).copy(new org.apache.spark.ml.param.ParamMap());
@@ -125,7 +127,8 @@ class MixtralGeneratorTest {
     @Test
     void saveAndLoadKeepTheParams(@TempDir Path dir) throws Exception {
         MixtralGenerator g = new MixtralGenerator().setModel("/models/x.gguf").setInputCol("text").setSeed(99)
-                .setTemperature(0.8).setTopK(40).setDevice("cpu").setWeightMemory("heap").setPrefixCache(false);
+                .setTemperature(0.8).setTopK(40).setDevice("cpu").setWeightMemory("heap").setPrefixCache(false)
+                .setKvType("f32");
         String path = dir.resolve("gen").toString();
         g.save(path);
         MixtralGenerator back = MixtralGenerator.load(path);
@@ -138,6 +141,7 @@ class MixtralGeneratorTest {
         assertEquals("cpu", back.getDevice());
         assertEquals("heap", back.getWeightMemory());
         assertFalse(back.getPrefixCache());
+        assertEquals("f32", back.getKvType());
 
         // Inside a Pipeline too.
         PipelineModel fitted = new Pipeline().setStages(new PipelineStage[] {

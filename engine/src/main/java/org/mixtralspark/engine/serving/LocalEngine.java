@@ -136,7 +136,9 @@ final class LocalEngine implements Engine {
         String invalid = validate(samples.get(0));
         if (invalid != null || closed) {
             for (GenerationRequest r : samples) {
-                rejected.incrementAndGet();
+                if (invalid != null) {
+                    rejected.incrementAndGet();
+                }
                 futures.add(CompletableFuture.completedFuture(GenerationResult.failed(r.id(), r.promptIds(),
                         invalid != null ? invalid : "the engine is closed")));
             }
