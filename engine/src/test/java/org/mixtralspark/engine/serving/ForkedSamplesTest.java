@@ -93,6 +93,37 @@ class ForkedSamplesTest {
     }
 
     @Test
+    void samplesInACacheTooSmallForAllOfThemArePreemptedAndStillGiveTheSameOutputs() {
+        List<GenerationResult> alone = new ArrayList<>();
+        try (Engine e = Engines.open(model, options(false).withMaxBatchSize(1))) {
+            for (GenerationRequest r : samples()) {
+                alone.add(e.submit(r).join());
+            }
+        }
+        // 6 blocks of 16: the prompt takes 3 (two whole, one partial); five samples sharing them need 4 copies of the
+        // partial one at their first write, so some are pre-empted at once, and again when they grow past position 48
+        long perBlock = org.mixtralspark.engine.backend.cpu.PagedKvCache.bytesPerBlock(C,
+                BlockAllocator.DEFAULT_BLOCK_SIZE, options(true).kvStorage());
+        for (boolean prefixCache : new boolean[] {false, true}) {
+            try (Engine e = Engines.open(model, options(prefixCache).withKvCacheBytes(6 * perBlock))) {
+                List<GenerationResult> forked = new ArrayList<>();
+                for (CompletableFuture<GenerationResult> f : e.submitSamples(samples())) {
+                    forked.add(f.join());
+                }
+                for (int i = 0; i < alone.size(); i++) {
+                    assertTrue(forked.get(i).ok(), forked.get(i).error());
+                    assertArrayEquals(alone.get(i).tokenIds(), forked.get(i).tokenIds(), "tokens of " + i);
+                    assertEquals(alone.get(i).logprobs(), forked.get(i).logprobs(), "log-probabilities of " + i);
+                }
+                assertTrue(((LocalEngine) e).preemptions() > 0, "a cache this small pre-empts forked samples");
+                BlockAllocator blocks = ((LocalEngine) e).blocks();
+                assertEquals(6, blocks.totalBlocks());
+                assertEquals(blocks.totalBlocks(), blocks.freeBlocks(), "every block is free again");
+            }
+        }
+    }
+
+    @Test
     void badSamplesAreRefusedOrFailAlone() {
         try (Engine e = Engines.open(model, options(true))) {
             assertThrows(IllegalArgumentException.class, () -> e.submitSamples(List.of()));
