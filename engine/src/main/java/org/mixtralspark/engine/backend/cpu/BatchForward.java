@@ -175,14 +175,15 @@ public final class BatchForward {
                 int qOff = t * c.qDim() + h * hd;
                 float[] scores = scratch(pos + 1);
                 float max = Float.NEGATIVE_INFINITY;
-                for (int p = 0; p <= pos; p++) {
+                int first = c.firstAttended(pos); // 0, or the sliding window's first position
+                for (int p = first; p <= pos; p++) {
                     int kOff = (table.block(p / blockSize) * blockSize + p % blockSize) * kvDim + kvOff;
                     float s = dot(q, qOff, keys, kOff, hd);
                     scores[p] = s * scale;
                     max = Math.max(max, scores[p]);
                 }
                 double sum = 0;
-                for (int p = 0; p <= pos; p++) {
+                for (int p = first; p <= pos; p++) {
                     float e = (float) Math.exp(scores[p] - max);
                     scores[p] = e;
                     sum += e;
@@ -190,7 +191,7 @@ public final class BatchForward {
                 float inv = (float) (1.0 / sum);
                 int oOff = t * c.qDim() + h * hd;
                 java.util.Arrays.fill(out, oOff, oOff + hd, 0f);
-                for (int p = 0; p <= pos; p++) {
+                for (int p = first; p <= pos; p++) {
                     int vOff = (table.block(p / blockSize) * blockSize + p % blockSize) * kvDim + kvOff;
                     if (VectorSupport.AVAILABLE) {
                         VectorOps.axpy(scores[p] * inv, values, vOff, out, oOff, hd);
@@ -235,7 +236,7 @@ public final class BatchForward {
                 int last = positions[to - 1];
                 float[] keys = headBuffer(keyScratch, (last + 1) * hd);
                 float[] values = headBuffer(valueScratch, (last + 1) * hd);
-                for (int p = 0; p <= last; p++) {
+                for (int p = c.firstAttended(positions[from]); p <= last; p++) {
                     int at = (table.block(p / blockSize) * blockSize + p % blockSize) * kvDim + g * hd;
                     cache.readKeys(layer, at, keys, p * hd, hd);
                     cache.readValues(layer, at, values, p * hd, hd);
@@ -246,13 +247,14 @@ public final class BatchForward {
                         int qOff = t * c.qDim() + h * hd;
                         float[] scores = scratch(pos + 1);
                         float max = Float.NEGATIVE_INFINITY;
-                        for (int p = 0; p <= pos; p++) {
+                        int first = c.firstAttended(pos);
+                        for (int p = first; p <= pos; p++) {
                             float s = dot(q, qOff, keys, p * hd, hd);
                             scores[p] = s * scale;
                             max = Math.max(max, scores[p]);
                         }
                         double sum = 0;
-                        for (int p = 0; p <= pos; p++) {
+                        for (int p = first; p <= pos; p++) {
                             float e = (float) Math.exp(scores[p] - max);
                             scores[p] = e;
                             sum += e;
@@ -260,7 +262,7 @@ public final class BatchForward {
                         float inv = (float) (1.0 / sum);
                         int oOff = t * c.qDim() + h * hd;
                         java.util.Arrays.fill(out, oOff, oOff + hd, 0f);
-                        for (int p = 0; p <= pos; p++) {
+                        for (int p = first; p <= pos; p++) {
                             if (VectorSupport.AVAILABLE) {
                                 VectorOps.axpy(scores[p] * inv, values, p * hd, out, oOff, hd);
                             } else {

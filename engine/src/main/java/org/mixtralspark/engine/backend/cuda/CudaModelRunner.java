@@ -85,6 +85,13 @@ public final class CudaModelRunner implements ModelRunner {
 
     /** Uploads a loaded model's weights to the device {@code o} names. */
     public static CudaModelRunner load(MixtralWeights weights, String name, CudaOptions o) {
+        MixtralConfig c = weights.config();
+        if (c.slidingWindow() > 0 && c.slidingWindow() < o.contextLength()) {
+            // TODO: the CUDA attention kernel attends to every position; windowed attention is the CPU's only
+            throw new IllegalArgumentException(name + ": sliding_window = " + c.slidingWindow() + " is shorter than "
+                    + "the context (" + o.contextLength() + "), and the CUDA backend has no sliding-window attention: "
+                    + "use --device cpu, or --context-length " + c.slidingWindow() + " or less");
+        }
         return new CudaModelRunner(weights.config(), name, o,
                 ctx -> DeviceWeights.upload(weights, o.precision(), ctx.mem()));
     }
