@@ -105,6 +105,28 @@ public final class JobOptions {
             + "they cannot load, said in the executor log) or exact (fp32 activations) (default: ${DEFAULT-VALUE}).")
     String cpuMath;
 
+    @Option(names = "--prefix-cache", arity = "1", defaultValue = "on", converter = OnOff.class, description = "on: a prompt that starts like an earlier one "
+            + "on the same executor reuses the keys and values of the shared whole blocks (the output's "
+            + "cached_prompt_tokens, the summary's prefix_cache_hit_rate); off: every prompt token is computed "
+            + "(default: ${DEFAULT-VALUE}).")
+    boolean prefixCache;
+
+    @Option(names = "--kv-type", defaultValue = "f16", description = "CPU: how the KV cache stores keys and values: f16 "
+            + "(half the memory of f32, as llama.cpp's default), bf16, or f32 (exact) (default: ${DEFAULT-VALUE}).")
+    String kvType;
+
+    /** A switch spelled on|off; true|false too, as YAML 1.1 reads a bare {@code off} in a config file as false. */
+    static final class OnOff implements CommandLine.ITypeConverter<Boolean> {
+        @Override
+        public Boolean convert(String v) {
+            switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
+                case "on", "true": return true;
+                case "off", "false": return false;
+                default: throw new CommandLine.TypeConversionException("'" + v + "' is not on or off");
+            }
+        }
+    }
+
     @Option(names = "--master", description = "Spark master when not run by spark-submit, e.g. local[2].")
     String master;
 
@@ -281,10 +303,11 @@ public final class JobOptions {
     public ModelSpec modelSpec() {
         try {
             return new ModelSpec(model, new EngineOptions(device, threads, maxBatchSize, contextLength)
-                    .withWeightMemory(weightMemory).withCpuMath(cpuMath));
+                    .withWeightMemory(weightMemory).withCpuMath(cpuMath).withPrefixCache(prefixCache)
+                    .withKvType(kvType));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--device/--threads/--max-batch-size/--context-length/--weight-memory/"
-                    + "--cpu-math: " + e.getMessage());
+                    + "--cpu-math/--kv-type: " + e.getMessage());
         }
     }
 
@@ -322,6 +345,8 @@ public final class JobOptions {
         m.put("stop", stop == null ? List.of() : new ArrayList<>(stop));
         m.put("batch_size", batchSize);
         m.put("max_batch_size", maxBatchSize);
+        m.put("prefix_cache", prefixCache ? "on" : "off");
+        m.put("kv_type", kvType);
         return m;
     }
 

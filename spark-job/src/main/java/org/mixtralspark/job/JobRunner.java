@@ -113,14 +113,14 @@ public final class JobRunner {
         details.put("app_id", spark.sparkContext().applicationId());
         details.put("options", o.describe());
         JobSummary summary = new JobSummary(metrics.rows(), metrics.ok(), metrics.errors(), metrics.promptTokens(),
-                metrics.completionTokens(), wall, metrics.engineLoadsPerExecutor(), metrics.executorPids(), inputRows,
+                metrics.completionTokens(), metrics.cachedPromptTokens(), wall, metrics.engineLoadsPerExecutor(), metrics.executorPids(), inputRows,
                 resuming ? inputRows - metrics.rows() : 0, outputRows, details);
         String json = summary.toJson();
         String summaryPath = o.summaryPath() != null ? o.summaryPath() : out.defaultSummaryPath();
         out.writeText(summaryPath, json + "\n");
-        LOG.info("done: {} rows ({} ok, {} errors), {} prompt + {} completion tokens in {} s = {} tokens/s; engine "
-                + "loads per executor {}; summary in {}", summary.rows(), summary.ok(), summary.errors(),
-                summary.promptTokens(), summary.completionTokens(), String.format("%.1f", wall),
+        LOG.info("done: {} rows ({} ok, {} errors), {} prompt ({} from the prefix cache) + {} completion tokens in {} s "
+                + "= {} tokens/s; engine loads per executor {}; summary in {}", summary.rows(), summary.ok(),
+                summary.errors(), summary.promptTokens(), summary.cachedPromptTokens(), summary.completionTokens(), String.format("%.1f", wall),
                 String.format("%.1f", summary.tokensPerSecond()), summary.engineLoads(), summaryPath);
         if (o.show() > 0) {
             Dataset<Row> written = out.read();

@@ -16,6 +16,7 @@ import java.util.Map;
  * @param errors           error rows
  * @param promptTokens     prompt tokens evaluated
  * @param completionTokens tokens generated
+ * @param cachedPromptTokens prompt tokens the engines took from their prefix caches (part of promptTokens)
  * @param wallSeconds      from reading the input to the end of the write
  * @param engineLoads      engines loaded per executor id (one per executor JVM is the design)
  * @param executorPids     process id of each executor JVM that ran tasks
@@ -25,7 +26,7 @@ import java.util.Map;
  * @param details          where from, where to, with what (the effective options, Spark's master and versions)
  */
 public record JobSummary(long rows, long ok, long errors, long promptTokens, long completionTokens,
-                         double wallSeconds, Map<String, Integer> engineLoads, Map<String, Long> executorPids,
+                         long cachedPromptTokens, double wallSeconds, Map<String, Integer> engineLoads, Map<String, Long> executorPids,
                          long inputRows, long skippedExisting, long outputRows, Map<String, Object> details) {
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -33,6 +34,11 @@ public record JobSummary(long rows, long ok, long errors, long promptTokens, lon
     /** Generated tokens per second of wall time: the whole job's throughput, Spark and Arrow included. */
     public double tokensPerSecond() {
         return wallSeconds > 0 ? completionTokens / wallSeconds : 0;
+    }
+
+    /** Cached prompt tokens / prompt tokens: the share of the prompts the prefix cache saved (0 with no prompt). */
+    public double prefixCacheHitRate() {
+        return promptTokens > 0 ? (double) cachedPromptTokens / promptTokens : 0;
     }
 
     public Map<String, Object> toMap() {
@@ -44,6 +50,8 @@ public record JobSummary(long rows, long ok, long errors, long promptTokens, lon
         m.put("completion_tokens", completionTokens);
         m.put("wall_s", Math.round(wallSeconds * 1000) / 1000.0);
         m.put("tokens_per_s", Math.round(tokensPerSecond() * 10) / 10.0);
+        m.put("cached_prompt_tokens", cachedPromptTokens);
+        m.put("prefix_cache_hit_rate", Math.round(prefixCacheHitRate() * 10000) / 10000.0);
         m.put("engine_loads", engineLoads);
         m.put("executor_pids", executorPids);
         m.put("input_rows", inputRows);

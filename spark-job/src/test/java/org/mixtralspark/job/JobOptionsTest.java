@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -43,6 +44,28 @@ class JobOptionsTest {
         assertEquals("exact", JobOptions.parse("--input", "x", "--model", "m", "--output", "o", "--cpu-math",
                 "exact").modelSpec().engineOptions().cpuMath(), "reaches the engine options");
         assertEquals(0, o.partitions());
+        assertTrue(o.modelSpec().engineOptions().prefixCache(), "issue 10: prefix caching is on by default");
+        assertFalse(JobOptions.parse("--input", "x", "--model", "m", "--output", "o", "--prefix-cache", "off")
+                .modelSpec().engineOptions().prefixCache(), "--prefix-cache off reaches the engine options");
+        assertEquals("off", JobOptions.parse("--input", "x", "--model", "m", "--output", "o", "--prefix-cache", "off")
+                .describe().get("prefix_cache"), "the summary's options say it");
+        assertEquals("f16", o.modelSpec().engineOptions().kvType(), "issue 10: f16 KV by default, as llama.cpp");
+        assertEquals("bf16", JobOptions.parse("--input", "x", "--model", "m", "--output", "o", "--kv-type", "BF16")
+                .modelSpec().engineOptions().kvType(), "--kv-type reaches the engine options");
+    }
+
+    @Test
+    void prefixCacheFromTheConfigFile(@TempDir Path dir) throws Exception {
+        // YAML 1.1 reads a bare off as the boolean false: the key must still mean "off", not an error
+        for (String value : List.of("off", "\"off\"", "false")) {
+            Path yaml = dir.resolve("pc.yaml");
+            Files.writeString(yaml, "input: x\nmodel: m\noutput: o\nprefix-cache: " + value + "\n");
+            assertFalse(JobOptions.parse("--config", yaml.toString()).modelSpec().engineOptions().prefixCache(),
+                    value);
+        }
+        Path props = dir.resolve("pc.properties");
+        Files.writeString(props, "input=x\nmodel=m\noutput=o\nprefix_cache=on\n");
+        assertTrue(JobOptions.parse("--config", props.toString()).modelSpec().engineOptions().prefixCache());
     }
 
     @Test
@@ -100,13 +123,18 @@ class JobOptionsTest {
         assertEquals("give --prompt-col or --messages-col, not both",
                 message(with("--prompt-col", "p", "--messages-col", "m")));
         assertTrue(message(with("--device", "tpu")).startsWith(
-                "--device/--threads/--max-batch-size/--context-length/--weight-memory/--cpu-math: device = tpu: must be auto, cpu"));
-        assertEquals("--device/--threads/--max-batch-size/--context-length/--weight-memory/--cpu-math: weight memory = "
-                + "disk: must be auto, heap or mapped", message(with("--weight-memory", "disk")));
-        assertEquals("--device/--threads/--max-batch-size/--context-length/--weight-memory/--cpu-math: CPU math = "
-                + "quick: must be fast or exact", message(with("--cpu-math", "quick")));
+                "--device/--threads/--max-batch-size/--context-length/--weight-memory/--cpu-math/--kv-type: device = tpu: "
+                        + "must be auto, cpu"));
+        assertEquals("--device/--threads/--max-batch-size/--context-length/--weight-memory/--cpu-math/--kv-type: "
+                + "weight memory = disk: must be auto, heap or mapped", message(with("--weight-memory", "disk")));
+        assertEquals("--device/--threads/--max-batch-size/--context-length/--weight-memory/--cpu-math/--kv-type: "
+                + "CPU math = quick: must be fast or exact", message(with("--cpu-math", "quick")));
+        assertEquals("--device/--threads/--max-batch-size/--context-length/--weight-memory/--cpu-math/--kv-type: "
+                + "KV type = f8: must be f32, f16 or bf16", message(with("--kv-type", "f8")));
         assertEquals("--input is required: a Parquet path or a table name", message("--model", "m", "--output", "o"));
         assertTrue(message(with("--partitions", "many")).contains("'many' is not an int"));
+        String pc = message(with("--prefix-cache", "maybe"));
+        assertTrue(pc.contains("--prefix-cache") && pc.contains("maybe") && pc.contains("on") && pc.contains("off"), pc);
     }
 
     @Test

@@ -89,8 +89,9 @@ class JobRunnerTest {
 
         Dataset<Row> written = spark.read().parquet(out);
         assertEquals(43, written.count());
-        assertEquals(List.of("id", "generation", "finish_reason", "prompt_tokens", "completion_tokens", "error",
-                "latency_ms", "model", "max_new_tokens", "temperature", "top_p", "top_k", "seed", "stop"),
+        assertEquals(List.of("id", "generation", "finish_reason", "prompt_tokens", "completion_tokens",
+                "cached_prompt_tokens", "error", "latency_ms", "model", "max_new_tokens", "temperature", "top_p",
+                "top_k", "seed", "stop"),
                 List.of(written.columns()));
         List<Row> p005 = written.filter("id = 'p005'").collectAsList();
         assertEquals(2, p005.size(), "a duplicate id is an error row, not a silent merge");
@@ -117,6 +118,49 @@ class JobRunnerTest {
         }
         assertEquals(43, json.get("rows").asLong());
         assertEquals(3, json.get("errors").asLong());
+    }
+
+    @Test
+    void prefixCacheReusesSharedHeadsWithoutChangingAnyGeneration() throws Exception {
+        String head = "you are a careful assistant who answers in one short sentence and never repeats the question "
+                + "back to the user, here are the rules of the game that every answer has to follow exactly: ";
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            rows.add(RowFactory.create("h" + i, head + "question number " + i, null));
+        }
+        String in = dir.resolve("shared-heads").toString();
+        spark.createDataFrame(rows, PROMPTS).write().parquet(in);
+        Map<String, Map<String, Row>> outs = new HashMap<>();
+        Map<String, JobSummary> summaries = new HashMap<>();
+        for (String mode : List.of("on", "off")) {
+            String out = dir.resolve("pc-" + mode).toString();
+            // one sequence at a time, so that every row after the first finds the head in the cache
+            summaries.put(mode, JobRunner.run(spark, options(in, out, "--partitions", "1", "--max-batch-size", "1",
+                    "--prefix-cache", mode)));
+            outs.put(mode, byId(spark.read().parquet(out)));
+        }
+        long cached = 0;
+        long prompt = 0;
+        for (int i = 0; i < 6; i++) {
+            Row on = outs.get("on").get("h" + i);
+            Row off = outs.get("off").get("h" + i);
+            assertEquals(off.<String>getAs("generation"), on.getAs("generation"), "row h" + i);
+            assertEquals(0, off.<Integer>getAs("cached_prompt_tokens"), "off computes every prompt token");
+            cached += on.<Integer>getAs("cached_prompt_tokens");
+            prompt += on.<Integer>getAs("prompt_tokens");
+        }
+        assertTrue(cached >= 5 * 16, "five rows each reuse at least one whole block of the head, got " + cached);
+        JobSummary on = summaries.get("on");
+        assertEquals(cached, on.cachedPromptTokens());
+        assertEquals(prompt, on.promptTokens());
+        assertEquals((double) cached / prompt, on.prefixCacheHitRate(), 1e-12);
+        assertEquals(0, summaries.get("off").cachedPromptTokens());
+        assertEquals(0.0, summaries.get("off").prefixCacheHitRate());
+        JsonNode json = new ObjectMapper().readTree(new File(dir.resolve("pc-on") + ".summary.json"));
+        assertEquals(cached, json.get("cached_prompt_tokens").asLong());
+        assertEquals(Math.round((double) cached / prompt * 10000) / 10000.0,
+                json.get("prefix_cache_hit_rate").asDouble());
+        assertEquals("on", json.get("options").get("prefix_cache").asText());
     }
 
     @Test

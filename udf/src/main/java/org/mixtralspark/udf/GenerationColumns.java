@@ -18,6 +18,8 @@ public final class GenerationColumns {
     public static final String FINISH_REASON = "finish_reason";
     public static final String PROMPT_TOKENS = "prompt_tokens";
     public static final String COMPLETION_TOKENS = "completion_tokens";
+    /** Prompt tokens whose keys and values came from the engine's prefix cache (0 with the cache off). */
+    public static final String CACHED_PROMPT_TOKENS = "cached_prompt_tokens";
     public static final String ERROR = "error";
     public static final String LATENCY_MS = "latency_ms";
     public static final String MODEL = "model";
@@ -47,6 +49,7 @@ public final class GenerationColumns {
         f.add(field(FINISH_REASON, DataTypes.StringType));
         f.add(field(PROMPT_TOKENS, DataTypes.IntegerType));
         f.add(field(COMPLETION_TOKENS, DataTypes.IntegerType));
+        f.add(field(CACHED_PROMPT_TOKENS, DataTypes.IntegerType));
         f.add(field(ERROR, DataTypes.StringType));
         f.add(field(LATENCY_MS, DataTypes.LongType));
         f.add(field(MODEL, DataTypes.StringType));

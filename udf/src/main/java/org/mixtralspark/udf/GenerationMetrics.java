@@ -19,6 +19,7 @@ public final class GenerationMetrics implements Serializable {
     private final LongAccumulator errors;
     private final LongAccumulator promptTokens;
     private final LongAccumulator completionTokens;
+    private final LongAccumulator cachedPromptTokens;
     /** One entry per finished task: "executorId\tpid\tengineLoadsInThatJvm". */
     private final CollectionAccumulator<String> engineLoads;
 
@@ -28,6 +29,7 @@ public final class GenerationMetrics implements Serializable {
         errors = sc.longAccumulator("mixtral rows error");
         promptTokens = sc.longAccumulator("mixtral prompt tokens");
         completionTokens = sc.longAccumulator("mixtral completion tokens");
+        cachedPromptTokens = sc.longAccumulator("mixtral cached prompt tokens");
         engineLoads = sc.collectionAccumulator("mixtral engine loads");
     }
 
@@ -36,11 +38,12 @@ public final class GenerationMetrics implements Serializable {
         return new GenerationMetrics(sc);
     }
 
-    void addRow(boolean isOk, int prompt, int completion) {
+    void addRow(boolean isOk, int prompt, int completion, int cachedPrompt) {
         rows.add(1);
         (isOk ? ok : errors).add(1);
         promptTokens.add(prompt);
         completionTokens.add(completion);
+        cachedPromptTokens.add(cachedPrompt);
     }
 
     void addEngineLoads(String executorId, long pid, int loads) {
@@ -65,6 +68,11 @@ public final class GenerationMetrics implements Serializable {
 
     public long completionTokens() {
         return completionTokens.value();
+    }
+
+    /** Prompt tokens the engines took from their prefix caches instead of computing them. */
+    public long cachedPromptTokens() {
+        return cachedPromptTokens.value();
     }
 
     /** Engine loads per executor id (the JVM's count as its last task saw it). */

@@ -1,6 +1,7 @@
 package org.mixtralspark.udf;
 
 import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.LongParam;
@@ -55,6 +56,8 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     private IntParam topK;
     private LongParam seed;
     private IntParam batchSize;
+    private BooleanParam prefixCache;
+    private Param<String> kvType;
 
     public MixtralGenerator() {
         this(Identifiable$.MODULE$.randomUID("mixtralGenerator"));
@@ -109,6 +112,14 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
         batchSize = new IntParam(this, "batchSize", "rows per Arrow batch handed to the engine, >= 1",
                 ParamValidators.gtEq(1));
         setDefault(batchSize, 64);
+        prefixCache = new BooleanParam(this, "prefixCache", "true: a prompt that starts like an earlier one on the "
+                + "same executor reuses the keys and values of the shared whole blocks (cached_prompt_tokens counts "
+                + "them); false: every prompt token is computed");
+        setDefault(prefixCache, true);
+        kvType = new Param<>(this, "kvType", "CPU: how the KV cache stores keys and values: f16 (half the memory of "
+                + "f32, as llama.cpp's default), bf16 or f32 (exact)", check((String v) -> v != null
+                && v.matches("f16|bf16|f32")));
+        setDefault(kvType, "f16");
     }
 
     public Param<String> idCol() { return idCol; }
@@ -126,6 +137,8 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     public IntParam topK() { return topK; }
     public LongParam seed() { return seed; }
     public IntParam batchSize() { return batchSize; }
+    public BooleanParam prefixCache() { return prefixCache; }
+    public Param<String> kvType() { return kvType; }
 
     public String getIdCol() { return $(idCol); }
     public String getInputCol() { return $(inputCol); }
@@ -142,6 +155,8 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     public int getTopK() { return (Integer) $(topK); }
     public long getSeed() { return (Long) $(seed); }
     public int getBatchSize() { return (Integer) $(batchSize); }
+    public boolean getPrefixCache() { return (Boolean) $(prefixCache); }
+    public String getKvType() { return $(kvType); }
 
     public MixtralGenerator setIdCol(String v) { set(idCol, v); return this; }
     public MixtralGenerator setInputCol(String v) { set(inputCol, v); return this; }
@@ -158,6 +173,8 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     public MixtralGenerator setTopK(int v) { set(topK, v); return this; }
     public MixtralGenerator setSeed(long v) { set(seed, v); return this; }
     public MixtralGenerator setBatchSize(int v) { set(batchSize, v); return this; }
+    public MixtralGenerator setPrefixCache(boolean v) { set(prefixCache, v); return this; }
+    public MixtralGenerator setKvType(String v) { set(kvType, v); return this; }
 
     @Override
     public String uid() {
@@ -195,7 +212,8 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
         }
         boolean chat = !getMessagesCol().isEmpty();
         ModelSpec spec = new ModelSpec(getModel(), new EngineOptions(getDevice(), getThreads(), getMaxBatchSize(), 0)
-                .withWeightMemory(getWeightMemory()));
+                .withWeightMemory(getWeightMemory()).withPrefixCache(getPrefixCache())
+                .withKvType(getKvType()));
         SamplingParams defaults = SamplingParams.builder().maxNewTokens(getMaxNewTokens())
                 .temperature((float) getTemperature()).topP((float) getTopP()).topK(getTopK()).build();
         return new GenerateFunction(schema, getIdCol(), chat ? null : getInputCol(), chat ? getMessagesCol() : null,

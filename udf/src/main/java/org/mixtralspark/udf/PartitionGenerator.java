@@ -168,35 +168,35 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
         UTF8String error = res.isNullAt(ResultColumns.ERROR) ? null : res.getUTF8String(ResultColumns.ERROR);
         int prompt = res.getInt(ResultColumns.PROMPT_TOKENS);
         int completion = res.getInt(ResultColumns.COMPLETION_TOKENS);
-        count(!finish.equals(ERROR), prompt, completion);
-        return values(res.getUTF8String(ResultColumns.GENERATION), finish, prompt, completion, error,
+        int cached = res.getInt(ResultColumns.CACHED_PROMPT_TOKENS);
+        count(!finish.equals(ERROR), prompt, completion, cached);
+        return values(res.getUTF8String(ResultColumns.GENERATION), finish, prompt, completion, cached, error,
                 res.getLong(ResultColumns.LATENCY_MS), params);
     }
 
     /** The generation's columns for a row that never reached the engine. */
     private InternalRow errorRow(PreparedRow p) {
-        count(false, 0, 0);
-        return values(UTF8String.EMPTY_UTF8, ERROR, 0, 0, UTF8String.fromString(p.error()), 0L, p.shown());
+        count(false, 0, 0, 0);
+        return values(UTF8String.EMPTY_UTF8, ERROR, 0, 0, 0, UTF8String.fromString(p.error()), 0L, p.shown());
     }
 
     private static final UTF8String ERROR = UTF8String.fromString("error");
 
-    private void count(boolean isOk, int prompt, int completion) {
+    private void count(boolean isOk, int prompt, int completion, int cachedPrompt) {
         rows++;
         if (isOk) {
             ok++;
         }
         completionTokens += completion;
         if (f.metrics != null) {
-            f.metrics.addRow(isOk, prompt, completion);
+            f.metrics.addRow(isOk, prompt, completion, cachedPrompt);
         }
     }
 
-    /** In {@link GenerationColumns#fields} order. */
-    private InternalRow values(UTF8String generation, UTF8String finish, int prompt, int completion, UTF8String error,
-                               long latency, ParamsUsed p) {
-        return new GenericInternalRow(new Object[] {generation, finish, prompt, completion, error, latency, modelName,
-            p.maxNewTokens(), p.temperature(), p.topP(), p.topK(), p.seed(), stop(p.stop())});
+    private InternalRow values(UTF8String generation, UTF8String finish, int prompt, int completion, int cachedPrompt,
+                               UTF8String error, long latency, ParamsUsed p) {
+        return new GenericInternalRow(new Object[] {generation, finish, prompt, completion, cachedPrompt, error,
+            latency, modelName, p.maxNewTokens(), p.temperature(), p.topP(), p.topK(), p.seed(), stop(p.stop())});
     }
 
     private static GenericArrayData stop(List<String> stop) {

@@ -17,6 +17,7 @@ import java.util.function.Function;
  *   finish_reason     utf8    not null   stop | length | error
  *   prompt_tokens     int32   not null
  *   completion_tokens int32   not null
+ *   cached_prompt_tokens int32 not null  prompt tokens taken from the engine's prefix cache
  *   error             utf8    null unless finish_reason = error
  *   latency_ms        int64   not null   submit to completion, queueing included
  * </pre>
@@ -33,6 +34,7 @@ final class ResultColumns {
             column("finish_reason", ArrowCodec.UTF8, a -> a.result().finishReason().wireName()),
             column("prompt_tokens", ArrowCodec.INT32, a -> a.result().promptIds().length),
             column("completion_tokens", ArrowCodec.INT32, a -> a.result().tokenIds().length),
+            column("cached_prompt_tokens", ArrowCodec.INT32, a -> a.result().cachedPromptTokens()),
             column("error", ArrowCodec.NULLABLE_UTF8, a -> a.result().error()),
             column("latency_ms", ArrowCodec.INT64, Answered::latencyMs));
 
@@ -43,6 +45,7 @@ final class ResultColumns {
     static final int FINISH_REASON = index("finish_reason");
     static final int PROMPT_TOKENS = index("prompt_tokens");
     static final int COMPLETION_TOKENS = index("completion_tokens");
+    static final int CACHED_PROMPT_TOKENS = index("cached_prompt_tokens");
     static final int ERROR = index("error");
     static final int LATENCY_MS = index("latency_ms");
 

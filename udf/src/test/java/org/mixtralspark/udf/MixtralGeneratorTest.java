@@ -68,8 +68,9 @@ class MixtralGeneratorTest {
             assertFalse(p.doc().isBlank(), p.name());
             assertEquals(g.uid(), p.parent());
         }
-        assertEquals(List.of("batchSize", "device", "idCol", "inputCol", "maxBatchSize", "maxNewTokens",
-                "messagesCol", "model", "outputCol", "seed", "temperature", "threads", "topK", "topP", "weightMemory"),
+        assertEquals(List.of("batchSize", "device", "idCol", "inputCol", "kvType", "maxBatchSize", "maxNewTokens",
+                "messagesCol", "model", "outputCol", "prefixCache", "seed", "temperature", "threads", "topK", "topP",
+                "weightMemory"),
                 Arrays.stream(g.params()).map(Param::name).sorted().toList());
         assertEquals("id", g.getIdCol());
         assertEquals("prompt", g.getInputCol());
@@ -89,6 +90,9 @@ class MixtralGeneratorTest {
         g.setDevice("auto");
         assertEquals("mapped", g.getWeightMemory(), "DESIGN §5: mapped by default");
         assertThrows(IllegalArgumentException.class, () -> g.setWeightMemory("disk"));
+        assertTrue(g.getPrefixCache(), "issue 10: prefix caching is on by default");
+        assertEquals("f16", g.getKvType(), "issue 10: f16 KV by default");
+        assertThrows(IllegalArgumentException.class, () -> g.setKvType("f8"));
         assertThrows(IllegalArgumentException.class, () -> g.setInputCol(" "));
 
         MixtralGenerator copy = g.setSeed(5).setTemperature(0.3).copy(new org.apache.spark.ml.param.ParamMap());
@@ -110,8 +114,8 @@ class MixtralGeneratorTest {
         Dataset<Row> out = g.transform(in);
         assertEquals(g.transformSchema(in.schema()), out.schema());
         assertEquals(List.of("id", "text", "expected", "completion", "finish_reason", "prompt_tokens",
-                "completion_tokens", "error", "latency_ms", "model", "max_new_tokens", "temperature", "top_p", "top_k",
-                "seed", "stop"), List.of(out.columns()));
+                "completion_tokens", "cached_prompt_tokens", "error", "latency_ms", "model", "max_new_tokens",
+                "temperature", "top_p", "top_k", "seed", "stop"), List.of(out.columns()));
         List<Row> rows = out.collectAsList();
         assertEquals(4, rows.size());
         for (Row r : rows) {
@@ -123,7 +127,8 @@ class MixtralGeneratorTest {
     @Test
     void saveAndLoadKeepTheParams(@TempDir Path dir) throws Exception {
         MixtralGenerator g = new MixtralGenerator().setModel("/models/x.gguf").setInputCol("text").setSeed(99)
-                .setTemperature(0.8).setTopK(40).setDevice("cpu").setWeightMemory("heap");
+                .setTemperature(0.8).setTopK(40).setDevice("cpu").setWeightMemory("heap").setPrefixCache(false)
+                .setKvType("f32");
         String path = dir.resolve("gen").toString();
         g.save(path);
         MixtralGenerator back = MixtralGenerator.load(path);
@@ -135,6 +140,8 @@ class MixtralGeneratorTest {
         assertEquals(40, back.getTopK());
         assertEquals("cpu", back.getDevice());
         assertEquals("heap", back.getWeightMemory());
+        assertFalse(back.getPrefixCache());
+        assertEquals("f32", back.getKvType());
 
         // Inside a Pipeline too.
         PipelineModel fitted = new Pipeline().setStages(new PipelineStage[] {

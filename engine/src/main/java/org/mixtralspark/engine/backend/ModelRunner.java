@@ -19,7 +19,8 @@ public interface ModelRunner extends AutoCloseable {
     BlockAllocator blocks();
 
     /**
-     * Runs one step: computes every token of {@code step}, writes their keys and values into the KV cache, and returns
+     * Runs one step: first makes the step's block copies ({@link StepInput#copies}), then computes every token of
+     * {@code step}, writes their keys and values into the KV cache, and returns
      * the next-token logits of the sequences that want them. A sequence's result depends only on its own tokens, not
      * on what else is in the step (batch invariance).
      */

@@ -1,5 +1,6 @@
 package org.mixtralspark.engine.backend;
 
+import org.mixtralspark.engine.kv.BlockCopy;
 import org.mixtralspark.engine.kv.BlockTable;
 
 import java.util.List;
@@ -12,8 +13,10 @@ import java.util.Objects;
  * position, and every earlier position of the sequence is already in the cache.
  *
  * @param sequences the step's sequences, in the scheduler's order (the order of {@link StepOutput}'s rows)
+ * @param copies    KV blocks to copy before the step computes anything (copy-on-write of blocks that forked
+ *                  sequences shared: a sequence of this step writes into each {@code to})
  */
-public record StepInput(List<Sequence> sequences) {
+public record StepInput(List<Sequence> sequences, List<BlockCopy> copies) {
 
     /**
      * One sequence's part of the step: {@code tokenIds[i]} is at position {@code start + i}.
@@ -36,6 +39,12 @@ public record StepInput(List<Sequence> sequences) {
 
     public StepInput {
         sequences = List.copyOf(sequences);
+        copies = List.copyOf(copies);
+    }
+
+    /** A step with no block to copy. */
+    public StepInput(List<Sequence> sequences) {
+        this(sequences, List.of());
     }
 
     /** Tokens in the step, over all its sequences. */

@@ -59,6 +59,19 @@ final class BenchCommand implements Callable<Integer> {
             + "has compiled the kernels (default ${DEFAULT-VALUE}).")
     double warmupSeconds = 10;
 
+    @Option(names = "--shared-prefix-tokens", description = "Instead of the prefill/decode figures, the shared-prefix "
+            + "workload: --requests prompts sharing a head of this many tokens, each with its own --tail-tokens tail, "
+            + "--new-tokens each, run with the prefix cache on and then off (0 = off, the default).")
+    int sharedPrefixTokens = 0;
+
+    @Option(names = "--tail-tokens", description = "Shared-prefix workload: distinct tokens after the head "
+            + "(default ${DEFAULT-VALUE}).")
+    int tailTokens = 64;
+
+    @Option(names = "--requests", description = "Shared-prefix workload: requests, all submitted at once "
+            + "(default ${DEFAULT-VALUE}).")
+    int requests = 512;
+
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
@@ -67,6 +80,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (sharedPrefixTokens > 0) {
+            return sharedPrefix();
+        }
         long weightBytesPerToken;
         long totalWeightBytes;
         try (LoadedModel m = ModelLoader.load(model)) {
@@ -142,6 +158,32 @@ final class BenchCommand implements Callable<Integer> {
                 out.printf("peak RSS %,d bytes%n", rss);
             }
         }
+        return 0;
+    }
+
+    /** The shared-prefix workload, cache on vs off, in one run. */
+    private int sharedPrefix() {
+        Map<String, Object> o = new SharedPrefixBench(model, engineOptions.toOptions(), sharedPrefixTokens, tailTokens,
+                requests, newTokens, warmupSeconds).run();
+        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        if (json) {
+            out.println(Json.write(o));
+            return 0;
+        }
+        out.printf("model %s: %d requests, %d-token shared head + %d-token tails, %d new tokens each; %d threads, "
+                        + "max batch %d, kv %s%n", model, requests, sharedPrefixTokens, tailTokens, newTokens,
+                o.get("threads"), o.get("max_batch_size"), o.get("kv_type"));
+        for (String k : new String[] {"prefix_cache_on", "prefix_cache_off"}) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) o.get(k);
+            out.printf("%-17s: %,d of %,d prompt tokens computed (%,d from the cache), %,d generated in %.1f s = "
+                            + "%.1f tokens/s%n", k.replace('_', ' '), m.get("computed_prompt_tokens"),
+                    m.get("prompt_tokens"), m.get("cached_prompt_tokens"), m.get("generated_tokens"), m.get("wall_s"),
+                    m.get("tokens_per_s"));
+        }
+        out.printf("prompt tokens computed: %.1fx fewer with the cache; tokens/s: %.2fx%n",
+                o.get("computed_prompt_tokens_off_over_on"), o.get("tokens_per_s_on_over_off"));
+        out.printf("peak RSS %,d bytes%n", peakRssBytes());
         return 0;
     }
 

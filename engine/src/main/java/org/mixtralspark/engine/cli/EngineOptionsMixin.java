@@ -29,8 +29,19 @@ final class EngineOptionsMixin {
             + "${DEFAULT-VALUE}; -Dmixtral.cpu.math overrides it).")
     String cpuMath = EngineOptions.DEFAULT_CPU_MATH;
 
+    @Option(names = "--prefix-cache", description = "on: a prompt that starts like an earlier one reuses the keys and "
+            + "values of the shared whole blocks; off: every prompt token is computed (default ${DEFAULT-VALUE}).")
+    OnOff prefixCache = OnOff.on;
+
+    @Option(names = "--kv-type", description = "CPU: how the KV cache stores keys and values: f16 (half the memory of "
+            + "f32, as llama.cpp's default), bf16, or f32 (exact) (default ${DEFAULT-VALUE}).")
+    String kvType = EngineOptions.DEFAULT_KV_TYPE;
+
+    /** A switch spelled on|off on the command line. */
+    enum OnOff { on, off }
+
     EngineOptions toOptions() {
         return new EngineOptions(device, threads, maxBatchSize, contextLength).withWeightMemory(weightMemory)
-                .withCpuMath(cpuMath);
+                .withCpuMath(cpuMath).withPrefixCache(prefixCache == OnOff.on).withKvType(kvType);
     }
 }

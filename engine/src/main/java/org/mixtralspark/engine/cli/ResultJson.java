@@ -20,6 +20,7 @@ final class ResultJson {
         o.put("token_ids", r.tokenIds());
         o.put("text", r.text());
         o.put("finish_reason", r.finishReason().wireName());
+        o.put("cached_prompt_tokens", r.cachedPromptTokens());
         List<Map<String, Object>> lps = new ArrayList<>();
         for (TokenLogprob lp : r.logprobs()) {
             Map<String, Object> m = new LinkedHashMap<>();

@@ -159,6 +159,63 @@ public final class BlockAllocator {
     }
 
     /**
+     * Makes the empty {@code child} hold every block of {@code parent} (vLLM's fork): each block gains a reference,
+     * no key or value is copied. The block that holds the parent's last, partial positions is then shared; the first
+     * table to write into it gets its own copy ({@link #makeWritable}). Full blocks are never written again, so they
+     * stay shared until every table lets go.
+     */
+    public void fork(BlockTable parent, BlockTable child) {
+        if (child.blockCount() != 0) {
+            throw new IllegalStateException("a fork goes into an empty table, this one has " + child.blockCount()
+                    + " blocks");
+        }
+        for (int i = 0; i < parent.blockCount(); i++) {
+            int b = parent.block(i);
+            refs[b]++;
+            child.add(b);
+        }
+        child.committed = parent.committed;
+    }
+
+    /**
+     * The table's sequence is about to write position {@code position}: when the block holding it is shared with
+     * another table (after a {@link #fork}), the table gets a fresh block in its place and the returned copy says
+     * which keys and values the backend must copy into it first; the shared block loses this table's reference.
+     *
+     * @return null when the block is the table's own (or the position is past its blocks), the copy to make
+     *         otherwise
+     * @throws IllegalStateException when no block is free (check {@link #freeBlocks} first)
+     */
+    public BlockCopy makeWritable(BlockTable table, int position) {
+        int i = position / blockSize;
+        if (i >= table.blockCount()) {
+            return null;
+        }
+        int shared = table.block(i);
+        if (refs[shared] <= 1) {
+            return null;
+        }
+        if (freeBlocks() == 0) {
+            throw new IllegalStateException("no free KV block to copy shared block " + shared + " into");
+        }
+        int own = take();
+        refs[shared]--;
+        table.set(i, own);
+        return new BlockCopy(shared, own);
+    }
+
+    /** Whether the block holding {@code position} of {@code table} is shared, so that writing it needs a copy. */
+    public boolean needsCopy(BlockTable table, int position) {
+        int i = position / blockSize;
+        return i < table.blockCount() && refs[table.block(i)] > 1;
+    }
+
+    /** How many tables hold block {@code block} (for tests and checks). */
+    public int references(int block) {
+        return refs[block];
+    }
+
+    /**
      * Puts into the empty {@code table} the cached blocks that hold the longest run of whole blocks at the start of
      * {@code tokens}, and returns how many tokens they hold. At least one token is left to compute (its logits are
      * what the caller wants), so a prompt of whole blocks matches all but its last block.

@@ -44,6 +44,13 @@ public final class BlockTable {
         blocks[count++] = block;
     }
 
+    void set(int i, int block) {
+        if (i >= count) {
+            throw new IndexOutOfBoundsException("block " + i + " of a table of " + count);
+        }
+        blocks[i] = block;
+    }
+
     int[] drain() {
         int[] out = Arrays.copyOf(blocks, count);
         count = 0;

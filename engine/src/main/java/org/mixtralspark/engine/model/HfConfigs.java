@@ -39,11 +39,12 @@ public final class HfConfigs {
         int heads = integer(root, "num_attention_heads", configJson);
         int headDim = root.hasNonNull("head_dim") ? integer(root, "head_dim", configJson) : dim / heads;
         int context = integer(root, "max_position_embeddings", configJson);
-        // Sliding-window attention (Mistral-7B v0.1: 4096) is not implemented; attending within the window is the
-        // same as full attention as long as no sequence is longer than the window, so the context is capped there.
+        // Sliding-window attention (Mistral-7B v0.1: 4096): each token attends to the window's last positions only.
+        // A window as long as the context (or null, as Mixtral's config has it) is full attention.
         JsonNode window = root.get("sliding_window");
+        int slidingWindow = 0;
         if (window != null && window.isNumber() && window.asInt() > 0 && window.asInt() < context) {
-            context = window.asInt();
+            slidingWindow = window.asInt();
         }
         try {
             return new MixtralConfig(
@@ -58,7 +59,7 @@ public final class HfConfigs {
                     root.hasNonNull("num_experts_per_tok") ? integer(root, "num_experts_per_tok", configJson) : 1,
                     root.hasNonNull("rope_theta") ? root.get("rope_theta").asDouble() : 10000.0,
                     root.hasNonNull("rms_norm_eps") ? (float) root.get("rms_norm_eps").asDouble() : 1e-6f,
-                    context);
+                    context, slidingWindow);
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(configJson, e.getMessage(), e);
         }

@@ -17,6 +17,8 @@ package org.mixtralspark.engine.model;
  * @param ropeTheta     RoPE base frequency (1e6)
  * @param rmsEps        RMSNorm epsilon (1e-5)
  * @param contextLength the model's trained context (32768)
+ * @param slidingWindow attend to this many last positions only (Mistral v0.1's {@code sliding_window}: 4096);
+ *                      0 = every earlier position (Mixtral)
  */
 public record MixtralConfig(
         int vocabSize,
@@ -30,7 +32,15 @@ public record MixtralConfig(
         int expertsUsed,
         double ropeTheta,
         float rmsEps,
-        int contextLength) {
+        int contextLength,
+        int slidingWindow) {
+
+    /** A model that attends to every earlier position (no sliding window). */
+    public MixtralConfig(int vocabSize, int dim, int hiddenDim, int layers, int heads, int kvHeads, int headDim,
+                         int experts, int expertsUsed, double ropeTheta, float rmsEps, int contextLength) {
+        this(vocabSize, dim, hiddenDim, layers, heads, kvHeads, headDim, experts, expertsUsed, ropeTheta, rmsEps,
+                contextLength, 0);
+    }
 
     public MixtralConfig {
         positive("vocab_size", vocabSize);
@@ -43,6 +53,9 @@ public record MixtralConfig(
         positive("num_local_experts", experts);
         positive("num_experts_per_tok", expertsUsed);
         positive("max_position_embeddings", contextLength);
+        if (slidingWindow < 0) {
+            throw new IllegalArgumentException("sliding_window = " + slidingWindow + ": must be >= 0 (0 = none)");
+        }
         if (heads % kvHeads != 0) {
             throw new IllegalArgumentException("num_attention_heads = " + heads
                     + " is not a multiple of num_key_value_heads = " + kvHeads);
@@ -89,7 +102,15 @@ public record MixtralConfig(
     /** A copy with another layer count (e.g. a 2-layer slice of 8x7B for benchmarks). */
     public MixtralConfig withLayers(int n) {
         return new MixtralConfig(vocabSize, dim, hiddenDim, n, heads, kvHeads, headDim, experts, expertsUsed,
-                ropeTheta, rmsEps, contextLength);
+                ropeTheta, rmsEps, contextLength, slidingWindow);
+    }
+
+    /**
+     * The first position a token at {@code pos} attends to: {@code pos - slidingWindow + 1} with a sliding window
+     * (Mistral v0.1; transformers' mask keeps key j for query i when {@code j > i - sliding_window}), else 0.
+     */
+    public int firstAttended(int pos) {
+        return slidingWindow > 0 ? Math.max(0, pos - slidingWindow + 1) : 0;
     }
 
     private static void positive(String name, long v) {

@@ -28,6 +28,37 @@ public interface Engine extends AutoCloseable {
      */
     CompletableFuture<GenerationResult> submit(GenerationRequest request);
 
+    /**
+     * Queues samples of one prompt (n completions, or one per candidate's parameters): every request has the same
+     * prompt ids and its own id and sampling parameters. The engine computes the prompt once and forks it into one
+     * sequence per request, sharing its KV blocks (copy-on-write); each result is what {@link #submit} of that request
+     * alone gives, bit for bit. This default submits them one by one (no sharing), for engines that cannot fork.
+     *
+     * @throws IllegalArgumentException when the list is empty or the prompts differ
+     */
+    default List<CompletableFuture<GenerationResult>> submitSamples(List<GenerationRequest> samples) {
+        checkSamples(samples);
+        List<CompletableFuture<GenerationResult>> futures = new ArrayList<>(samples.size());
+        for (GenerationRequest r : samples) {
+            futures.add(submit(r));
+        }
+        return futures;
+    }
+
+    /** What {@link #submitSamples} accepts: at least one request, all with the first one's prompt. */
+    static void checkSamples(List<GenerationRequest> samples) {
+        if (samples == null || samples.isEmpty()) {
+            throw new IllegalArgumentException("samples: at least one request");
+        }
+        int[] prompt = samples.get(0).promptIds();
+        for (GenerationRequest r : samples) {
+            if (!java.util.Arrays.equals(prompt, r.promptIds())) {
+                throw new IllegalArgumentException("samples: request " + r.id() + " has another prompt than "
+                        + samples.get(0).id() + "; samples share one prompt");
+            }
+        }
+    }
+
     /** Runs these requests together and returns their results in the same order. */
     default List<GenerationResult> generate(List<GenerationRequest> requests) {
         List<CompletableFuture<GenerationResult>> futures = new ArrayList<>(requests.size());

@@ -1,5 +1,7 @@
 package org.mixtralspark.engine.serving;
 
+import org.mixtralspark.engine.kv.KvType;
+
 import java.io.Serializable;
 
 /**
@@ -22,22 +24,45 @@ import java.io.Serializable;
  *                      activations quantised to int8 per 32 values, as llama.cpp does, on the native kernels; where the native
  *                      library cannot load, the Java kernels, and the load log says why) or "exact" (fp32 activations
  *                      on the Java kernels, the mode the oracle tests pin); {@code -Dmixtral.cpu.math} overrides it
+ * @param prefixCache   whether a request whose prompt starts like an earlier one's reuses the keys and values of the
+ *                      shared whole blocks instead of computing them again (on by default; off computes every prompt
+ *                      token, e.g. to measure what caching saves)
+ * @param kvType        how the CPU's KV cache stores keys and values: "f16" (the default, as llama.cpp's; half the
+ *                      memory of f32, so twice the sequences or context), "bf16", or "f32" (exact; what the oracle
+ *                      comparisons use). The CUDA backend keeps its cache in its own precision and ignores this.
  */
 public record EngineOptions(String device, int threads, int maxBatchSize, int contextLength, long kvCacheBytes,
-                            String weightMemory, String cpuMath) implements Serializable {
+                            String weightMemory, String cpuMath, boolean prefixCache, String kvType)
+        implements Serializable {
 
-    private static final long serialVersionUID = 2L;
+    private static final long serialVersionUID = 3L;
 
     /** The default of {@link #cpuMath}. */
     public static final String DEFAULT_CPU_MATH = "fast";
 
+    /** The default of {@link #kvType}. */
+    public static final String DEFAULT_KV_TYPE = "f16";
+
     public EngineOptions(String device, int threads, int maxBatchSize, int contextLength) {
-        this(device, threads, maxBatchSize, contextLength, 0, "mapped", DEFAULT_CPU_MATH);
+        this(device, threads, maxBatchSize, contextLength, 0, "mapped");
     }
 
     public EngineOptions(String device, int threads, int maxBatchSize, int contextLength, long kvCacheBytes,
                          String weightMemory) {
-        this(device, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory, DEFAULT_CPU_MATH);
+        this(device, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory, DEFAULT_CPU_MATH, true,
+                DEFAULT_KV_TYPE);
+    }
+
+    public EngineOptions(String device, int threads, int maxBatchSize, int contextLength, long kvCacheBytes,
+                         String weightMemory, String cpuMath) {
+        this(device, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory, cpuMath, true,
+                DEFAULT_KV_TYPE);
+    }
+
+    public EngineOptions(String device, int threads, int maxBatchSize, int contextLength, long kvCacheBytes,
+                         String weightMemory, boolean prefixCache, String kvType) {
+        this(device, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory, DEFAULT_CPU_MATH, prefixCache,
+                kvType);
     }
 
     public EngineOptions {
@@ -61,6 +86,7 @@ public record EngineOptions(String device, int threads, int maxBatchSize, int co
         if (cpuMath == null || !(cpuMath.equals("fast") || cpuMath.equals("exact"))) {
             throw new IllegalArgumentException("CPU math = " + cpuMath + ": must be fast or exact");
         }
+        kvType = KvType.parse(kvType).optionName();
         if (contextLength < 0) {
             throw new IllegalArgumentException("context length = " + contextLength + ": must be >= 0 (0 = model's)");
         }
@@ -71,31 +97,53 @@ public record EngineOptions(String device, int threads, int maxBatchSize, int co
     }
 
     public EngineOptions withDevice(String d) {
-        return new EngineOptions(d, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory, cpuMath);
+        return new EngineOptions(d, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory, cpuMath,
+                prefixCache, kvType);
     }
 
     public EngineOptions withThreads(int t) {
-        return new EngineOptions(device, t, maxBatchSize, contextLength, kvCacheBytes, weightMemory, cpuMath);
+        return new EngineOptions(device, t, maxBatchSize, contextLength, kvCacheBytes, weightMemory, cpuMath,
+                prefixCache, kvType);
     }
 
     public EngineOptions withMaxBatchSize(int b) {
-        return new EngineOptions(device, threads, b, contextLength, kvCacheBytes, weightMemory, cpuMath);
+        return new EngineOptions(device, threads, b, contextLength, kvCacheBytes, weightMemory, cpuMath,
+                prefixCache, kvType);
     }
 
     public EngineOptions withContextLength(int c) {
-        return new EngineOptions(device, threads, maxBatchSize, c, kvCacheBytes, weightMemory, cpuMath);
+        return new EngineOptions(device, threads, maxBatchSize, c, kvCacheBytes, weightMemory, cpuMath,
+                prefixCache, kvType);
     }
 
     public EngineOptions withKvCacheBytes(long bytes) {
-        return new EngineOptions(device, threads, maxBatchSize, contextLength, bytes, weightMemory, cpuMath);
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, bytes, weightMemory, cpuMath,
+                prefixCache, kvType);
     }
 
     public EngineOptions withWeightMemory(String where) {
-        return new EngineOptions(device, threads, maxBatchSize, contextLength, kvCacheBytes, where, cpuMath);
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, kvCacheBytes, where, cpuMath,
+                prefixCache, kvType);
     }
 
     public EngineOptions withCpuMath(String mode) {
-        return new EngineOptions(device, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory, mode);
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory, mode,
+                prefixCache, kvType);
+    }
+
+    public EngineOptions withPrefixCache(boolean on) {
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory, cpuMath,
+                on, kvType);
+    }
+
+    public EngineOptions withKvType(String type) {
+        return new EngineOptions(device, threads, maxBatchSize, contextLength, kvCacheBytes, weightMemory, cpuMath,
+                prefixCache, type);
+    }
+
+    /** The KV cache's storage type. */
+    public KvType kvStorage() {
+        return KvType.parse(kvType);
     }
 
     /** The longest sequence the engine accepts for a model of {@code modelContext} positions. */

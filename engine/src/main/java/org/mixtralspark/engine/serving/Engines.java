@@ -49,11 +49,12 @@ public final class Engines {
                 throw new IllegalArgumentException(model + ": the tokenizer has " + tokenizer.vocabSize()
                         + " tokens but the model's vocabulary is " + loaded.config().vocabSize());
             }
-            ModelRunner runner = runner(loaded, device, options);
+            EngineOptions effective = cudaContext(loaded.config(), device, options);
+            ModelRunner runner = runner(loaded, device, effective);
             LOG.info("loaded {} ({}, {} layers, {} experts) on {}{}", loaded.name(), loaded.format(),
                     loaded.config().layers(), loaded.config().experts(), runner.device(),
                     runner.device().equals("cpu") ? " with " + options.effectiveThreads() + " threads" : "");
-            return new LocalEngine(loaded, tokenizer, tokenizer.chatTemplate(), runner, options);
+            return new LocalEngine(loaded, tokenizer, tokenizer.chatTemplate(), runner, effective);
         } catch (RuntimeException e) {
             if (tokenizer != null) {
                 tokenizer.close();
@@ -95,7 +96,23 @@ public final class Engines {
         }
         CpuMath.Selection math = CpuMath.select(CpuMath.resolve(options.cpuMath()));
         LOG.info("CPU math {}: {}", math.mode(), math.kernels());
-        return new CpuModelRunner(weights, options.effectiveThreads(), kv, math.matmul());
+        return new CpuModelRunner(weights, options.effectiveThreads(), kv, math.matmul(), options.kvStorage());
+    }
+
+    /**
+     * On CUDA, which has no sliding-window attention, a model with a window shorter than the context runs with the
+     * context capped at the window (where full attention is the same thing), as every backend did before the CPU
+     * learned the window; the CPU keeps the whole context.
+     */
+    private static EngineOptions cudaContext(MixtralConfig c, String device, EngineOptions options) {
+        int context = options.effectiveContextLength(c.contextLength());
+        if (!device.startsWith("cuda:") || c.slidingWindow() == 0 || c.slidingWindow() >= context) {
+            return options;
+        }
+        LOG.info("sliding_window = {}: the CUDA backend attends to every position, so the context is capped at the "
+                + "window ({} -> {}); --device cpu keeps the whole context", c.slidingWindow(), context,
+                c.slidingWindow());
+        return options.withContextLength(c.slidingWindow());
     }
 
     /** Memory left free on the heap after the weights and the KV cache, for activations and everything else. */
@@ -130,7 +147,7 @@ public final class Engines {
             return options.kvCacheBytes();
         }
         int context = options.effectiveContextLength(c.contextLength());
-        long perPosition = PagedKvCache.bytesPerBlock(c, 1);
+        long perPosition = PagedKvCache.bytesPerBlock(c, 1, options.kvStorage());
         long wanted = perPosition * context * options.maxBatchSize();
         return Math.max(perPosition * BlockAllocator.DEFAULT_BLOCK_SIZE, Math.min(wanted,
                 Runtime.getRuntime().maxMemory() / 4));

@@ -3,6 +3,7 @@ package org.mixtralspark.engine.serving;
 import org.mixtralspark.engine.backend.ModelRunner;
 import org.mixtralspark.engine.backend.StepInput;
 import org.mixtralspark.engine.backend.StepOutput;
+import org.mixtralspark.engine.kv.BlockAllocator;
 import org.mixtralspark.engine.model.LoadedModel;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.sampling.ContextLimit;
@@ -11,6 +12,7 @@ import org.mixtralspark.engine.tokenizer.Tokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -30,8 +32,6 @@ final class LocalEngine implements Engine {
 
     /** Most tokens in one forward step (prompt chunks plus decode tokens). */
     private static final int STEP_TOKEN_BUDGET = 512;
-    /** Prefix caching is on unless -Dmixtral.prefixCache=off (until EngineOptions carries it). */
-    private static final boolean PREFIX_CACHING = !"off".equals(System.getProperty("mixtral.prefixCache"));
 
     private final LoadedModel model;
     private final Tokenizer tokenizer;
@@ -67,7 +67,7 @@ final class LocalEngine implements Engine {
         this.description = new ModelDescription(model.path(), model.name(), model.format(), contextLength,
                 c.vocabSize(), runner.device());
         this.outputs = new OutputProcessor(tokenizer, c.vocabSize(), contextLength);
-        this.scheduler = new Scheduler(options.maxBatchSize(), STEP_TOKEN_BUDGET, runner.blocks(), PREFIX_CACHING,
+        this.scheduler = new Scheduler(options.maxBatchSize(), STEP_TOKEN_BUDGET, runner.blocks(), options.prefixCache(),
                 this::largerThanTheCache);
         this.stepThread = new Thread(this::loop, "mixtral-engine");
         this.stepThread.setDaemon(true);
@@ -82,7 +82,7 @@ final class LocalEngine implements Engine {
             return;
         }
         long need = runner.blocks().blocksFor(s.length() + 1);
-        outputs.fail(s, "the sequence needs " + need + " KV cache blocks of " + runner.blocks().blockSize()
+        fail(s, "the sequence needs " + need + " KV cache blocks of " + runner.blocks().blockSize()
                 + " positions, but the whole cache has " + runner.blocks().totalBlocks()
                 + ": raise the KV cache budget or shorten the prompt");
     }
@@ -125,6 +125,46 @@ final class LocalEngine implements Engine {
         return future;
     }
 
+    /**
+     * One sequence computes the prompt and asks for nothing else: when its prompt is in the cache, the samples are
+     * forked from it (sharing its blocks) and each draws its first token from the prompt's logits with its own
+     * sampler, then runs on alone.
+     */
+    @Override
+    public List<CompletableFuture<GenerationResult>> submitSamples(List<GenerationRequest> samples) {
+        Engine.checkSamples(samples);
+        List<CompletableFuture<GenerationResult>> futures = new ArrayList<>(samples.size());
+        String invalid = validate(samples.get(0));
+        if (invalid != null || closed) {
+            for (GenerationRequest r : samples) {
+                if (invalid != null) {
+                    rejected.incrementAndGet();
+                }
+                futures.add(CompletableFuture.completedFuture(GenerationResult.failed(r.id(), r.promptIds(),
+                        invalid != null ? invalid : "the engine is closed")));
+            }
+            return futures;
+        }
+        GenerationRequest first = samples.get(0);
+        // the prompt's sequence: its own request is never sampled (its future is not returned)
+        Sequence prompt = new Sequence(new GenerationRequest(first.id(), first.promptIds(), first.params()),
+                new Generation(new CompletableFuture<>()));
+        prompt.forkInto = new ArrayList<>(samples.size());
+        for (GenerationRequest r : samples) {
+            CompletableFuture<GenerationResult> f = new CompletableFuture<>();
+            prompt.forkInto.add(new Sequence(r, new Generation(f), prompt));
+            futures.add(f);
+        }
+        incoming.add(prompt);
+        lock.lock();
+        try {
+            workArrived.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        return futures;
+    }
+
     private String validate(GenerationRequest r) {
         int vocab = model.config().vocabSize();
         for (int id : r.promptIds()) {
@@ -159,11 +199,70 @@ final class LocalEngine implements Engine {
     }
 
     private void start(Sequence s) {
+        if (s.forkInto != null) {
+            startSamples(s);
+            return;
+        }
         try {
             outputs.start(s);
             scheduler.add(s);
         } catch (RuntimeException e) {
             outputs.fail(s, e);
+        }
+    }
+
+    /** Sets up every sample of a prompt's sequence; one with bad parameters fails alone, the others go on. */
+    private void startSamples(Sequence prompt) {
+        List<Sequence> ok = new ArrayList<>(prompt.forkInto.size());
+        for (Sequence c : prompt.forkInto) {
+            try {
+                outputs.start(c);
+                ok.add(c);
+            } catch (RuntimeException e) {
+                outputs.fail(c, e);
+            }
+        }
+        prompt.forkInto = ok;
+        if (!ok.isEmpty()) {
+            scheduler.add(prompt);
+        }
+    }
+
+    /** Fails {@code s}, or every sample still waiting on it when it is a prompt's sequence. */
+    private void fail(Sequence s, String message) {
+        if (s.forkInto == null) {
+            outputs.fail(s, message);
+            return;
+        }
+        for (Sequence c : s.forkInto) {
+            outputs.fail(c, message);
+        }
+    }
+
+    private void fail(Sequence s, RuntimeException e) {
+        fail(s, e.getMessage() == null ? e.toString() : e.getMessage());
+    }
+
+    /**
+     * The prompt's sequence has its prompt in the cache and its logits: forks it into its samples, each of which
+     * draws its first token from those logits, and lets go of the prompt's own references.
+     */
+    private void forkSamples(Sequence prompt, StepOutput output, int row) {
+        List<Sequence> samples = prompt.forkInto;
+        scheduler.fork(prompt, samples);
+        scheduler.finish(prompt);
+        for (Sequence c : samples) {
+            c.generation.prefillNanos = prompt.generation.prefillNanos;
+            try {
+                scheduler.append(c, outputs.next(c, output.logitsOf(row)));
+                if (outputs.finished(c)) {
+                    scheduler.finish(c);
+                    outputs.complete(c);
+                }
+            } catch (RuntimeException e) {
+                scheduler.finish(c);
+                outputs.fail(c, e);
+            }
         }
     }
 
@@ -184,7 +283,7 @@ final class LocalEngine implements Engine {
             LOG.error("forward step failed; failing its {} sequences", seqs.size(), e);
             for (Sequence s : seqs) {
                 scheduler.finish(s);
-                outputs.fail(s, e);
+                fail(s, e);
             }
             return;
         }
@@ -205,6 +304,10 @@ final class LocalEngine implements Engine {
                 s.generation.decodeNanos += elapsed;
             }
             if (!output.hasLogits(i)) {
+                continue;
+            }
+            if (s.forkInto != null) {
+                forkSamples(s, output, i);
                 continue;
             }
             try {
@@ -237,8 +340,17 @@ final class LocalEngine implements Engine {
 
     /** Fails a sequence the engine was closed under (not counted as a request ended, as before). */
     private static void closedBeforeEnd(Sequence s) {
+        if (s.forkInto != null) {
+            s.forkInto.forEach(LocalEngine::closedBeforeEnd);
+            return;
+        }
         s.generation.future.complete(GenerationResult.failed(s.request.id(), s.request.promptIds(),
                 "the engine was closed"));
+    }
+
+    /** The KV cache's block allocator (for tests: read it only while the engine is idle). */
+    BlockAllocator blocks() {
+        return runner.blocks();
     }
 
     /** Sequences pre-empted so far because the KV cache was full (for tests and logs). */

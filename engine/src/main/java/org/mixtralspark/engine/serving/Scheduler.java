@@ -2,6 +2,7 @@ package org.mixtralspark.engine.serving;
 
 import org.mixtralspark.engine.backend.StepInput;
 import org.mixtralspark.engine.kv.BlockAllocator;
+import org.mixtralspark.engine.kv.BlockCopy;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -29,8 +30,11 @@ import java.util.function.Consumer;
  */
 final class Scheduler {
 
-    /** What to run in one step: for each scheduled sequence, how many of its pending tokens. */
-    record ScheduledBatch(List<Sequence> sequences, int[] tokenCounts, int totalTokens) {
+    /**
+     * What to run in one step: for each scheduled sequence, how many of its pending tokens; and the KV blocks to copy
+     * first (copy-on-write of blocks forked sequences share).
+     */
+    record ScheduledBatch(List<Sequence> sequences, int[] tokenCounts, int totalTokens, List<BlockCopy> copies) {
 
         /** Whether sequence {@code i} catches up with every token it knows this step, so that it needs logits. */
         boolean wantsLogits(int i) {
@@ -47,7 +51,7 @@ final class Scheduler {
                 steps.add(new StepInput.Sequence(s.tokens(from, from + tokenCounts[i]), from, s.table,
                         wantsLogits(i)));
             }
-            return new StepInput(steps);
+            return new StepInput(steps, copies);
         }
     }
 
@@ -58,6 +62,8 @@ final class Scheduler {
     private final Consumer<Sequence> tooLarge;
     private final Deque<Sequence> waiting = new ArrayDeque<>();
     private final List<Sequence> running = new ArrayList<>();
+    /** Copies made by makeWritable that no step has carried to the backend yet. */
+    private final List<BlockCopy> pendingCopies = new ArrayList<>();
     private long preemptions;
     /** Prompt tokens found in the prefix cache at first admissions (written by the step thread only). */
     private volatile long cachedPromptTokens;
@@ -134,6 +140,22 @@ final class Scheduler {
         s.append(token);
     }
 
+    /**
+     * Forks the running {@code parent} into {@code children}: each holds all of the parent's blocks (shared, not
+     * copied), has its tokens in the cache, and runs from now on; the first to write into the shared last block gets
+     * its own copy of it. The parent keeps running until it is {@link #finish finished}.
+     */
+    void fork(Sequence parent, List<Sequence> children) {
+        if (!running.contains(parent)) {
+            throw new IllegalStateException("only a running sequence can be forked");
+        }
+        for (Sequence c : children) {
+            blocks.fork(parent.table, c.table);
+            c.forkedFrom(parent);
+            running.add(c);
+        }
+    }
+
     /** A sequence finished (or failed): it leaves the batch and its blocks are freed. */
     void finish(Sequence s) {
         running.remove(s);
@@ -146,10 +168,10 @@ final class Scheduler {
         // every decoding sequence needs room for its next position; take it from the youngest if need be
         for (int i = 0; i < running.size(); i++) {
             Sequence s = running.get(i);
-            if (s.inPrefill() || blocks.reserve(s.table, s.length())) {
+            if (s.inPrefill() || roomToDecode(s)) {
                 continue;
             }
-            while (!blocks.reserve(s.table, s.length())) {
+            while (!roomToDecode(s)) {
                 Sequence victim = running.get(running.size() - 1);
                 preempt(victim);
                 if (victim == s) {
@@ -185,7 +207,29 @@ final class Scheduler {
             c[i] = counts.get(i);
             total += c[i];
         }
-        return new ScheduledBatch(seqs, c, total);
+        List<BlockCopy> copies = List.copyOf(pendingCopies);
+        pendingCopies.clear();
+        return new ScheduledBatch(seqs, c, total, copies);
+    }
+
+    /**
+     * Makes room for the next position of the decoding {@code s}: a block for it, and its own copy of the block when
+     * that one is shared with forked sequences (the copy is carried to the backend with the next step).
+     *
+     * @return false, changing nothing, when there are not enough free blocks
+     */
+    private boolean roomToDecode(Sequence s) {
+        int position = s.computed();
+        boolean copy = blocks.needsCopy(s.table, position);
+        int fresh = Math.max(0, blocks.blocksFor(s.length()) - s.table.blockCount());
+        if (fresh + (copy ? 1 : 0) > blocks.freeBlocks()) {
+            return false;
+        }
+        blocks.reserve(s.table, s.length());
+        if (copy) {
+            pendingCopies.add(blocks.makeWritable(s.table, position));
+        }
+        return true;
     }
 
     /**
@@ -202,6 +246,10 @@ final class Scheduler {
                 continue;
             }
             int cached = prefixCaching ? blocks.matchPrefix(s.tokens(0, s.length()), s.table) : 0;
+            if (prefixCaching && computedByAnother(s, cached)) {
+                blocks.release(s.table);
+                return; // it waits (and those behind it) until that prefill has committed the blocks it would reuse
+            }
             if (!blocks.reserve(s.table, s.length() + 1)) {
                 blocks.release(s.table); // its cached prefix stays cached for when it is admitted
                 return; // first come, first served: later arrivals wait behind it
@@ -213,6 +261,41 @@ final class Scheduler {
             }
             running.add(waiting.pollFirst());
         }
+    }
+
+    /**
+     * Whether a running sequence is still prefilling whole blocks that {@code s} could take from the cache once they
+     * are committed, beyond the {@code cached} tokens it found: admitting {@code s} now would compute the same head
+     * twice, side by side (a batch of rows sharing a long head, submitted together, would each compute it). Waiting
+     * costs nothing: those blocks are being computed anyway, and admission resumes after the step that commits them.
+     */
+    private boolean computedByAnother(Sequence s, int cached) {
+        int bs = blocks.blockSize();
+        int reusable = (s.length() - 1) / bs * bs; // a prompt never takes its last token from the cache
+        if (reusable <= cached) {
+            return false;
+        }
+        for (Sequence r : running) {
+            if (r.computed() >= r.promptLength()) {
+                continue; // not prefilling: whatever of its prompt it had is committed already
+            }
+            int common = Math.min(Math.min(reusable, r.promptLength()), commonPrefix(s, r)) / bs * bs;
+            if (common > cached && r.computed() < common) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static int commonPrefix(Sequence a, Sequence b) {
+        int n = Math.min(a.length(), b.length());
+        int[] x = a.tokens(0, n);
+        int[] y = b.tokens(0, n);
+        int i = 0;
+        while (i < n && x[i] == y[i]) {
+            i++;
+        }
+        return i;
     }
 
     private void preempt(Sequence victim) {

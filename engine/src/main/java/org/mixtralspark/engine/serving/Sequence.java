@@ -3,6 +3,7 @@ package org.mixtralspark.engine.serving;
 import org.mixtralspark.engine.kv.BlockTable;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * One request as the scheduler sees it: its tokens (prompt, then generated), how many of them are in the KV cache,
@@ -27,12 +28,25 @@ final class Sequence {
     private int preemptions;
     /** Prompt tokens found in the prefix cache when it was first admitted; -1 before that. */
     private int cachedPromptTokens = -1;
+    /**
+     * Set on a sequence that only prefills a prompt for others: once its prompt is in the cache, these samples take
+     * its blocks (a fork) and each draws its first token from its logits; it generates nothing itself. Null otherwise.
+     */
+    List<Sequence> forkInto;
 
     Sequence(GenerationRequest request, Generation generation) {
         this.request = request;
         this.generation = generation;
         this.tokens = request.promptIds();
         this.length = tokens.length;
+    }
+
+    /** A sample of {@code parent}'s prompt: it starts where the parent is, holding nothing until it is forked. */
+    Sequence(GenerationRequest request, Generation generation, Sequence parent) {
+        this(request, generation);
+        if (!Arrays.equals(request.promptIds(), parent.request.promptIds())) {
+            throw new IllegalArgumentException("request " + request.id() + ": a sample has its parent's prompt");
+        }
     }
 
     int promptLength() {
@@ -91,6 +105,14 @@ final class Sequence {
         if (cachedPromptTokens < 0) {
             cachedPromptTokens = Math.min(cached, promptLength());
         }
+    }
+
+    /** It was forked from {@code parent}: it has the parent's tokens in the cache, through the parent's blocks. */
+    void forkedFrom(Sequence parent) {
+        tokens = parent.tokens(0, parent.length());
+        length = parent.length();
+        computed = parent.computed();
+        cachedPromptTokens = parent.cachedPromptTokens();
     }
 
     void advance(int count) {

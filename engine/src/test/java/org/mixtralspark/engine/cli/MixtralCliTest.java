@@ -48,7 +48,7 @@ class MixtralCliTest {
         Run r = run("generate", "--model", Oracle.model(model).toString(), "--messages",
                 "[{\"role\":\"user\",\"content\":\"Which planet in our solar system has the most moons?\"}]",
                 "--temperature", "0", "--max-new-tokens", "24", "--ignore-eos", "--logprobs", "2", "--json",
-                "--threads", "2", "--cpu-math", "exact");
+                "--threads", "2", "--cpu-math", "exact", "--kv-type", "f32");
         assertEquals(0, r.code(), r.err());
         JsonNode o = Json.MAPPER.readTree(r.out());
         assertEquals(Json.MAPPER.valueToTree(chat.promptIds()), o.get("prompt_token_ids"));
@@ -187,5 +187,60 @@ class MixtralCliTest {
         assertTrue(bad.err().contains("junk.gguf"), bad.err());
         Run flags = run("generate", "--model", junk.toString());
         assertNotEquals(0, flags.code());
+    }
+
+    @Test
+    void prefixCacheOnReusesASharedHeadAndOffComputesItWithTheSameTokens(@TempDir Path tmp) throws Exception {
+        Path model = tmp.resolve("m.gguf");
+        assertEquals(0, run("random-model", "--out", model.toString(), "--type", "q8_0").code());
+        StringBuilder head = new StringBuilder("[1");
+        for (int i = 0; i < 40; i++) {
+            head.append(", ").append(300 + i);
+        }
+        Path in = tmp.resolve("in.jsonl");
+        Files.write(in, List.of(
+                "{\"id\": \"a\", \"prompt_ids\": " + head + ", 7, 8], \"max_new_tokens\": 4, \"temperature\": 0}",
+                "{\"id\": \"b\", \"prompt_ids\": " + head + ", 9], \"max_new_tokens\": 4, \"temperature\": 0}"));
+        JsonNode[][] results = new JsonNode[2][];
+        String[] modes = {"on", "off"};
+        for (int m = 0; m < 2; m++) {
+            Path out = tmp.resolve("out-" + modes[m] + ".jsonl");
+            // one sequence at a time, so that b starts after a's head is in the cache
+            Run r = run("generate", "--model", model.toString(), "--input", in.toString(), "--output",
+                    out.toString(), "--max-batch-size", "1", "--threads", "2", "--prefix-cache", modes[m]);
+            assertEquals(0, r.code(), r.err());
+            List<String> lines = Files.readAllLines(out);
+            results[m] = new JsonNode[] {Json.MAPPER.readTree(lines.get(0)), Json.MAPPER.readTree(lines.get(1))};
+        }
+        assertEquals(0, results[0][0].get("cached_prompt_tokens").asInt(), "nothing is cached before a");
+        assertEquals(32, results[0][1].get("cached_prompt_tokens").asInt(), "b reuses a's two whole 16-token blocks");
+        for (int i = 0; i < 2; i++) {
+            assertEquals(0, results[1][i].get("cached_prompt_tokens").asInt(), "off computes everything");
+            assertEquals(results[1][i].get("token_ids"), results[0][i].get("token_ids"), "request " + i);
+        }
+        Run bad = run("generate", "--model", model.toString(), "--prompt", "x", "--prefix-cache", "maybe");
+        assertNotEquals(0, bad.code());
+        assertTrue(bad.err().contains("--prefix-cache"), bad.err());
+    }
+
+    @Test
+    void benchSharedPrefixRunsTheWorkloadWithTheCacheOnAndOff(@TempDir Path tmp) throws Exception {
+        Path model = tmp.resolve("m.gguf");
+        assertEquals(0, run("random-model", "--out", model.toString(), "--type", "q8_0").code());
+        Run r = run("bench", "--model", model.toString(), "--shared-prefix-tokens", "40", "--tail-tokens", "3",
+                "--requests", "4", "--new-tokens", "2", "--warmup-seconds", "0", "--threads", "2", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode o = Json.MAPPER.readTree(r.out());
+        JsonNode on = o.get("prefix_cache_on");
+        JsonNode off = o.get("prefix_cache_off");
+        assertEquals(4 * 43, on.get("prompt_tokens").asLong());
+        assertEquals(4 * 43, off.get("computed_prompt_tokens").asLong(), "off computes every prompt token");
+        assertEquals(0, off.get("cached_prompt_tokens").asLong());
+        // the first request computes its 43 tokens; the other three wait for its head and reuse its two whole blocks
+        assertEquals(3 * 32, on.get("cached_prompt_tokens").asLong());
+        assertEquals(43 + 3 * 11, on.get("computed_prompt_tokens").asLong());
+        assertEquals(8, on.get("generated_tokens").asLong());
+        assertEquals(172.0 / 76, o.get("computed_prompt_tokens_off_over_on").asDouble(), 1e-12);
+        assertEquals("f16", o.get("kv_type").asText());
     }
 }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -138,5 +139,51 @@ class BlockAllocatorTest {
         assertEquals(1, a.cachedBlocks());
         assertArrayEquals(new int[0], t.toArray());
         assertEquals(0, t.committedBlocks());
+    }
+
+    @Test
+    void aForkSharesEveryBlockAndTheFirstWriterOfTheSharedPartialBlockGetsItsOwnCopy() {
+        BlockAllocator a = new BlockAllocator(8, 4);
+        BlockTable parent = computed(a, tokens(0, 6)); // one whole block, then 2 of 4 positions
+        BlockTable c1 = new BlockTable();
+        BlockTable c2 = new BlockTable();
+        a.fork(parent, c1);
+        a.fork(parent, c2);
+        assertArrayEquals(parent.toArray(), c1.toArray());
+        assertEquals(1, c1.committedBlocks());
+        assertEquals(3, a.references(parent.block(1)));
+        assertEquals(6, a.freeBlocks(), "a fork takes no block");
+
+        assertTrue(a.needsCopy(c1, 6));
+        assertTrue(a.needsCopy(c1, 3), "a shared whole block would need a copy too (but positions only grow)");
+        BlockCopy copy = a.makeWritable(c1, 6);
+        assertEquals(new BlockCopy(parent.block(1), c1.block(1)), copy);
+        assertNotEquals(parent.block(1), c1.block(1));
+        assertEquals(parent.block(0), c1.block(0), "the whole block stays shared");
+        assertEquals(2, a.references(parent.block(1)));
+        assertEquals(5, a.freeBlocks());
+        BlockCopy second = a.makeWritable(c2, 7);
+        assertEquals(new BlockCopy(parent.block(1), c2.block(1)), second);
+        assertNull(a.makeWritable(parent, 6), "the last holder writes in place");
+        assertNull(a.makeWritable(c1, 6), "a copy is made once");
+
+        a.release(parent);
+        a.release(c1);
+        assertEquals(1, a.references(c2.block(0)));
+        a.release(c2);
+        assertEquals(8, a.freeBlocks(), "every block comes back when all three let go");
+        IntStream.range(0, 8).forEach(b -> assertEquals(0, a.references(b)));
+    }
+
+    @Test
+    void aCopyWithNoFreeBlockIsRefused() {
+        BlockAllocator a = new BlockAllocator(2, 4);
+        BlockTable parent = new BlockTable();
+        assertTrue(a.reserve(parent, 6));
+        BlockTable child = new BlockTable();
+        a.fork(parent, child);
+        assertEquals(0, a.freeBlocks());
+        assertThrows(IllegalStateException.class, () -> a.makeWritable(child, 5));
+        assertEquals(2, a.references(parent.block(1)), "nothing changed");
     }
 }

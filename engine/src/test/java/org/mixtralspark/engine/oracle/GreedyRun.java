@@ -1,6 +1,7 @@
 package org.mixtralspark.engine.oracle;
 
 import org.mixtralspark.engine.backend.cpu.Matmul;
+import org.mixtralspark.engine.kv.KvType;
 import org.mixtralspark.engine.backend.cpu.ThreadTeam;
 import org.mixtralspark.engine.kv.BlockTable;
 import org.mixtralspark.engine.backend.cpu.PagedKvCache;
@@ -24,10 +25,15 @@ final class GreedyRun {
     final int[] greedyIds;
     final int vocab;
 
+    /** With an fp32 KV cache, as every comparison with the oracle's references runs. */
     GreedyRun(MixtralWeights weights, Matmul matmul, ThreadTeam team, int[] prompt, int steps) {
+        this(weights, matmul, team, prompt, steps, KvType.F32);
+    }
+
+    GreedyRun(MixtralWeights weights, Matmul matmul, ThreadTeam team, int[] prompt, int steps, KvType kvType) {
         vocab = weights.config().vocabSize();
         // a small block size, so that a sequence spans many non-contiguous blocks
-        PagedKvCache cache = new PagedKvCache(weights.config(), (prompt.length + steps) / 4 + 8, 4);
+        PagedKvCache cache = new PagedKvCache(weights.config(), (prompt.length + steps) / 4 + 8, 4, kvType);
         BlockTable kv = new BlockTable();
         cache.allocator().reserve(new BlockTable(), 5); // blocks 0..1 go elsewhere: kv's blocks do not start at 0
         cache.allocator().reserve(kv, prompt.length + steps);

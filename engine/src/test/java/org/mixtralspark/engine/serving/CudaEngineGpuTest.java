@@ -2,6 +2,7 @@ package org.mixtralspark.engine.serving;
 
 import org.mixtralspark.engine.backend.ModelRunner;
 import org.mixtralspark.engine.backend.cpu.CpuMath;
+import org.mixtralspark.engine.kv.KvType;
 import org.mixtralspark.engine.backend.cpu.CpuModelRunner;
 
 import org.junit.jupiter.api.BeforeEach;
@@ -54,7 +55,7 @@ class CudaEngineGpuTest {
         EngineOptions options = EngineOptions.defaults().withThreads(2).withMaxBatchSize(4);
         // a small KV cache on both: some requests wait, some are pre-empted and recomputed
         long kv = 24L * 16 * 2 * 2 * c.kvDim() * 4;
-        List<int[]> cpu = generate(model, options, m -> new CpuModelRunner(m.weights(), 2, kv, CpuMath.exact()));
+        List<int[]> cpu = generate(model, options, m -> new CpuModelRunner(m.weights(), 2, kv, CpuMath.exact(), KvType.F32));
         List<int[]> gpu = generate(model, options, m -> CudaModelRunner.load(m.weights(), "tiny",
                 CudaOptions.defaults(0, 4, 512, kv).withPrecision(Precision.F32)));
         for (int i = 0; i < cpu.size(); i++) {

@@ -205,7 +205,7 @@ class EngineTest {
     void oracleGreedyContinuationThroughTheEngine(String model, String kind, String stem) {
         Oracle.Reference ref = Oracle.reference(kind, stem);
         try (Engine e = Engines.open(Oracle.model(model),
-                EngineOptions.defaults().withDevice("cpu").withThreads(2).withCpuMath("exact"))) {
+                EngineOptions.defaults().withDevice("cpu").withThreads(2).withCpuMath("exact").withKvType("f32"))) {
             List<GenerationRequest> reqs = new ArrayList<>();
             for (Oracle.Prompt p : ref.prompts()) {
                 reqs.add(new GenerationRequest(p.name(), p.promptIds(), greedy(p.greedyIds().length).build()));

@@ -1,6 +1,7 @@
 package org.mixtralspark.engine.serving;
 
 import org.mixtralspark.engine.kv.BlockAllocator;
+import org.mixtralspark.engine.kv.KvType;
 
 import org.mixtralspark.engine.sampling.FinishReason;
 
@@ -58,7 +59,7 @@ class KvCachePressureTest {
         try (Engine e = Engines.open(model, EngineOptions.defaults().withDevice("cpu").withThreads(2))) {
             roomy = e.generate(requests());
         }
-        long perBlock = PagedKvCache.bytesPerBlock(C, BlockAllocator.DEFAULT_BLOCK_SIZE);
+        long perBlock = PagedKvCache.bytesPerBlock(C, BlockAllocator.DEFAULT_BLOCK_SIZE, KvType.F16);
         // 5 blocks of 16 positions: each request grows to 3 blocks, so at most one or two run at once
         try (Engine e = Engines.open(model, EngineOptions.defaults().withDevice("cpu").withThreads(2)
                 .withKvCacheBytes(5 * perBlock))) {
@@ -74,7 +75,7 @@ class KvCachePressureTest {
 
     @Test
     void aSequenceLargerThanTheWholeCacheFailsWithTheSizes() {
-        long perBlock = PagedKvCache.bytesPerBlock(C, BlockAllocator.DEFAULT_BLOCK_SIZE);
+        long perBlock = PagedKvCache.bytesPerBlock(C, BlockAllocator.DEFAULT_BLOCK_SIZE, KvType.F16);
         try (Engine e = Engines.open(model, EngineOptions.defaults().withDevice("cpu").withThreads(2)
                 .withKvCacheBytes(2 * perBlock))) {
             int[] prompt = new int[40];

@@ -202,4 +202,35 @@ class SchedulerTest {
         assertEquals(8, s.cachedPromptTokens());
         assertEquals(0, a.cachedPromptTokens());
     }
+
+    @Test
+    void withPrefixCachingASequenceWaitsForTheHeadAnotherIsPrefillingInsteadOfComputingItToo() {
+        BlockAllocator blocks = new BlockAllocator(32, 4);
+        Scheduler s = new Scheduler(8, 8, blocks, true, tooLarge::add);
+        Sequence a = sequence("a", 14);
+        Sequence b = sequence("b", 13); // the same first 13 tokens: three whole blocks it could reuse
+        Sequence other = sequence("c", 2);
+        s.add(a);
+        s.add(b);
+        s.add(other);
+
+        Scheduler.ScheduledBatch first = s.schedule();
+        assertEquals(List.of(a), first.sequences(), "b waits for a's head, and c (first come, first served) behind it");
+        assertEquals(8, first.totalTokens());
+        ran(s, first, 7);
+        Scheduler.ScheduledBatch second = s.schedule();
+        assertEquals(List.of(a), second.sequences(), "a's third block is not committed yet");
+        ran(s, second, 7);
+        Scheduler.ScheduledBatch third = s.schedule();
+        assertEquals(List.of(a, b, other), third.sequences());
+        assertEquals(12, b.cachedPromptTokens(), "b reused a's three blocks");
+        assertEquals(12, third.toStepInput().sequences().get(1).start());
+        assertEquals(12, s.cachedPromptTokens());
+
+        Sequence alone = sequence("d", 13);
+        Scheduler off = new Scheduler(8, 64, new BlockAllocator(32, 4), false, tooLarge::add);
+        off.add(sequence("a", 14));
+        off.add(alone);
+        assertEquals(2, off.schedule().sequences().size(), "without prefix caching nothing waits");
+    }
 }

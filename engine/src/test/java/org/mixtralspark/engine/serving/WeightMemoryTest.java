@@ -61,7 +61,7 @@ class WeightMemoryTest {
 
     private static List<GenerationResult> run(String file, String weightMemory, Oracle.Reference ref) {
         try (Engine e = Engines.open(Oracle.model(file), EngineOptions.defaults().withDevice("cpu").withThreads(2)
-                .withWeightMemory(weightMemory))) {
+                .withWeightMemory(weightMemory).withKvType("f32"))) {
             List<GenerationRequest> reqs = new ArrayList<>();
             for (Oracle.Prompt p : ref.prompts()) {
                 reqs.add(new GenerationRequest(p.name(), p.promptIds(), SamplingParams.builder().greedy()

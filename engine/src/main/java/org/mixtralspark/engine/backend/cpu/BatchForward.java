@@ -4,6 +4,7 @@ import org.mixtralspark.engine.model.mixtral.Rope;
 import org.mixtralspark.engine.model.mixtral.Routing;
 
 import org.mixtralspark.engine.kv.BlockTable;
+import org.mixtralspark.engine.kv.KvType;
 import org.mixtralspark.engine.model.LayerWeights;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.MixtralWeights;
@@ -28,6 +29,9 @@ public final class BatchForward {
     private final PagedKvCache cache;
     private final MoeBlock moe;
     private final ThreadLocal<float[]> scoreScratch = ThreadLocal.withInitial(() -> new float[0]);
+    /** One KV head's keys (values) at every position of a sequence, widened from a 16-bit cache, per thread. */
+    private final ThreadLocal<float[]> keyScratch = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> valueScratch = ThreadLocal.withInitial(() -> new float[0]);
 
     // Step buffers, grown to the largest step seen and reused: forward() runs on one thread at a time.
     private static final int X = 0, XB = 1, Q = 2, K = 3, V = 4, ATTN = 5, O = 6, LAST = 7, NORMED = 8, BUFFERS = 9;
@@ -116,8 +120,7 @@ public final class BatchForward {
             for (int t = 0; t < n; t++) {
                 rope.apply(q, t * c.qDim(), c.heads(), positions[t]);
                 rope.apply(k, t * c.kvDim(), c.kvHeads(), positions[t]);
-                System.arraycopy(k, t * c.kvDim(), cache.keys(l), rows[t] * c.kvDim(), c.kvDim());
-                System.arraycopy(v, t * c.kvDim(), cache.values(l), rows[t] * c.kvDim(), c.kvDim());
+                cache.write(l, rows[t], k, t * c.kvDim(), v, t * c.kvDim());
             }
 
             // grouped-query attention over each token's own sequence, causal
@@ -145,7 +148,17 @@ public final class BatchForward {
         return logits;
     }
 
+    /**
+     * Grouped-query attention of each token over its own sequence's positions 0..pos (causal). With an fp32 cache
+     * the keys and values are read in place; with a 16-bit one each position's key and value head is first widened
+     * to fp32 (exactly) into a small buffer, and the same dot and axpy kernels run on it, so the only difference
+     * between the two is the rounding of what was stored.
+     */
     private void attention(int layer, float[] q, int[] positions, BlockTable[] tables, float[] out, int n) {
+        if (cache.type() != KvType.F32) {
+            attention16(layer, q, positions, tables, out, n);
+            return;
+        }
         int hd = c.headDim();
         int kvDim = c.kvDim();
         float scale = (float) (1.0 / Math.sqrt(hd));
@@ -162,14 +175,15 @@ public final class BatchForward {
                 int qOff = t * c.qDim() + h * hd;
                 float[] scores = scratch(pos + 1);
                 float max = Float.NEGATIVE_INFINITY;
-                for (int p = 0; p <= pos; p++) {
+                int first = c.firstAttended(pos); // 0, or the sliding window's first position
+                for (int p = first; p <= pos; p++) {
                     int kOff = (table.block(p / blockSize) * blockSize + p % blockSize) * kvDim + kvOff;
                     float s = dot(q, qOff, keys, kOff, hd);
                     scores[p] = s * scale;
                     max = Math.max(max, scores[p]);
                 }
                 double sum = 0;
-                for (int p = 0; p <= pos; p++) {
+                for (int p = first; p <= pos; p++) {
                     float e = (float) Math.exp(scores[p] - max);
                     scores[p] = e;
                     sum += e;
@@ -177,7 +191,7 @@ public final class BatchForward {
                 float inv = (float) (1.0 / sum);
                 int oOff = t * c.qDim() + h * hd;
                 java.util.Arrays.fill(out, oOff, oOff + hd, 0f);
-                for (int p = 0; p <= pos; p++) {
+                for (int p = first; p <= pos; p++) {
                     int vOff = (table.block(p / blockSize) * blockSize + p % blockSize) * kvDim + kvOff;
                     if (VectorSupport.AVAILABLE) {
                         VectorOps.axpy(scores[p] * inv, values, vOff, out, oOff, hd);
@@ -189,6 +203,87 @@ public final class BatchForward {
                 }
             }
         });
+    }
+
+    /**
+     * {@link #attention} over a 16-bit cache: the same arithmetic, in the same order, on keys and values widened to
+     * fp32. Each (sequence, KV head) of the step widens its positions once into a per-thread buffer, which every
+     * token of that sequence in the step and every query head of the group then reads (a sequence's tokens are
+     * consecutive in a step).
+     */
+    private void attention16(int layer, float[] q, int[] positions, BlockTable[] tables, float[] out, int n) {
+        int hd = c.headDim();
+        int kvDim = c.kvDim();
+        int kvHeads = c.kvHeads();
+        int group = c.groupSize();
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        int blockSize = cache.blockSize();
+        int[] runStart = new int[n + 1]; // the step's sequences as runs of tokens [runStart[r], runStart[r + 1])
+        int runs = 0;
+        for (int t = 0; t < n; t++) {
+            if (t == 0 || tables[t] != tables[t - 1]) {
+                runStart[runs++] = t;
+            }
+        }
+        runStart[runs] = n;
+        team.forRange(runs * kvHeads, 1, (start, end) -> {
+            for (int u = start; u < end; u++) {
+                int run = u / kvHeads;
+                int g = u % kvHeads;
+                int from = runStart[run];
+                int to = runStart[run + 1];
+                BlockTable table = tables[from];
+                int last = positions[to - 1];
+                float[] keys = headBuffer(keyScratch, (last + 1) * hd);
+                float[] values = headBuffer(valueScratch, (last + 1) * hd);
+                for (int p = c.firstAttended(positions[from]); p <= last; p++) {
+                    int at = (table.block(p / blockSize) * blockSize + p % blockSize) * kvDim + g * hd;
+                    cache.readKeys(layer, at, keys, p * hd, hd);
+                    cache.readValues(layer, at, values, p * hd, hd);
+                }
+                for (int t = from; t < to; t++) {
+                    int pos = positions[t];
+                    for (int h = g * group; h < (g + 1) * group; h++) {
+                        int qOff = t * c.qDim() + h * hd;
+                        float[] scores = scratch(pos + 1);
+                        float max = Float.NEGATIVE_INFINITY;
+                        int first = c.firstAttended(pos);
+                        for (int p = first; p <= pos; p++) {
+                            float s = dot(q, qOff, keys, p * hd, hd);
+                            scores[p] = s * scale;
+                            max = Math.max(max, scores[p]);
+                        }
+                        double sum = 0;
+                        for (int p = first; p <= pos; p++) {
+                            float e = (float) Math.exp(scores[p] - max);
+                            scores[p] = e;
+                            sum += e;
+                        }
+                        float inv = (float) (1.0 / sum);
+                        int oOff = t * c.qDim() + h * hd;
+                        java.util.Arrays.fill(out, oOff, oOff + hd, 0f);
+                        for (int p = first; p <= pos; p++) {
+                            if (VectorSupport.AVAILABLE) {
+                                VectorOps.axpy(scores[p] * inv, values, p * hd, out, oOff, hd);
+                            } else {
+                                for (int i = 0; i < hd; i++) {
+                                    out[oOff + i] += scores[p] * inv * values[p * hd + i];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    private static float[] headBuffer(ThreadLocal<float[]> local, int n) {
+        float[] b = local.get();
+        if (b.length < n) {
+            b = new float[Math.max(n, 2 * b.length)];
+            local.set(b);
+        }
+        return b;
     }
 
     /** out row t = x row t * rsqrt(mean(x_t^2) + eps) * weight, for n rows of dim. */

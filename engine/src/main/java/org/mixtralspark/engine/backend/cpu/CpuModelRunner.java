@@ -7,6 +7,8 @@ import org.mixtralspark.engine.backend.StepOutput;
 import org.mixtralspark.engine.backend.cpu.Matmul;
 import org.mixtralspark.engine.backend.cpu.ThreadTeam;
 import org.mixtralspark.engine.kv.BlockAllocator;
+import org.mixtralspark.engine.kv.BlockCopy;
+import org.mixtralspark.engine.kv.KvType;
 import org.mixtralspark.engine.backend.cpu.PagedKvCache;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.MixtralWeights;
@@ -23,11 +25,12 @@ public final class CpuModelRunner implements ModelRunner {
     /**
      * @param kvCacheBytes the KV cache budget; it is allocated on the heap now, so the JVM needs that much headroom
      * @param matmul       the matrix products, of the engine's numeric mode ({@link CpuMath#select})
+     * @param kvType       how the cache stores keys and values (F32 exact; F16 or BF16 half the bytes)
      */
-    public CpuModelRunner(MixtralWeights weights, int threads, long kvCacheBytes, Matmul matmul) {
+    public CpuModelRunner(MixtralWeights weights, int threads, long kvCacheBytes, Matmul matmul, KvType kvType) {
         this.config = weights.config();
-        int blocks = PagedKvCache.blocksForBudget(config, kvCacheBytes, BlockAllocator.DEFAULT_BLOCK_SIZE);
-        this.cache = new PagedKvCache(config, blocks, BlockAllocator.DEFAULT_BLOCK_SIZE);
+        int blocks = PagedKvCache.blocksForBudget(config, kvCacheBytes, BlockAllocator.DEFAULT_BLOCK_SIZE, kvType);
+        this.cache = new PagedKvCache(config, blocks, BlockAllocator.DEFAULT_BLOCK_SIZE, kvType);
         this.team = new ThreadTeam(threads, "mixtral-cpu");
         this.forward = new BatchForward(weights, matmul, team, cache);
     }
@@ -49,6 +52,9 @@ public final class CpuModelRunner implements ModelRunner {
 
     @Override
     public StepOutput forward(StepInput step) {
+        for (BlockCopy copy : step.copies()) {
+            cache.copyBlock(copy.from(), copy.to());
+        }
         StepInput.Tokens t = step.tokens();
         float[] logits = forward.forward(t.ids(), t.positions(), t.tables(), t.logitRows());
         int[][] expertTokens = new int[config.layers()][];

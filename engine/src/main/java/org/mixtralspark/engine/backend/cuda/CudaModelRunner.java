@@ -1,6 +1,7 @@
 package org.mixtralspark.engine.backend.cuda;
 
 import org.mixtralspark.engine.kv.BlockAllocator;
+import org.mixtralspark.engine.kv.BlockCopy;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.MixtralWeights;
 import org.mixtralspark.engine.backend.ModelRunner;
@@ -84,6 +85,13 @@ public final class CudaModelRunner implements ModelRunner {
 
     /** Uploads a loaded model's weights to the device {@code o} names. */
     public static CudaModelRunner load(MixtralWeights weights, String name, CudaOptions o) {
+        MixtralConfig c = weights.config();
+        if (c.slidingWindow() > 0 && c.slidingWindow() < o.contextLength()) {
+            // TODO: the CUDA attention kernel attends to every position; windowed attention is the CPU's only
+            throw new IllegalArgumentException(name + ": sliding_window = " + c.slidingWindow() + " is shorter than "
+                    + "the context (" + o.contextLength() + "), and the CUDA backend has no sliding-window attention: "
+                    + "use --device cpu, or --context-length " + c.slidingWindow() + " or less");
+        }
         return new CudaModelRunner(weights.config(), name, o,
                 ctx -> DeviceWeights.upload(weights, o.precision(), ctx.mem()));
     }
@@ -121,6 +129,9 @@ public final class CudaModelRunner implements ModelRunner {
     @Override
     public StepOutput forward(StepInput step) {
         device.bind();
+        for (BlockCopy copy : step.copies()) {
+            cache.copyBlock(copy.from(), copy.to());
+        }
         return StepOutput.of(step, forward.forward(step.tokens()), config.vocabSize(), null);
     }
 

@@ -1,5 +1,8 @@
 package org.mixtralspark.engine.backend.cuda;
 
+import jcuda.driver.CUresult;
+import jcuda.driver.JCudaDriver;
+
 import org.mixtralspark.engine.kv.BlockAllocator;
 import org.mixtralspark.engine.model.MixtralConfig;
 
@@ -35,6 +38,22 @@ final class DeviceKvCache implements AutoCloseable {
     /** Bytes of one block over every layer, keys and values. */
     static long bytesPerBlock(MixtralConfig c, Precision p, int blockSize) {
         return 2L * c.layers() * blockSize * c.kvDim() * p.bytes;
+    }
+
+    /** Copies every layer's keys and values of block {@code from} into block {@code to} (copy-on-write), on the device. */
+    void copyBlock(int from, int to) {
+        long n = bytes / (2L * keys.length * totalBlocks);
+        for (int l = 0; l < keys.length; l++) {
+            checkCuda(JCudaDriver.cuMemcpyDtoD(keys[l].at(to * n), keys[l].at(from * n), n), "copy of a key block");
+            checkCuda(JCudaDriver.cuMemcpyDtoD(values[l].at(to * n), values[l].at(from * n), n),
+                    "copy of a value block");
+        }
+    }
+
+    private static void checkCuda(int result, String what) {
+        if (result != CUresult.CUDA_SUCCESS) {
+            throw new IllegalStateException(what + " failed: " + CUresult.stringFor(result));
+        }
     }
 
     /** Bytes of the whole cache. */

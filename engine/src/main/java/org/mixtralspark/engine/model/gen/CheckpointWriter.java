@@ -80,7 +80,11 @@ public final class CheckpointWriter {
             cfg.put("rope_theta", c.ropeTheta());
             cfg.put("rms_norm_eps", c.rmsEps());
             cfg.put("max_position_embeddings", c.contextLength());
-            cfg.putNull("sliding_window");
+            if (c.slidingWindow() > 0) {
+                cfg.put("sliding_window", c.slidingWindow());
+            } else {
+                cfg.putNull("sliding_window");
+            }
             cfg.put("tie_word_embeddings", false);
             cfg.put("hidden_act", "silu");
             cfg.put("bos_token_id", 1);

@@ -95,7 +95,8 @@ public final class ReferenceForward {
             int kvOff = (h / c.groupSize()) * c.headDim();
             double[] scores = new double[pos + 1];
             double max = Double.NEGATIVE_INFINITY;
-            for (int t = 0; t <= pos; t++) {
+            int first = c.firstAttended(pos); // 0, or the sliding window's first position
+            for (int t = first; t <= pos; t++) {
                 double s = 0;
                 for (int i = 0; i < c.headDim(); i++) {
                     s += (double) q[h * c.headDim() + i] * seq.keys[l][t * c.kvDim() + kvOff + i];
@@ -104,13 +105,13 @@ public final class ReferenceForward {
                 max = Math.max(max, scores[t]);
             }
             double sum = 0;
-            for (int t = 0; t <= pos; t++) {
+            for (int t = first; t <= pos; t++) {
                 scores[t] = Math.exp(scores[t] - max);
                 sum += scores[t];
             }
             for (int i = 0; i < c.headDim(); i++) {
                 double acc = 0;
-                for (int t = 0; t <= pos; t++) {
+                for (int t = first; t <= pos; t++) {
                     acc += scores[t] / sum * seq.values[l][t * c.kvDim() + kvOff + i];
                 }
                 out[h * c.headDim() + i] = (float) acc;

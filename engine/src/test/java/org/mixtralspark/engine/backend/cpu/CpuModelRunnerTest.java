@@ -3,6 +3,7 @@ package org.mixtralspark.engine.backend.cpu;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mixtralspark.engine.backend.StepInput;
+import org.mixtralspark.engine.kv.KvType;
 import org.mixtralspark.engine.backend.StepOutput;
 import org.mixtralspark.engine.kv.BlockTable;
 import org.mixtralspark.engine.model.LoadedModel;
@@ -30,7 +31,7 @@ class CpuModelRunnerTest {
         Path file = tmp.resolve("m.gguf");
         CheckpointWriter.writeGguf(RandomCheckpoints.create("m", MOE, 3), file, GgmlType.Q8_0, false);
         try (LoadedModel m = ModelLoader.load(file);
-             CpuModelRunner r = new CpuModelRunner(m.weights(), 2, 1 << 20, CpuMath.exact())) {
+             CpuModelRunner r = new CpuModelRunner(m.weights(), 2, 1 << 20, CpuMath.exact(), KvType.F16)) {
             BlockTable a = new BlockTable();
             BlockTable b = new BlockTable();
             assertTrue(r.blocks().reserve(a, 5));

@@ -8,6 +8,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.mixtralspark.engine.kv.BlockTable;
+import org.mixtralspark.engine.kv.KvType;
 import org.mixtralspark.engine.model.ExpertWeights;
 import org.mixtralspark.engine.model.LayerWeights;
 import org.mixtralspark.engine.model.LoadedModel;
@@ -373,7 +374,7 @@ class MoeBlockTest {
         Path file = tmp.resolve("m.gguf");
         CheckpointWriter.writeGguf(RandomCheckpoints.create("moe", c, 5), file, GgmlType.Q8_0, false);
         try (LoadedModel m = ModelLoader.load(file)) {
-            PagedKvCache cache = new PagedKvCache(m.config(), 16, 4);
+            PagedKvCache cache = new PagedKvCache(m.config(), 16, 4, KvType.F32);
             BatchForward forward = new BatchForward(m.weights(), CpuMath.exact(), team, cache);
             assertNull(forward.routing(0), "no step yet");
             BlockTable a = new BlockTable();

@@ -1,6 +1,7 @@
 package org.mixtralspark.engine.backend.cpu;
 
 import org.mixtralspark.engine.model.mixtral.ReferenceForward;
+import org.mixtralspark.engine.kv.KvType;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -127,7 +128,7 @@ class ReferenceVsBatchTest {
     }
 
     private static PagedKvCache cache(LoadedModel m) {
-        return new PagedKvCache(m.config(), 64, 4);
+        return new PagedKvCache(m.config(), 64, 4, KvType.F32);
     }
 
     private static int[] range(int n) {

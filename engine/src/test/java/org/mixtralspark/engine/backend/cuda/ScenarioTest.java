@@ -2,6 +2,7 @@ package org.mixtralspark.engine.backend.cuda;
 
 import org.junit.jupiter.api.Test;
 import org.mixtralspark.engine.model.MixtralConfig;
+import org.mixtralspark.engine.kv.KvType;
 import org.mixtralspark.engine.model.LoadedModel;
 import org.mixtralspark.engine.model.ModelLoader;
 import org.mixtralspark.engine.model.gen.CheckpointWriter;
@@ -39,7 +40,7 @@ class ScenarioTest {
         MixtralConfig c = new MixtralConfig(512, 64, 128, 2, 4, 2, 16, 8, 2, 1e6, 1e-5f, 2048);
         CheckpointWriter.writeGguf(RandomCheckpoints.create("tiny", c, 5), model, GgmlType.BF16, false);
         try (LoadedModel m = ModelLoader.load(model);
-             CpuModelRunner cpu = new CpuModelRunner(m.weights(), 2, 16L << 20, CpuMath.exact())) {
+             CpuModelRunner cpu = new CpuModelRunner(m.weights(), 2, 16L << 20, CpuMath.exact(), KvType.F32)) {
             assertEquals(c, m.weights().config());
             List<Equivalence.Case> cases = Equivalence.cases(c.vocabSize(), c.contextLength(), 42);
             Equivalence.Case batch = cases.get(1);

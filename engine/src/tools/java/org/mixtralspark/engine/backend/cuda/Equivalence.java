@@ -3,6 +3,7 @@ package org.mixtralspark.engine.backend.cuda;
 
 import org.mixtralspark.engine.model.MixtralWeights;
 import org.mixtralspark.engine.backend.cpu.CpuMath;
+import org.mixtralspark.engine.kv.KvType;
 import org.mixtralspark.engine.backend.cpu.CpuModelRunner;
 import org.mixtralspark.engine.backend.ModelRunner;
 
@@ -77,7 +78,7 @@ final class Equivalence {
         long kvBytes = 64L << 20;
         CudaOptions o = new CudaOptions(ordinal, p, kvBytes, 8, Math.min(context, 4096), 512, 0,
                 Boolean.parseBoolean(System.getProperty("mixtral.cuda.sync", "true")));
-        try (ModelRunner cpu = new CpuModelRunner(weights, threads, kvBytes, CpuMath.exact());
+        try (ModelRunner cpu = new CpuModelRunner(weights, threads, kvBytes, CpuMath.exact(), KvType.F32);
              CudaModelRunner gpu = CudaModelRunner.load(weights, model, o)) {
             String device = gpu.deviceName() + " (" + gpu.device() + ")";
             for (Case c : cases) {
