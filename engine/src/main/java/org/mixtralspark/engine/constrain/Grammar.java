@@ -38,8 +38,9 @@ public final class Grammar {
         }
         minimal = Operations.removeDeadStates(minimal);
         if (Operations.isEmpty(minimal)) {
-            throw new IllegalArgumentException(what + " accepts no text at all (within the nesting bounds of"
-                    + " structured output: " + JsonSchemaCompiler.MAX_REF_DEPTH + " expansions of a recursive $ref)");
+            throw new IllegalArgumentException(what + " accepts no text at all: its constraints contradict each other"
+                    + " (e.g. a pattern longer than maxLength), or a recursive $ref has no end within the "
+                    + JsonSchemaCompiler.MAX_REF_DEPTH + " expansions structured output allows");
         }
         this.dfa = new ByteRunAutomaton(minimal, true, WORK_LIMIT);
         this.states = dfa.getSize();
