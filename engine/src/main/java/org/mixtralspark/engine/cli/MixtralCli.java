@@ -20,6 +20,9 @@ public final class MixtralCli {
     /** Runs the command line and returns the exit code (0 = success). Errors go to stderr as one clear line. */
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new MixtralCli());
+        // picocli would replace an argument "@file" by the file's words; "--response-format @schema.json" reads the
+        // file itself, whole (the interface of issue 11), so the expansion is off for every command
+        cli.setExpandAtFiles(false);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             String message = e.getMessage() == null ? e.toString() : e.getMessage();
             commandLine.getErr().println("mixtral " + commandLine.getCommandName() + ": error: " + message);

@@ -65,25 +65,13 @@ public final class ResponseFormat {
         if (json == null) {
             throw new IllegalArgumentException("response_format = null");
         }
-        synchronized (CACHE) {
-            ResponseFormat cached = CACHE.get(json);
-            if (cached != null) {
-                return cached;
-            }
-        }
         JsonNode node;
         try {
             node = JSON.readTree(json);
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("response_format is not valid JSON: " + e.getOriginalMessage());
         }
-        ResponseFormat f = of(node);
-        if (f != null) {
-            synchronized (CACHE) {
-                CACHE.put(json, f);
-            }
-        }
-        return f;
+        return of(node);
     }
 
     /** {@link #parse} of a parsed JSON value. */
@@ -98,7 +86,23 @@ public final class ResponseFormat {
                     + " choice, text");
         }
         String json = JsonSchemaCompiler.compact(node);
-        switch (t.textValue()) {
+        synchronized (CACHE) {
+            ResponseFormat cached = CACHE.get(json);
+            if (cached != null) {
+                return cached;
+            }
+        }
+        ResponseFormat f = compile(node, t.textValue(), json);
+        if (f != null) {
+            synchronized (CACHE) {
+                CACHE.put(json, f);
+            }
+        }
+        return f;
+    }
+
+    private static ResponseFormat compile(JsonNode node, String type, String json) {
+        switch (type) {
             case "text" -> {
                 onlyFields(node, Set.of("type"));
                 return null;
@@ -154,7 +158,7 @@ public final class ResponseFormat {
                 return new ResponseFormat(Type.CHOICE, json, new Grammar(Operations.union(options),
                         "response_format choices"));
             }
-            default -> throw new IllegalArgumentException("response_format type \"" + t.textValue()
+            default -> throw new IllegalArgumentException("response_format type \"" + type
                     + "\" is not supported (json_schema, json_object, regex, choice, text)");
         }
     }
