@@ -20,6 +20,9 @@ public final class Grammar {
     /** Lucene's determinisation effort bound (its unit, roughly states times transitions visited). */
     static final int WORK_LIMIT = 2_000_000;
 
+    /** Well-formed UTF-8 (the Unicode Standard's table 3-7), any number of characters. */
+    private static final Automaton WELL_FORMED_UTF8 = wellFormedUtf8();
+
     /** The state before any byte. */
     public static final int START = 0;
 
@@ -31,7 +34,9 @@ public final class Grammar {
         Automaton minimal;
         try {
             Automaton bytes = new UTF32ToUTF8().convert(Operations.removeDeadStates(codePoints));
-            minimal = MinimizationOperations.minimize(bytes, WORK_LIMIT);
+            // Lucene's conversion also accepts some ill-formed sequences (overlong forms such as E0 88 94); a model
+            // that emitted those would write bytes no decoder turns into the schema's characters
+            minimal = MinimizationOperations.minimize(Operations.intersection(bytes, WELL_FORMED_UTF8), WORK_LIMIT);
         } catch (TooComplexToDeterminizeException e) {
             throw new IllegalArgumentException(what + " is too complex to compile into an automaton (more than "
                     + WORK_LIMIT + " steps of determinisation): simplify it, e.g. lower maxLength/maxItems");
@@ -44,6 +49,37 @@ public final class Grammar {
         }
         this.dfa = new ByteRunAutomaton(minimal, true, WORK_LIMIT);
         this.states = dfa.getSize();
+    }
+
+    private static Automaton wellFormedUtf8() {
+        Automaton a = new Automaton();
+        int start = a.createState();
+        a.setAccept(start, true);
+        int tail1 = a.createState(); // one continuation byte left
+        int tail2 = a.createState(); // two
+        int tail3 = a.createState(); // three
+        int e0 = a.createState();
+        int ed = a.createState();
+        int f0 = a.createState();
+        int f4 = a.createState();
+        a.addTransition(start, start, 0x00, 0x7F);
+        a.addTransition(start, tail1, 0xC2, 0xDF);
+        a.addTransition(start, e0, 0xE0, 0xE0);
+        a.addTransition(start, tail2, 0xE1, 0xEC);
+        a.addTransition(start, ed, 0xED, 0xED);
+        a.addTransition(start, tail2, 0xEE, 0xEF);
+        a.addTransition(start, f0, 0xF0, 0xF0);
+        a.addTransition(start, tail3, 0xF1, 0xF3);
+        a.addTransition(start, f4, 0xF4, 0xF4);
+        a.addTransition(tail1, start, 0x80, 0xBF);
+        a.addTransition(tail2, tail1, 0x80, 0xBF);
+        a.addTransition(tail3, tail2, 0x80, 0xBF);
+        a.addTransition(e0, tail1, 0xA0, 0xBF);
+        a.addTransition(ed, tail1, 0x80, 0x9F);
+        a.addTransition(f0, tail2, 0x90, 0xBF);
+        a.addTransition(f4, tail2, 0x80, 0x8F);
+        a.finishState();
+        return a;
     }
 
     /** The state after byte {@code b} (0..255) from {@code state}, or -1 when no accepted text continues so. */

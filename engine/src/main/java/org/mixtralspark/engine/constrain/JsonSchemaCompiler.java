@@ -329,7 +329,7 @@ final class JsonSchemaCompiler {
             if (!p.isTextual()) {
                 throw error(path + "/pattern", "must be a string, not " + p);
             }
-            pattern = EcmaRegex.compile(p.textValue(), "pattern at " + path, workLimit);
+            pattern = EcmaRegex.compile(p.textValue(), "response_format schema at " + path + "/pattern", workLimit);
         }
         return JsonLanguage.string(nfa, JsonLanguage.stringContent(pattern, minLength, maxLength, workLimit));
     }
