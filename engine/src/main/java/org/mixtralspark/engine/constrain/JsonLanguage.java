@@ -2,7 +2,6 @@ package org.mixtralspark.engine.constrain;
 
 import org.apache.lucene.util.automaton.Automata;
 import org.apache.lucene.util.automaton.Automaton;
-import org.apache.lucene.util.automaton.MinimizationOperations;
 import org.apache.lucene.util.automaton.Operations;
 
 import java.util.ArrayList;
@@ -56,13 +55,13 @@ final class JsonLanguage {
 
     /**
      * The content language of a string: of {@code minLength} to {@code maxLength} code points ({@code maxLength < 0}:
-     * no limit), matching {@code pattern} (null: any), deterministic and minimal.
+     * no limit), matching {@code pattern} (null: any), deterministic.
      */
     static Automaton stringContent(Automaton pattern, int minLength, int maxLength, int workLimit) {
         Automaton lengths = maxLength < 0 ? Operations.repeat(anyChar(), minLength)
                 : Operations.repeat(anyChar(), minLength, maxLength);
         Automaton a = pattern == null ? lengths : Operations.intersection(pattern, lengths);
-        return MinimizationOperations.minimize(a, workLimit);
+        return Operations.determinize(Operations.removeDeadStates(a), workLimit);
     }
 
     /** {@code "} content {@code "}, the content spelled with {@link #STRING_CHAR}. */

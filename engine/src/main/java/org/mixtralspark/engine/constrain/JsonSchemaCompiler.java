@@ -56,6 +56,8 @@ final class JsonSchemaCompiler {
     private final JsonNode root;
     private final int workLimit;
     private final Map<String, Integer> refDepth = new HashMap<>();
+    /** String content languages by (pattern, minLength, maxLength): an array's copies of one item share them. */
+    private final Map<String, Automaton> contents = new HashMap<>();
 
     private JsonSchemaCompiler(JsonNode root, int workLimit) {
         this.root = root;
@@ -323,15 +325,19 @@ final class JsonSchemaCompiler {
         if (maxLength >= 0 && maxLength < minLength) {
             throw error(path, "maxLength " + maxLength + " is below minLength " + minLength);
         }
-        Automaton pattern = null;
         JsonNode p = schema.get("pattern");
-        if (p != null) {
-            if (!p.isTextual()) {
-                throw error(path + "/pattern", "must be a string, not " + p);
-            }
-            pattern = EcmaRegex.compile(p.textValue(), "response_format schema at " + path + "/pattern", workLimit);
+        if (p != null && !p.isTextual()) {
+            throw error(path + "/pattern", "must be a string, not " + p);
         }
-        return JsonLanguage.string(nfa, JsonLanguage.stringContent(pattern, minLength, maxLength, workLimit));
+        String key = (p == null ? "" : "/" + p.textValue()) + "|" + minLength + "|" + maxLength;
+        Automaton content = contents.get(key);
+        if (content == null) {
+            Automaton pattern = p == null ? null
+                    : EcmaRegex.compile(p.textValue(), "response_format schema at " + path + "/pattern", workLimit);
+            content = JsonLanguage.stringContent(pattern, minLength, maxLength, workLimit);
+            contents.put(key, content);
+        }
+        return JsonLanguage.string(nfa, content);
     }
 
     private Nfa.Frag array(JsonNode schema, String path) {

@@ -101,6 +101,12 @@ public final class ResponseFormat {
         return f;
     }
 
+    /** {@link #of} without the cache: compiles every time (for benchmarks of the compile time). */
+    public static ResponseFormat compileUncached(JsonNode node) {
+        ResponseFormat f = of(node); // validates, and warms the classes up
+        return f == null ? null : compile(node, f.type.wireName(), f.json);
+    }
+
     private static ResponseFormat compile(JsonNode node, String type, String json) {
         switch (type) {
             case "text" -> {
