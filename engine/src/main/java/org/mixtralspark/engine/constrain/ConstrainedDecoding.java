@@ -2,15 +2,16 @@ package org.mixtralspark.engine.constrain;
 
 import org.mixtralspark.engine.tokenizer.Tokenizer;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.WeakHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Structured output for one engine's tokenizer: builds the vocabulary's byte strings and trie once (on first use:
  * an engine that never sees a response format never pays for them), and keeps the token masks of each grammar in use,
- * so that every request with the same format shares its cached masks. Grammars are held weakly: their masks go when
- * the format is no longer in use or cached. Thread-safe.
+ * so that every request with the same format shares its cached masks. The masks of the {@value #GRAMMARS} grammars
+ * used last are kept (a request in flight keeps its own through its {@link TokenConstraint}); a weak map would
+ * keep them all, since the masks refer to their grammar. Thread-safe.
  */
 public final class ConstrainedDecoding {
 
@@ -18,7 +19,14 @@ public final class ConstrainedDecoding {
     private final int vocabSize;
     private volatile TokenVocabulary vocab;
     private volatile TokenTrie trie;
-    private final Map<Grammar, TokenMasks> masks = new WeakHashMap<>();
+    static final int GRAMMARS = 64;
+
+    private final Map<Grammar, TokenMasks> masks = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Grammar, TokenMasks> eldest) {
+            return size() > GRAMMARS;
+        }
+    };
     private final AtomicLong maskNanos = new AtomicLong();
     private final AtomicLong masksComputed = new AtomicLong();
 

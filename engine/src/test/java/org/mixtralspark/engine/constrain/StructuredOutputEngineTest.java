@@ -175,6 +175,9 @@ class StructuredOutputEngineTest {
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> new GenerationRequest("x", prompt, SamplingParams.builder().stopStrings(List.of("}")).build(), f));
         assertTrue(e.getMessage().contains("stop strings"), e.getMessage());
+        IllegalArgumentException eos = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new GenerationRequest("x", prompt, SamplingParams.builder().ignoreEos(true).build(), f));
+        assertTrue(eos.getMessage().contains("ignore_eos"), eos.getMessage());
         assertFalse(one.text().isEmpty());
     }
 
