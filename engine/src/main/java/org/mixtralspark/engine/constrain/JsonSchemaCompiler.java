@@ -27,7 +27,8 @@ import java.util.Set;
  * ({@code false}; {@code true}, absent or a schema where properties are given generate no extra property; a schema
  * alone gives a map), {@code enum}, {@code const}, {@code items}, {@code minItems}, {@code maxItems},
  * {@code minLength}, {@code maxLength}, {@code pattern} (ECMA-262, {@link EcmaRegex}), {@code minimum},
- * {@code maximum}, {@code exclusiveMinimum}, {@code exclusiveMaximum} (integers), {@code anyOf}, {@code oneOf}
+ * {@code maximum}, {@code exclusiveMinimum}, {@code exclusiveMaximum} (integers, and numbers: see {@link #number}),
+ * {@code anyOf}, {@code oneOf}
  * (each branch minus the others' languages), local {@code $ref} with {@code $defs}/{@code definitions}. Annotations
  * ({@code title}, {@code description}, ...) are ignored. Any other keyword is an error that names it and where it is:
  * generating while ignoring an assertion would produce invalid output.
@@ -309,14 +310,43 @@ final class JsonSchemaCompiler {
         return b.decimalValue();
     }
 
+    /**
+     * A number; with bounds, the integers within them (as {@link #integer}) and the decimals {@code i.f} whose whole
+     * interval (i, i+1) lies within them, for non-negative i and for {@code -i.f}. The fraction ends in a non-zero
+     * digit, so a decimal is never equal to a bound. No exponent when bounded. A subset (e.g. for [0, 0.5] only 0), but
+     * every number in it is within the bounds, whatever they are.
+     */
     private Nfa.Frag number(JsonNode schema, String path) {
-        for (String k : List.of("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")) {
-            if (schema.has(k)) {
-                throw error(path + "/" + k, "a bound on type 'number' is not supported (only on 'integer'): use type"
-                        + " 'integer', or drop the bound");
-            }
+        BigDecimal min = bound(schema, "minimum", path);
+        BigDecimal max = bound(schema, "maximum", path);
+        BigDecimal exclusiveMin = bound(schema, "exclusiveMinimum", path);
+        BigDecimal exclusiveMax = bound(schema, "exclusiveMaximum", path);
+        if (min == null && max == null && exclusiveMin == null && exclusiveMax == null) {
+            return JsonLanguage.number(nfa);
         }
-        return JsonLanguage.number(nfa);
+        // v in (i, i+1) is within the bounds when lo <= i and i + 1 <= hi, strict bounds or not
+        BigDecimal lo = min == null ? exclusiveMin : exclusiveMin == null ? min : min.max(exclusiveMin);
+        BigDecimal hi = max == null ? exclusiveMax : exclusiveMax == null ? max : max.min(exclusiveMax);
+        long limit = JsonLanguage.MAX_INTEGER;
+        long nonNegativeFrom = lo == null ? 0 : Math.max(0, clamp(lo.setScale(0, RoundingMode.CEILING)));
+        long nonNegativeTo = hi == null ? limit : clamp(hi.setScale(0, RoundingMode.FLOOR)) - 1;
+        // -i.f in (-(i+1), -i): within when -(i+1) >= lo and -i <= hi
+        long negativeFrom = hi == null ? 0 : Math.max(0, clamp(hi.negate().setScale(0, RoundingMode.CEILING)));
+        long negativeTo = lo == null ? limit : clamp(lo.negate().setScale(0, RoundingMode.FLOOR)) - 1;
+        List<Nfa.Frag> parts = new ArrayList<>();
+        parts.add(integer(schema, path));
+        if (nonNegativeFrom <= nonNegativeTo) {
+            parts.add(nfa.concat(JsonLanguage.integer(nfa, nonNegativeFrom, nonNegativeTo), fraction()));
+        }
+        if (negativeFrom <= negativeTo) {
+            parts.add(nfa.concat(nfa.literal("-"), JsonLanguage.integer(nfa, negativeFrom, negativeTo), fraction()));
+        }
+        return nfa.union(parts);
+    }
+
+    /** {@code .} and 1 to 16 digits, the last one not 0. */
+    private Nfa.Frag fraction() {
+        return nfa.concat(nfa.literal("."), nfa.repeat(() -> nfa.range('0', '9'), 0, 15, null), nfa.range('1', '9'));
     }
 
     private Nfa.Frag string(JsonNode schema, String path) {

@@ -59,7 +59,7 @@ final class RandomSchemas {
         return switch (kind) {
             case 0, 1 -> string();
             case 2 -> integer();
-            case 3 -> JSON.createObjectNode().put("type", "number");
+            case 3 -> number();
             case 4 -> JSON.createObjectNode().put("type", "boolean");
             case 5 -> rnd.nextBoolean() ? JSON.createObjectNode().put("type", "null") : nullable(depth);
             case 6 -> enumeration();
@@ -102,6 +102,22 @@ final class RandomSchemas {
         if (r == 3) {
             s.put("exclusiveMinimum", lo);
             s.put("exclusiveMaximum", lo + 2 + rnd.nextLong(0, 50));
+        }
+        return s;
+    }
+
+    private ObjectNode number() {
+        ObjectNode s = JSON.createObjectNode().put("type", "number");
+        int r = rnd.nextInt(4);
+        if (r == 1) {
+            s.put("minimum", rnd.nextInt(-5, 5));
+            s.put("maximum", rnd.nextInt(5, 100) + 0.5);
+        } else if (r == 2) {
+            s.put("exclusiveMinimum", rnd.nextInt(-50, 0) - 0.25);
+            s.put("exclusiveMaximum", rnd.nextInt(1, 3));
+        } else if (r == 3) {
+            s.put("minimum", 0);
+            s.put("maximum", 1);
         }
         return s;
     }
