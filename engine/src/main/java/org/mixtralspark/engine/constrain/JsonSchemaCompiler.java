@@ -28,7 +28,7 @@ import java.util.Set;
  * alone gives a map), {@code enum}, {@code const}, {@code items}, {@code minItems}, {@code maxItems},
  * {@code minLength}, {@code maxLength}, {@code pattern} (ECMA-262, {@link EcmaRegex}), {@code minimum},
  * {@code maximum}, {@code exclusiveMinimum}, {@code exclusiveMaximum} (integers, and numbers: see {@link #number}),
- * {@code anyOf}, {@code oneOf}
+ * {@code format} ({@link StringFormats}), {@code anyOf}, {@code oneOf}
  * (each branch minus the others' languages), local {@code $ref} with {@code $defs}/{@code definitions}. Annotations
  * ({@code title}, {@code description}, ...) are ignored. Any other keyword is an error that names it and where it is:
  * generating while ignoring an assertion would produce invalid output.
@@ -49,7 +49,7 @@ final class JsonSchemaCompiler {
             "default", "examples", "deprecated", "readOnly", "writeOnly", "$defs", "definitions", "$anchor");
     private static final Set<String> ASSERTIONS = Set.of("type", "properties", "required", "additionalProperties",
             "enum", "const", "items", "minItems", "maxItems", "minLength", "maxLength", "pattern", "minimum",
-            "maximum", "exclusiveMinimum", "exclusiveMaximum", "anyOf", "oneOf", "$ref");
+            "maximum", "exclusiveMinimum", "exclusiveMaximum", "anyOf", "oneOf", "$ref", "format");
     private static final List<String> TYPES = List.of("object", "array", "string", "integer", "number", "boolean",
             "null");
 
@@ -146,7 +146,7 @@ final class JsonSchemaCompiler {
             if (assertions.stream().anyMatch(k -> k.equals("items") || k.endsWith("Items"))) {
                 return List.of("array");
             }
-            if (assertions.stream().anyMatch(k -> k.endsWith("Length") || k.equals("pattern"))) {
+            if (assertions.stream().anyMatch(k -> k.endsWith("Length") || k.equals("pattern") || k.equals("format"))) {
                 return List.of("string");
             }
             if (assertions.stream().anyMatch(k -> k.contains("imum"))) {
@@ -359,11 +359,24 @@ final class JsonSchemaCompiler {
         if (p != null && !p.isTextual()) {
             throw error(path + "/pattern", "must be a string, not " + p);
         }
-        String key = (p == null ? "" : "/" + p.textValue()) + "|" + minLength + "|" + maxLength;
+        JsonNode f = schema.get("format");
+        String format = null;
+        if (f != null) {
+            format = f.isTextual() ? StringFormats.PATTERNS.get(f.textValue()) : null;
+            if (format == null) {
+                throw error(path + "/format", "the format " + f + " is not supported in structured output (supported: "
+                        + new java.util.TreeSet<>(StringFormats.PATTERNS.keySet()) + ")");
+            }
+        }
+        String key = (p == null ? "" : "/" + p.textValue()) + "|" + format + "|" + minLength + "|" + maxLength;
         Automaton content = contents.get(key);
         if (content == null) {
             Automaton pattern = p == null ? null
                     : EcmaRegex.compile(p.textValue(), "response_format schema at " + path + "/pattern", workLimit);
+            if (format != null) {
+                Automaton formatted = EcmaRegex.compile(format, "format " + f, workLimit);
+                pattern = pattern == null ? formatted : Operations.intersection(pattern, formatted);
+            }
             content = JsonLanguage.stringContent(pattern, minLength, maxLength, workLimit);
             contents.put(key, content);
         }

@@ -67,9 +67,9 @@ class StructuredOutputCliTest {
     void aBadResponseFormatFlagExitsTwoNamingTheProblem() {
         String model = Oracle.model("mini-mistral-q8_0.gguf").toString();
         Run r = run("generate", "--model", model, "--prompt", "x", "--response-format",
-                "{\"type\":\"json_schema\",\"schema\":{\"type\":\"string\",\"format\":\"email\"}}");
+                "{\"type\":\"json_schema\",\"schema\":{\"type\":\"string\",\"uniqueItems\":true}}");
         assertEquals(2, r.code(), r.err());
-        assertTrue(r.err().contains("--response-format") && r.err().contains("'format'"), r.err());
+        assertTrue(r.err().contains("--response-format") && r.err().contains("'uniqueItems'"), r.err());
     }
 
     @Test

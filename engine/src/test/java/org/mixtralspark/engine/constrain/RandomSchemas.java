@@ -18,6 +18,13 @@ import java.util.SplittableRandom;
 final class RandomSchemas {
 
     static final ObjectMapper JSON = new ObjectMapper();
+
+    /** networknt's validator for draft 2020-12, with {@code format} asserted (it is only an annotation by default). */
+    static com.networknt.schema.JsonSchema validator(JsonNode schema) {
+        return com.networknt.schema.JsonSchemaFactory.getInstance(com.networknt.schema.SpecVersion.VersionFlag.V202012)
+                .getSchema(schema, com.networknt.schema.SchemaValidatorsConfig.builder().formatAssertionsEnabled(true)
+                        .build());
+    }
     private static final String[] PATTERNS = {"^[a-z]{1,6}$", "^\\d{3}-\\d{4}$", "^(red|green|blue)$", "^[A-Z][a-z]*$",
         "^x+y?$", "^[^\"\\\\]{0,5}$", "^(ab|cd){1,3}$", "^\\w{2,4}$", "^[0-9a-f]{4}$", "^\\s?[+-]?\\d{1,3}(\\.\\d{1,2})?$"};
     private static final String[] WORDS = {"alpha", "beta", "gamma", "delta", "id", "name", "x", "tags", "score",
@@ -85,6 +92,9 @@ final class RandomSchemas {
         }
         if (r == 9 && rnd.nextBoolean()) {
             s.put("maxLength", 3);
+        } else if (r == 9) {
+            String[] formats = {"date", "time", "date-time", "uuid", "email", "ipv4"};
+            s.put("format", formats[rnd.nextInt(formats.length)]);
         }
         return s;
     }
