@@ -18,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *   serving            engine, scheduler, step loop
  *   backend.cpu  backend.cuda       each: forward pass, weights on its device, KV storage, kernels
  *   backend            the ModelRunner contract and the step records
+ *   constrain          structured output: response formats, grammars, token masks (uses tokenizer)
  *   sampling  tokenizer  model.gen (random checkpoints, a tool)
  *   model (+ model.mixtral: config, weights, loader, the reference forward pass)
  *   kv (block allocator)  io (+ io.gguf, io.safetensors)
@@ -54,6 +55,7 @@ class LayeringTest {
                 .layer("tokenizer").definedBy(root + "tokenizer..")
                 .layer("model.gen").definedBy(root + "model.gen..")
                 .layer("sampling").definedBy(root + "sampling..")
+                .layer("constrain").definedBy(root + "constrain..")
                 .layer("backend").definedBy(root + "backend")
                 .layer("backend.cpu").definedBy(root + "backend.cpu..")
                 .layer("backend.cuda").definedBy(root + "backend.cuda..")
@@ -65,12 +67,13 @@ class LayeringTest {
                 .whereLayer("io").mayOnlyAccessLayers("tensor")
                 .whereLayer("model").mayOnlyAccessLayers("io", "tensor")
                 .whereLayer("tokenizer").mayOnlyAccessLayers("io")
+                .whereLayer("constrain").mayOnlyAccessLayers("tokenizer")
                 .whereLayer("model.gen").mayOnlyAccessLayers("model", "io", "tensor", "tokenizer")
                 .whereLayer("backend").mayOnlyAccessLayers("model", "kv", "tensor")
                 .whereLayer("backend.cpu").mayOnlyAccessLayers("backend", "model", "kv", "tensor")
                 .whereLayer("backend.cuda").mayOnlyAccessLayers("backend", "model", "kv", "tensor")
                 .whereLayer("serving").mayOnlyAccessLayers("backend", "backend.cpu", "backend.cuda", "kv", "model",
-                        "io", "tensor", "sampling", "tokenizer")
+                        "io", "tensor", "sampling", "tokenizer", "constrain")
                 .whereLayer("cli").mayNotBeAccessedByAnyLayer()
                 .check(engine);
     }

@@ -1,6 +1,7 @@
 package org.mixtralspark.engine.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.mixtralspark.engine.constrain.ResponseFormat;
 import org.mixtralspark.engine.sampling.SamplingParams;
 import org.mixtralspark.engine.serving.Engine;
 import org.mixtralspark.engine.serving.GenerationRequest;
@@ -16,12 +17,17 @@ final class BatchRequests {
 
     private static final Set<String> FIELDS = Set.of("id", "prompt", "prompt_ids", "messages", "max_new_tokens",
             "temperature", "top_k", "top_p", "min_p", "repetition_penalty", "presence_penalty", "frequency_penalty",
-            "seed", "stop", "stop_token_ids", "ignore_eos", "logprobs");
+            "seed", "stop", "stop_token_ids", "ignore_eos", "logprobs", "response_format");
 
     private BatchRequests() {
     }
 
-    static GenerationRequest parse(Engine engine, JsonNode n, String id, SamplingParams defaults) {
+    /**
+     * @param defaultFormat the response format of a line without {@code response_format} (null: free text); a line's
+     *                      {@code response_format} is a JSON object, or a string holding one, or null for free text
+     */
+    static GenerationRequest parse(Engine engine, JsonNode n, String id, SamplingParams defaults,
+                                   ResponseFormat defaultFormat) {
         for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
             String f = it.next();
             if (!FIELDS.contains(f)) {
@@ -57,7 +63,12 @@ final class BatchRequests {
         if (n.has("stop_token_ids")) b.stopTokenIds(intArray(n.get("stop_token_ids"), "stop_token_ids"));
         if (n.has("ignore_eos")) b.ignoreEos(n.get("ignore_eos").asBoolean());
         if (n.has("logprobs")) b.logprobs(integer(n, "logprobs"));
-        return new GenerationRequest(id, ids, b.build());
+        ResponseFormat format = defaultFormat;
+        if (n.has("response_format")) {
+            JsonNode f = n.get("response_format");
+            format = f.isNull() ? null : f.isTextual() ? ResponseFormat.parse(f.textValue()) : ResponseFormat.of(f);
+        }
+        return new GenerationRequest(id, ids, b.build(), format);
     }
 
     private static int integer(JsonNode n, String f) {

@@ -2,16 +2,19 @@ package org.mixtralspark.engine.cli;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
+import org.mixtralspark.engine.constrain.ResponseFormat;
 import org.mixtralspark.engine.sampling.SamplingParams;
 import org.mixtralspark.engine.serving.Engine;
 import org.mixtralspark.engine.serving.Engines;
 import org.mixtralspark.engine.serving.GenerationRequest;
 import org.mixtralspark.engine.serving.GenerationResult;
 import org.mixtralspark.engine.serving.Prompts;
+import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
@@ -59,6 +62,15 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of the text.")
     boolean json;
 
+    @Option(names = "--response-format", paramLabel = "JSON|@FILE", description = "Structured output: the output "
+            + "must have this shape. {\"type\":\"json_schema\",\"schema\":{...}}, {\"type\":\"json_object\"}, "
+            + "{\"type\":\"regex\",\"pattern\":\"...\"} or {\"type\":\"choice\",\"choices\":[...]}; "
+            + "@file.json reads it from a file. In batch mode, the default for lines without response_format.")
+    String responseFormat;
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Mixin
     SamplingOptions sampling;
 
@@ -68,9 +80,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         SamplingParams defaults = sampling.builder().build();
+        ResponseFormat format = responseFormat();
         try (Engine engine = Engines.open(model, engineOptions.toOptions())) {
             if (source.input != null) {
-                return batch(engine, defaults);
+                return batch(engine, defaults, format);
             }
             int[] ids;
             if (source.promptIds != null) {
@@ -80,7 +93,7 @@ final class GenerateCommand implements Callable<Integer> {
             } else {
                 ids = Prompts.fromText(engine, source.prompt);
             }
-            GenerationResult r = engine.submit(new GenerationRequest("0", ids, defaults)).join();
+            GenerationResult r = engine.submit(new GenerationRequest("0", ids, defaults, format)).join();
             if (!r.ok()) {
                 System.err.println("mixtral generate: error: " + r.error());
                 return 1;
@@ -92,7 +105,7 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     /** Streams the input: at most a window of requests in flight, results written in input order. */
-    private int batch(Engine engine, SamplingParams defaults) throws IOException {
+    private int batch(Engine engine, SamplingParams defaults, ResponseFormat format) throws IOException {
         int window = 1024;
         int errors = 0;
         try (BufferedReader in = Files.newBufferedReader(source.input, StandardCharsets.UTF_8);
@@ -117,7 +130,7 @@ final class GenerateCommand implements Callable<Integer> {
                     if (node.hasNonNull("id")) {
                         id = node.get("id").asText();
                     }
-                    f = engine.submit(BatchRequests.parse(engine, node, id, defaults));
+                    f = engine.submit(BatchRequests.parse(engine, node, id, defaults, format));
                 } catch (IOException | RuntimeException e) {
                     f = CompletableFuture.completedFuture(GenerationResult.failed(id, new int[0],
                             "line " + lineNo + ": " + e.getMessage()));
@@ -148,6 +161,25 @@ final class GenerateCommand implements Callable<Integer> {
         out.newLine();
         out.flush();
         return r.ok() ? 0 : 1;
+    }
+
+    /** The --response-format flag (inline JSON or @file), checked before the model is loaded: a bad one exits 2. */
+    private ResponseFormat responseFormat() {
+        if (responseFormat == null) {
+            return null;
+        }
+        String text = responseFormat;
+        try {
+            if (text.startsWith("@")) {
+                text = Files.readString(Path.of(text.substring(1)), StandardCharsets.UTF_8);
+            }
+            return ResponseFormat.parse(text);
+        } catch (IOException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--response-format: cannot read "
+                    + responseFormat.substring(1) + ": " + e.getMessage());
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--response-format: " + e.getMessage());
+        }
     }
 
     static List<Map<String, String>> parseMessages(JsonNode node) {

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 @Command(name = "mixtral", mixinStandardHelpOptions = true, version = "mixtral-spark 0.1.0",
         description = "Run Mixtral-family models on the CPU: generate, tokenize, inspect, bench, write random test models.",
         subcommands = {GenerateCommand.class, TokenizeCommand.class, InspectCommand.class, BenchCommand.class,
-                RandomModelCommand.class})
+                RandomModelCommand.class, StructuredBenchCommand.class})
 public final class MixtralCli {
 
     public static void main(String[] args) {
@@ -20,6 +20,9 @@ public final class MixtralCli {
     /** Runs the command line and returns the exit code (0 = success). Errors go to stderr as one clear line. */
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new MixtralCli());
+        // picocli would replace an argument "@file" by the file's words; "--response-format @schema.json" reads the
+        // file itself, whole (the interface of issue 11), so the expansion is off for every command
+        cli.setExpandAtFiles(false);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             String message = e.getMessage() == null ? e.toString() : e.getMessage();
             commandLine.getErr().println("mixtral " + commandLine.getCommandName() + ": error: " + message);

@@ -110,7 +110,18 @@ public final class SequenceSampler {
      *                                  every logit is -Infinity
      */
     public int sample(float[] logits) {
-        return greedy ? sample(logits, 0.0) : sample(logits, coin(seed, generated));
+        return sample(logits, null);
+    }
+
+    /**
+     * {@link #sample(float[])} among the tokens of {@code allowed} only (structured output): a bitset over token ids,
+     * bit {@code id % 64} of word {@code id / 64}; null allows every token. The others' logits become -Infinity before
+     * the penalties, temperature and truncation, so those (and {@link #logprob}) see the constrained distribution.
+     *
+     * @throws IllegalArgumentException as {@link #sample(float[])}, and when {@code allowed} allows no token
+     */
+    public int sample(float[] logits, long[] allowed) {
+        return greedy ? sample(logits, allowed, 0.0) : sample(logits, allowed, coin(seed, generated));
     }
 
     /** The coin of step {@code step}: one {@code nextDouble()} of a SplittableRandom seeded per step. */
@@ -120,10 +131,14 @@ public final class SequenceSampler {
 
     /** {@link #sample(float[])} with the coin given: the randomness is an input, so that tests can fix it. */
     int sample(float[] logits, double coin) {
+        return sample(logits, null, coin);
+    }
+
+    int sample(float[] logits, long[] allowed, double coin) {
         if (!(coin >= 0.0 && coin < 1.0)) {
             throw new IllegalArgumentException("coin = " + coin + ": must be in [0, 1)");
         }
-        float[] x = penalisedInto(logits, z);
+        float[] x = penalisedInto(logits, allowed, z);
         int best = checkedArgmax(x);
         haveLogits = true;
         logNormalizer = Double.NaN;
@@ -198,17 +213,41 @@ public final class SequenceSampler {
      * directly, not through the statistics of draws.
      */
     float[] penalisedLogits(float[] logits) {
-        return penalisedInto(logits, new float[vocabSize]);
+        return penalisedInto(logits, null, new float[vocabSize]);
     }
 
-    private float[] penalisedInto(float[] logits, float[] out) {
+    private float[] penalisedInto(float[] logits, long[] allowed, float[] out) {
         if (logits == null || logits.length != vocabSize) {
             throw new IllegalArgumentException("logits has length " + (logits == null ? "null" : logits.length)
                     + ", expected the vocabulary size " + vocabSize);
         }
         System.arraycopy(logits, 0, out, 0, vocabSize);
+        if (allowed != null) {
+            mask(out, allowed);
+        }
         penalties.apply(out);
         return out;
+    }
+
+    /** Sets the logit of every token outside {@code allowed} to -Infinity (penalties keep it there). */
+    private void mask(float[] x, long[] allowed) {
+        if (allowed.length != (vocabSize + 63) >>> 6) {
+            throw new IllegalArgumentException("allowed has " + allowed.length + " words, expected "
+                    + ((vocabSize + 63) >>> 6) + " for a vocabulary of " + vocabSize);
+        }
+        for (int w = 0; w < allowed.length; w++) {
+            long word = allowed[w];
+            if (word == -1L) {
+                continue;
+            }
+            int base = w << 6;
+            int end = Math.min(64, vocabSize - base);
+            for (int b = 0; b < end; b++) {
+                if ((word & (1L << b)) == 0) {
+                    x[base + b] = Float.NEGATIVE_INFINITY;
+                }
+            }
+        }
     }
 
     /** The argmax (lowest id on ties), rejecting NaN and +Infinity, which no softmax can take. */

@@ -1,5 +1,6 @@
 package org.mixtralspark.engine.serving;
 
+import org.mixtralspark.engine.constrain.TokenConstraint;
 import org.mixtralspark.engine.sampling.FinishReason;
 import org.mixtralspark.engine.sampling.SequenceSampler;
 import org.mixtralspark.engine.sampling.StopConditions;
@@ -21,6 +22,8 @@ final class Generation {
     SequenceSampler sampler;
     StopConditions stops;
     StreamingDecoder decoder;
+    /** Its position in its response format's grammar; null for free text. */
+    TokenConstraint constraint;
     final StringBuilder text = new StringBuilder();
     final List<TokenLogprob> logprobs = new ArrayList<>();
     /** Whether the last generated id (EOS or a stop id) stays out of the result's tokens. */

@@ -1,5 +1,7 @@
 package org.mixtralspark.engine.serving;
 
+import org.mixtralspark.engine.constrain.ConstrainedDecoding;
+import org.mixtralspark.engine.constrain.TokenMasks;
 import org.mixtralspark.engine.sampling.FinishReason;
 import org.mixtralspark.engine.sampling.SequenceSampler;
 import org.mixtralspark.engine.sampling.StopConditions;
@@ -20,11 +22,14 @@ final class OutputProcessor {
     private final int contextLength;
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong generatedTokens = new AtomicLong();
+    private final AtomicLong forcedTokens = new AtomicLong();
+    private final ConstrainedDecoding constrained;
 
     OutputProcessor(Tokenizer tokenizer, int vocab, int contextLength) {
         this.tokenizer = tokenizer;
         this.vocab = vocab;
         this.contextLength = contextLength;
+        this.constrained = new ConstrainedDecoding(tokenizer, vocab);
     }
 
     /** Sets up the sampler, stop conditions and detokeniser of a new sequence (throws for bad parameters). */
@@ -33,6 +38,9 @@ final class OutputProcessor {
         g.sampler = new SequenceSampler(s.request.params(), s.request.promptIds(), vocab);
         g.stops = new StopConditions(s.request.params(), tokenizer.eosId(), s.promptLength(), contextLength);
         g.decoder = tokenizer.streamingDecoder();
+        if (s.request.responseFormat() != null) {
+            g.constraint = constrained.start(s.request.responseFormat(), s.request.params().stopTokenIds());
+        }
     }
 
     /**
@@ -41,8 +49,21 @@ final class OutputProcessor {
      */
     int next(Sequence s, float[] logits) {
         Generation g = s.generation;
-        int token = g.sampler.sample(logits);
         int topN = s.request.params().logprobs();
+        int token;
+        if (g.constraint == null) {
+            token = g.sampler.sample(logits);
+        } else {
+            // structured output: only tokens that keep the text a valid prefix; a forced token skips sampling
+            TokenMasks.Mask allowed = g.constraint.allowed();
+            if (allowed.only() >= 0 && topN == 0) {
+                token = allowed.only();
+                forcedTokens.incrementAndGet();
+            } else {
+                token = g.sampler.sample(logits, allowed.bits());
+            }
+            g.constraint.accept(token);
+        }
         if (topN > 0) {
             g.logprobs.add(g.sampler.logprob(token, topN));
         }
@@ -97,5 +118,10 @@ final class OutputProcessor {
 
     long generatedTokens() {
         return generatedTokens.get();
+    }
+
+    /** Tokens of structured output that were the only one allowed, so not sampled. */
+    long forcedTokens() {
+        return forcedTokens.get();
     }
 }

@@ -201,6 +201,7 @@ public final class HfTokenizer implements Tokenizer {
     }
 
     /** Whether {@code id} is a special added token ({@code <unk>}, {@code <s>}, {@code </s>}): decode skips it. */
+    @Override
     public boolean isSpecial(int id) {
         checkId(id);
         return special[id];

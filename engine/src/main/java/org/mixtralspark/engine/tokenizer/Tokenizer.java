@@ -33,6 +33,15 @@ public interface Tokenizer extends AutoCloseable {
     /** Whether {@link #encode(String)} adds BOS (tokenizer.ggml.add_bos_token, or the HF post-processor). */
     boolean addBosByDefault();
 
+    /**
+     * Whether {@code id} is a special token ({@code <unk>}, {@code <s>}, {@code </s>}, control tokens): it has no text,
+     * and decoding skips it. The default (none) suits vocabularies without special tokens; {@link HfTokenizer}, the
+     * tokenizer of every model, overrides it.
+     */
+    default boolean isSpecial(int id) {
+        return false;
+    }
+
     /** The piece of one id as stored in the vocabulary (e.g. {@code "▁the"}, {@code "<0x0A>"}), for display. */
     String piece(int id);
 
