@@ -2,6 +2,7 @@ package org.mixtralspark.udf;
 
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.mixtralspark.engine.sampling.SamplingParams;
+import org.mixtralspark.engine.constrain.ResponseFormat;
 import org.mixtralspark.engine.serving.GenerationRequest;
 
 import java.util.List;
@@ -20,9 +21,10 @@ final class RequestColumns {
         String id;
         int[] promptIds;
         final SamplingParams.Builder params = SamplingParams.builder();
+        ResponseFormat responseFormat;
 
         GenerationRequest build() {
-            return new GenerationRequest(id, promptIds, params.build());
+            return new GenerationRequest(id, promptIds, params.build(), responseFormat);
         }
     }
 
@@ -47,7 +49,11 @@ final class RequestColumns {
             param("stop_token_ids", ArrowCodec.INT32_LIST, SamplingParams::stopTokenIds,
                     SamplingParams.Builder::stopTokenIds),
             param("ignore_eos", ArrowCodec.BOOL, SamplingParams::ignoreEos, SamplingParams.Builder::ignoreEos),
-            param("logprobs", ArrowCodec.INT32, SamplingParams::logprobs, SamplingParams.Builder::logprobs));
+            param("logprobs", ArrowCodec.INT32, SamplingParams::logprobs, SamplingParams.Builder::logprobs),
+            // the format's compact JSON (null = free text); parsing it again hits the engine's compiled-grammar cache
+            ArrowColumn.of("response_format", ArrowCodec.NULLABLE_UTF8,
+                    r -> r.responseFormat() == null ? null : r.responseFormat().json(),
+                    (p, v) -> p.responseFormat = v == null ? null : ResponseFormat.parse(v)));
 
     static final Schema SCHEMA = ArrowColumn.schema(ALL);
 

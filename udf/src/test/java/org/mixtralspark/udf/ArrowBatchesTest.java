@@ -9,6 +9,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.mixtralspark.engine.sampling.FinishReason;
 import org.mixtralspark.engine.sampling.SamplingParams;
+import org.mixtralspark.engine.constrain.ResponseFormat;
 import org.mixtralspark.engine.serving.GenerationRequest;
 import org.mixtralspark.engine.serving.GenerationResult;
 
@@ -92,6 +93,8 @@ class ArrowBatchesTest {
                 assertArrayEquals(a.params().stopTokenIds(), b.params().stopTokenIds(), a.id());
                 assertEquals(a.params().seed(), b.params().seed(), a.id());
                 assertEquals(a.params().ignoreEos(), b.params().ignoreEos(), a.id());
+                assertEquals(a.responseFormat() == null ? null : a.responseFormat().json(),
+                        b.responseFormat() == null ? null : b.responseFormat().json(), a.id());
             }
             assertNull(out.get(in.size() - 1).params().seed());
             assertTrue(out.get(in.size() - 1).params().stopStrings().isEmpty());
@@ -127,8 +130,19 @@ class ArrowBatchesTest {
                 .ignoreEos(rnd.nextBoolean())
                 .logprobs(rnd.nextInt(SamplingParams.MAX_LOGPROBS + 1))
                 .build();
-        return new GenerationRequest("row-" + i + (i % 7 == 0 ? "-ü字" : ""), prompt, p);
+        // a response format cannot go with stop strings or ignore_eos (the request refuses them)
+        ResponseFormat format = stop.isEmpty() && !p.ignoreEos() && rnd.nextBoolean()
+                ? ResponseFormat.parse(FORMATS.get(rnd.nextInt(FORMATS.size()))) : null;
+        return new GenerationRequest("row-" + i + (i % 7 == 0 ? "-ü字" : ""), prompt, p, format);
     }
+
+    private static final List<String> FORMATS = List.of(
+            "{\"type\":\"json_object\"}",
+            "{\"type\":\"choice\",\"choices\":[\"oui\",\"non\",\"peut-être\"]}",
+            "{\"type\":\"regex\",\"pattern\":\"[0-9]{4}-[0-9]{2}\"}",
+            "{\"type\":\"json_schema\",\"schema\":{\"type\":\"object\",\"properties\":{\"label\":"
+                    + "{\"enum\":[\"a\",\"b\"]},\"score\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":5}},"
+                    + "\"required\":[\"label\"],\"additionalProperties\":false}}");
 
     @Test
     void manyRequestsGrowTheVectors() {
