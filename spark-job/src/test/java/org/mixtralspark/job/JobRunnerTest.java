@@ -90,7 +90,7 @@ class JobRunnerTest {
         Dataset<Row> written = spark.read().parquet(out);
         assertEquals(43, written.count());
         assertEquals(List.of("id", "generation", "finish_reason", "prompt_tokens", "completion_tokens", "error",
-                "latency_ms", "model", "max_new_tokens", "temperature", "top_p", "top_k", "seed", "stop"),
+                "latency_ms", "model", "max_new_tokens", "temperature", "top_p", "top_k", "seed", "stop", "run_id"),
                 List.of(written.columns()));
         List<Row> p005 = written.filter("id = 'p005'").collectAsList();
         assertEquals(2, p005.size(), "a duplicate id is an error row, not a silent merge");
@@ -148,8 +148,9 @@ class JobRunnerTest {
 
         // Lose two of the four part files, as a crash between two appends, or a cleanup, would.
         List<Path> parts;
-        try (var files = Files.list(Path.of(out))) {
-            parts = files.filter(p -> p.getFileName().toString().startsWith("part-")).sorted().toList();
+        try (var files = Files.walk(Path.of(out))) {
+            parts = files.filter(p -> p.getFileName().toString().startsWith("part-")
+                    && !p.toString().contains("/_")).sorted().toList();
         }
         Set<String> lost = new TreeSet<>();
         for (Path p : parts.subList(0, 2)) {
