@@ -394,6 +394,32 @@ class ClusterIT {
         assertFalse(Files.exists(Path.of(out, "_mixtral/lock")));
     }
 
+    @Test
+    @Order(7)
+    void speculativeCopyOnASecondHostEveryRowOnceSameText() throws Exception {
+        cluster.addWorker("127.0.0.2", 1, "2g");
+        String out = work.resolve("out/speculation").toString();
+        // Only partition 0's first attempt is slow (test-only TestDelay); its speculative copy runs on another host.
+        Process driver = start("speculation", List.of("-Dmixtral.test.stragglerMs=90000"), List.of(
+                "--conf", "spark.cores.max=3", "--conf", "spark.speculation=true",
+                "--conf", "spark.speculation.interval=200ms", "--conf", "spark.speculation.quantile=0.5",
+                "--conf", "spark.speculation.multiplier=2", "--conf", "spark.speculation.minTaskRuntime=3s"),
+                "--input", input.toString(), "--output", out);
+        assertTrue(driver.waitFor(300, TimeUnit.SECONDS));
+        assertEquals(0, driver.exitValue(), StandaloneCluster.tail(work.resolve("submit-speculation.log"), 60));
+        String app = summary(out + ".summary.json").get("app_id").asText();
+        StringBuilder executors = new StringBuilder();
+        try (Stream<Path> logs = Files.walk(work.resolve("cluster"))) {
+            for (Path p : logs.filter(p -> p.toString().contains("/" + app + "/")
+                    && p.getFileName().toString().equals("stderr")).toList()) {
+                executors.append(Files.readString(p));
+            }
+        }
+        assertTrue(java.util.regex.Pattern.compile("partition 0 attempt 1 \\(TID \\d+\\) done").matcher(executors)
+                .find(), "a speculative copy (attempt 1) of partition 0 generated its rows:\n" + executors);
+        assertSameRowsAsTheFirstRun(out);
+    }
+
     private static void deleteRecursively(Path p) throws Exception {
         if (!Files.exists(p)) {
             return;
