@@ -102,6 +102,11 @@ class JobRunnerTest {
         assertEquals("the id is null", written.filter("id is null").first().getAs("error"));
         assertTrue(((String) written.filter("id = 'bad'").first().getAs("error")).contains("temperature = -2.0"));
 
+        List<Row> runs = written.select("run_id").distinct().collectAsList();
+        assertEquals(1, runs.size(), "one run wrote every row");
+        assertEquals(s.toMap().get("run_id"), runs.get(0).getString(0), "the run_id column names the summary's run");
+        assertTrue(Files.isDirectory(Path.of(out, "run_id=" + runs.get(0).getString(0))), "published as one folder");
+
         assertEquals(43, s.rows());
         assertEquals(40, s.ok());
         assertEquals(3, s.errors());
