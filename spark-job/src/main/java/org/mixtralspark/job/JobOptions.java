@@ -150,6 +150,10 @@ public final class JobOptions {
             + "up when that catalog is not configured already (default: <spark.sql.warehouse.dir>/iceberg).")
     String icebergWarehouse;
 
+    @Option(names = "--break-lock", description = "Remove the output's lock left by a run you know is dead (one on "
+            + "another host; a dead run on this host is detected without it).")
+    boolean breakLock;
+
     @Option(names = "--app-name", defaultValue = "mixtral-spark", description = "Spark application name.")
     String appName;
 
@@ -277,6 +281,7 @@ public final class JobOptions {
     public String icebergCatalog() { return icebergCatalog; }
     public String icebergWarehouse() { return icebergWarehouse; }
     public String appName() { return appName; }
+    public boolean breakLock() { return breakLock; }
 
     /**
      * The job's default sampling parameters: what a row gets for a parameter it has no column (or a null cell) for.

@@ -38,12 +38,24 @@ public final class JobRunner {
     public static JobSummary run(SparkSession spark, JobOptions o) {
         long t0 = System.nanoTime();
         String started = Instant.now().toString();
-        Dataset<Row> input = read(spark, o);
-        String id = o.idCol();
         OutputTable out = OutputTable.of(spark, o);
+        // The lock comes first: a second run on this output fails before it reads anything or waits for executors.
+        try (OutputLock lock = out.lock(RunIds.next(), o.breakLock())) {
+            try {
+                return run(spark, o, read(spark, o), out, lock, t0, started);
+            } finally {
+                out.discardIfUnpublished();
+            }
+        }
+    }
+
+    /** The run proper, holding the output's lock: no other run reads or writes the output meanwhile. */
+    private static JobSummary run(SparkSession spark, JobOptions o, Dataset<Row> input, OutputTable out,
+            OutputLock lock, long t0, String started) {
+        String id = o.idCol();
+        out.removeLeftovers();
         boolean exists = out.exists();
-        if (o.mode().equals("error-if-exists") && (exists || (out instanceof OutputTable.ParquetOutput p
-                && p.pathExists()))) {
+        if (o.mode().equals("error-if-exists") && exists) {
             throw new JobException("the output " + out.describe() + " exists already: choose --mode overwrite, "
                     + "append or resume, or another --output");
         }
@@ -86,16 +98,16 @@ public final class JobRunner {
         } catch (IllegalArgumentException e) {
             throw new JobException("input " + o.input() + ": " + e.getMessage(), e);
         }
-        Dataset<Row> generated = fn.apply(rows);
+        Dataset<Row> generated = TestDelay.apply(fn.apply(rows));
 
         long inputRows = input.count();
-        LOG.info("generating {} input rows ({}) with {} over {} partitions into {} (mode {})", inputRows,
-                resuming ? "skipping ids already in the output" : "all", o.modelSpec().path(), partitions,
-                out.describe(), o.mode());
+        LOG.info("run {}: generating {} input rows ({}) with {} over {} partitions into {} (mode {})",
+                lock.runId(), inputRows, resuming ? "skipping ids already in the output" : "all",
+                o.modelSpec().path(), partitions, out.describe(), o.mode());
         ProgressListener progress = new ProgressListener(metrics, inputRows);
         spark.sparkContext().addSparkListener(progress);
         try {
-            out.write(generated, o.mode());
+            out.write(generated, o.mode(), lock);
         } finally {
             spark.sparkContext().removeSparkListener(progress);
         }
@@ -106,6 +118,7 @@ public final class JobRunner {
         details.put("output", out.name);
         details.put("output_format", o.outputFormat());
         details.put("mode", o.mode());
+        details.put("run_id", lock.runId());
         details.put("partitions", partitions);
         details.put("started_at", started);
         details.put("spark_version", spark.version());

@@ -91,7 +91,7 @@ class JobRunnerTest {
         assertEquals(43, written.count());
         assertEquals(List.of("id", "generation", "finish_reason", "prompt_tokens", "completion_tokens",
                 "cached_prompt_tokens", "error", "latency_ms", "model", "max_new_tokens", "temperature", "top_p",
-                "top_k", "seed", "stop"),
+                "top_k", "seed", "stop", "run_id"),
                 List.of(written.columns()));
         List<Row> p005 = written.filter("id = 'p005'").collectAsList();
         assertEquals(2, p005.size(), "a duplicate id is an error row, not a silent merge");
@@ -102,6 +102,11 @@ class JobRunnerTest {
         assertTrue(((String) second.getAs("error")).startsWith("duplicate id"));
         assertEquals("the id is null", written.filter("id is null").first().getAs("error"));
         assertTrue(((String) written.filter("id = 'bad'").first().getAs("error")).contains("temperature = -2.0"));
+
+        List<Row> runs = written.select("run_id").distinct().collectAsList();
+        assertEquals(1, runs.size(), "one run wrote every row");
+        assertEquals(s.toMap().get("run_id"), runs.get(0).getString(0), "the run_id column names the summary's run");
+        assertTrue(Files.isDirectory(Path.of(out, "run_id=" + runs.get(0).getString(0))), "published as one folder");
 
         assertEquals(43, s.rows());
         assertEquals(40, s.ok());
@@ -192,8 +197,9 @@ class JobRunnerTest {
 
         // Lose two of the four part files, as a crash between two appends, or a cleanup, would.
         List<Path> parts;
-        try (var files = Files.list(Path.of(out))) {
-            parts = files.filter(p -> p.getFileName().toString().startsWith("part-")).sorted().toList();
+        try (var files = Files.walk(Path.of(out))) {
+            parts = files.filter(p -> p.getFileName().toString().startsWith("part-")
+                    && !p.toString().contains("/_")).sorted().toList();
         }
         Set<String> lost = new TreeSet<>();
         for (Path p : parts.subList(0, 2)) {

@@ -118,9 +118,33 @@ class ClusterIT {
     }
 
     private static Submitted submit(String name, List<String> sparkArgs, String... jobArgs) throws Exception {
+        Path out = work.resolve("submit-" + name + ".log");
+        long t = System.nanoTime();
+        Process p = start(name, List.of(), sparkArgs, jobArgs);
+        if (!p.waitFor(300, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("spark-submit " + name + " did not finish in 300 s:\n"
+                    + StandaloneCluster.tail(out, 60) + "\n" + cluster.executorLogs(30));
+        }
+        log("submit " + name + ": exit " + p.exitValue() + " in " + String.format("%.1f", (System.nanoTime() - t)
+                / 1e9) + " s");
+        if (p.exitValue() != 0) {
+            throw new AssertionError("spark-submit " + name + " exited with " + p.exitValue() + ":\n"
+                    + StandaloneCluster.tail(out, 80) + "\n" + cluster.executorLogs(40));
+        }
+        return new Submitted(p.pid(), out);
+    }
+
+    /**
+     * Starts spark-submit without waiting; its log is {@code submit-<name>.log}. {@code driverJvmArgs} go to the
+     * driver's JVM (client mode: the spark-submit JVM), e.g. the test-only task delay of the fault tests.
+     */
+    private static Process start(String name, List<String> driverJvmArgs, List<String> sparkArgs, String... jobArgs)
+            throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add(StandaloneCluster.javaBin());
         cmd.add("-Xmx768m");
+        cmd.addAll(driverJvmArgs);
         cmd.addAll(StandaloneCluster.FAST_START);
         cmd.addAll(StandaloneCluster.moduleOptions());
         cmd.add("-cp");
@@ -145,20 +169,7 @@ class ClusterIT {
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true)
                 .redirectOutput(out.toFile());
         cluster.environment(pb.environment());
-        long t = System.nanoTime();
-        Process p = cluster.track(pb.start());
-        if (!p.waitFor(300, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("spark-submit " + name + " did not finish in 300 s:\n"
-                    + StandaloneCluster.tail(out, 60) + "\n" + cluster.executorLogs(30));
-        }
-        log("submit " + name + ": exit " + p.exitValue() + " in " + String.format("%.1f", (System.nanoTime() - t)
-                / 1e9) + " s");
-        if (p.exitValue() != 0) {
-            throw new AssertionError("spark-submit " + name + " exited with " + p.exitValue() + ":\n"
-                    + StandaloneCluster.tail(out, 80) + "\n" + cluster.executorLogs(40));
-        }
-        return new Submitted(p.pid(), out);
+        return cluster.track(pb.start());
     }
 
     private record Submitted(long driverPid, Path log) {
@@ -216,8 +227,9 @@ class ClusterIT {
         String out = work.resolve("out/generations").toString();
         Map<String, String> before = generations(out);
         List<Path> parts;
-        try (Stream<Path> files = Files.list(Path.of(out))) {
-            parts = files.filter(p -> p.getFileName().toString().startsWith("part-")).sorted().toList();
+        try (Stream<Path> files = Files.walk(Path.of(out))) {
+            parts = files.filter(p -> p.getFileName().toString().startsWith("part-")
+                    && !p.toString().contains("/_")).sorted().toList();
         }
         assertTrue(parts.size() >= 2, "parts: " + parts);
         Set<String> deleted = new TreeSet<>();
@@ -281,6 +293,132 @@ class ClusterIT {
         assertEquals(parquet, iceberg, "same seed, same rows, whichever table and run");
         assertNotEquals(0, iceberg.size());
         log("total " + String.format("%.1f", (System.nanoTime() - T0) / 1e9) + " s");
+    }
+
+    /** The test-only delay (TestDelay): each task waits this long before its first row, so kills land mid-job. */
+    private static final List<String> SLOW_TASKS = List.of("-Dmixtral.test.taskDelayMs=3000");
+
+    /** The rows of a Parquet output: each id (but the duplicate ex-0007) once, the text of the first run. */
+    private static void assertSameRowsAsTheFirstRun(String out) {
+        List<Row> written = local.read().parquet(out).collectAsList();
+        assertEquals(PROMPTS + 2, written.size(), "one output row per input row");
+        Map<String, Integer> perId = new HashMap<>();
+        written.forEach(r -> perId.merge(r.getString(0), 1, Integer::sum));
+        perId.forEach((id, n) -> assertEquals(id.equals("ex-0007") ? 2 : 1, n, "rows with id " + id));
+        assertEquals(generations(work.resolve("out/generations").toString()), generations(out),
+                "same seed, same text as the uninterrupted first run");
+    }
+
+    private static void awaitWhile(Process driver, String what, java.util.function.BooleanSupplier done)
+            throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
+        while (!done.getAsBoolean()) {
+            assertTrue(driver.isAlive(), "the driver ended before " + what);
+            assertTrue(System.nanoTime() < deadline, "no " + what + " in 240 s");
+            Thread.sleep(20);
+        }
+    }
+
+    /** Files (task folders of the v1 committer) committed so far in the run's staging folder of {@code out}. */
+    private static long committedTasks(String out) {
+        Path staging = Path.of(out, "_mixtral/staging");
+        if (!Files.isDirectory(staging)) {
+            return 0;
+        }
+        try (Stream<Path> s = Files.walk(staging)) {
+            return s.filter(p -> p.getFileName().toString().startsWith("task_")).count();
+        } catch (Exception e) {
+            return 0;
+        }
+    }
+
+    /** The executor JVMs: the Workers' child processes running CoarseGrainedExecutorBackend. */
+    private static List<ProcessHandle> executors() {
+        List<ProcessHandle> found = new ArrayList<>();
+        for (Process w : cluster.workers()) {
+            w.descendants().filter(h -> h.info().arguments().map(a -> String.join(" ", a)
+                    .contains("CoarseGrainedExecutorBackend")).orElse(false)).forEach(found::add);
+        }
+        return found;
+    }
+
+    @Test
+    @Order(5)
+    void executorKilledWhileGeneratingEveryRowOnceSameText() throws Exception {
+        String out = work.resolve("out/executor-killed").toString();
+        Process driver = start("executor-killed", SLOW_TASKS, List.of(), "--input", input.toString(),
+                "--output", out);
+        awaitWhile(driver, "a staging folder with two executors up", () -> Files.isDirectory(
+                Path.of(out, "_mixtral/staging")) && executors().size() == 2);
+        ProcessHandle victim = executors().get(0);
+        log("SIGKILL executor pid " + victim.pid() + " while its task generates");
+        assertTrue(victim.destroyForcibly());
+        assertTrue(victim.onExit().get(30, TimeUnit.SECONDS).pid() == victim.pid());
+        assertTrue(driver.waitFor(300, TimeUnit.SECONDS));
+        assertEquals(0, driver.exitValue(), StandaloneCluster.tail(work.resolve("submit-executor-killed.log"), 60));
+        String log = Files.readString(work.resolve("submit-executor-killed.log"));
+        assertTrue(log.contains("Lost executor") || log.contains("ExecutorLost"), "Spark saw the executor's loss");
+        assertSameRowsAsTheFirstRun(out);
+    }
+
+    @Test
+    @Order(6)
+    void driverKilledWhileWritingThenResumeEveryRowOnceSameText() throws Exception {
+        String out = work.resolve("out/driver-killed").toString();
+        // Slow tasks: the second run below has time to start (a JVM and a SparkContext) while the first writes.
+        Process driver = start("driver-killed", List.of("-Dmixtral.test.taskDelayMs=25000"), List.of(),
+                "--input", input.toString(), "--output", out);
+        awaitWhile(driver, "the first run's lock", () -> Files.exists(Path.of(out, "_mixtral/lock")));
+
+        // A second run on the same output meanwhile fails at once, naming the first (it needs no executor).
+        Process second = start("concurrent", List.of(), List.of("--conf", "spark.scheduler.minRegisteredResourcesRatio=0"),
+                "--input", input.toString(), "--output", out, "--mode", "resume");
+        assertTrue(second.waitFor(180, TimeUnit.SECONDS));
+        assertEquals(1, second.exitValue());
+        String secondLog = Files.readString(work.resolve("submit-concurrent.log"));
+        assertTrue(secondLog.contains("mixtral-spark: error: the output Parquet " + out + " is in use by run"),
+                StandaloneCluster.tail(work.resolve("submit-concurrent.log"), 30));
+
+        awaitWhile(driver, "a committed task in the staging folder", () -> committedTasks(out) >= 1);
+        long committed = committedTasks(out);
+        assertTrue(committed < 4, "killed mid-write: " + committed + " of 4 tasks committed");
+        log("SIGKILL driver pid " + driver.pid() + " with " + committed + " committed task(s) staged");
+        driver.destroyForcibly();
+        assertTrue(driver.waitFor(30, TimeUnit.SECONDS));
+        try (Stream<Path> s = Files.list(Path.of(out))) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith("run_id=")),
+                    "nothing of the killed run is published");
+        }
+
+        submit("driver-killed-resume", "--input", input.toString(), "--output", out, "--mode", "resume");
+        assertSameRowsAsTheFirstRun(out);
+        assertFalse(Files.exists(Path.of(out, "_mixtral/lock")));
+    }
+
+    @Test
+    @Order(7)
+    void speculativeCopyOnASecondHostEveryRowOnceSameText() throws Exception {
+        cluster.addWorker("127.0.0.2", 1, "2g");
+        String out = work.resolve("out/speculation").toString();
+        // Only partition 0's first attempt is slow (test-only TestDelay); its speculative copy runs on another host.
+        Process driver = start("speculation", List.of("-Dmixtral.test.stragglerMs=90000"), List.of(
+                "--conf", "spark.cores.max=3", "--conf", "spark.speculation=true",
+                "--conf", "spark.speculation.interval=200ms", "--conf", "spark.speculation.quantile=0.5",
+                "--conf", "spark.speculation.multiplier=2", "--conf", "spark.speculation.minTaskRuntime=3s"),
+                "--input", input.toString(), "--output", out);
+        assertTrue(driver.waitFor(300, TimeUnit.SECONDS));
+        assertEquals(0, driver.exitValue(), StandaloneCluster.tail(work.resolve("submit-speculation.log"), 60));
+        String app = summary(out + ".summary.json").get("app_id").asText();
+        StringBuilder executors = new StringBuilder();
+        try (Stream<Path> logs = Files.walk(work.resolve("cluster"))) {
+            for (Path p : logs.filter(p -> p.toString().contains("/" + app + "/")
+                    && p.getFileName().toString().equals("stderr")).toList()) {
+                executors.append(Files.readString(p));
+            }
+        }
+        assertTrue(java.util.regex.Pattern.compile("partition 0 attempt 1 \\(TID \\d+\\) done").matcher(executors)
+                .find(), "a speculative copy (attempt 1) of partition 0 generated its rows:\n" + executors);
+        assertSameRowsAsTheFirstRun(out);
     }
 
     private static void deleteRecursively(Path p) throws Exception {

@@ -112,7 +112,26 @@ final class StandaloneCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * One more Worker, on another loopback address (e.g. 127.0.0.2): to Spark another host, which speculation needs
+     * (it never runs a speculative copy on the host of the running attempt). Its executors bind to that address.
+     */
+    void addWorker(String host, int cores, String memory) throws Exception {
+        int i = workers.size() + 1;
+        Path log = runDir.resolve("worker-" + i + ".log");
+        Process w = daemon(log, Map.of("SPARK_LOCAL_IP", host), "org.apache.spark.deploy.worker.Worker",
+                "--host", host, "--webui-port", "0", "--cores", Integer.toString(cores), "--memory", memory,
+                "--work-dir", runDir.resolve("work-" + i).toString(), masterUrl);
+        processes.add(w);
+        workers.add(w);
+        waitForLine(log, Pattern.compile("(Successfully registered with master)"), Duration.ofSeconds(90));
+    }
+
     private Process daemon(Path log, String mainClass, String... args) throws IOException {
+        return daemon(log, Map.of(), mainClass, args);
+    }
+
+    private Process daemon(Path log, Map<String, String> env, String mainClass, String... args) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(javaBin());
         cmd.add("-Xmx256m");
@@ -126,6 +145,7 @@ final class StandaloneCluster implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(sparkHome.toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         environment(pb.environment());
+        pb.environment().putAll(env);
         return pb.start();
     }
 
