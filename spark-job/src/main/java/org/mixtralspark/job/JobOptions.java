@@ -262,6 +262,11 @@ public final class JobOptions {
         }
         sampling();
         responseFormatText = readResponseFormat();
+        // the engine refuses this pair on every row (a stop string could cut the output inside the structure); say so
+        // once, up front, rather than with an error row per row
+        require(responseFormatText == null || stop == null || stop.isEmpty(),
+                "--response-format cannot be combined with --stop " + stop
+                        + ": a stop string could end the output inside the structure");
         modelSpec();
     }
 

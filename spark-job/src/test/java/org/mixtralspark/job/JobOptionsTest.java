@@ -156,6 +156,8 @@ class JobOptionsTest {
         String missing = message(with("--response-format", "@" + dir.resolve("absent.json")));
         assertTrue(missing.startsWith("--response-format: cannot read ") && missing.contains("absent.json"), missing);
         assertEquals(2, MixtralSparkJob.run(with("--response-format", "{\"type\":\"grammar\"}")));
+        assertEquals("--response-format cannot be combined with --stop [END]: a stop string could end the output "
+                + "inside the structure", message(with("--response-format", choice, "--stop", "END")));
     }
 
     @Test
