@@ -1,5 +1,6 @@
 package org.mixtralspark.job;
 
+import org.mixtralspark.engine.constrain.ResponseFormat;
 import org.mixtralspark.engine.sampling.SamplingParams;
 import org.mixtralspark.engine.serving.EngineOptions;
 import org.mixtralspark.udf.ModelSpec;
@@ -8,8 +9,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -79,6 +83,11 @@ public final class JobOptions {
 
     @Option(names = "--stop", description = "Default stop string (repeat the flag for more).")
     List<String> stop;
+
+    @Option(names = "--response-format", paramLabel = "JSON|@FILE", description = "Default structured output format "
+            + "(a response_format JSON text, or @FILE to read it from a file) of a row with no response_format cell; "
+            + "none: free text.")
+    String responseFormat;
 
     @Option(names = "--device", defaultValue = "auto", description = "auto | cpu | cuda | cuda:N (default: ${DEFAULT-VALUE}).")
     String device;
@@ -160,6 +169,9 @@ public final class JobOptions {
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
     boolean help;
 
+    /** The --response-format JSON once read (from the flag, or the file it names) and checked. */
+    private String responseFormatText;
+
     private JobOptions() {
     }
 
@@ -168,6 +180,9 @@ public final class JobOptions {
         JobOptions o = new JobOptions();
         // The last of a repeated flag wins, so a wrapper script can put defaults first.
         CommandLine cl = new CommandLine(o).setOverwrittenOptionsAllowed(true);
+        // picocli would replace an argument "@file" by the file's words; "--response-format @schema.json" reads the
+        // file itself, whole, as the engine's CLI does
+        cl.setExpandAtFiles(false);
         ConfigFile cfg = ConfigFile.empty();
         Path configPath = findConfig(args);
         if (configPath != null) {
@@ -250,7 +265,34 @@ public final class JobOptions {
             require(!kv.isBlank(), "--conf: expected key=value");
         }
         sampling();
+        responseFormatText = readResponseFormat();
+        // the engine refuses this pair on every row (a stop string could cut the output inside the structure); say so
+        // once, up front, rather than with an error row per row
+        require(responseFormatText == null || stop == null || stop.isEmpty(),
+                "--response-format cannot be combined with --stop " + stop
+                        + ": a stop string could end the output inside the structure");
         modelSpec();
+    }
+
+    /** The --response-format flag's JSON (inline or read from @FILE), checked by the engine's parser; null if unset. */
+    private String readResponseFormat() {
+        if (responseFormat == null) {
+            return null;
+        }
+        String text = responseFormat;
+        if (text.startsWith("@")) {
+            try {
+                text = Files.readString(Path.of(text.substring(1)), StandardCharsets.UTF_8);
+            } catch (IOException | RuntimeException e) {
+                throw new IllegalArgumentException("--response-format: cannot read " + text.substring(1) + ": " + e);
+            }
+        }
+        try {
+            ResponseFormat.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--response-format: " + e.getMessage(), e);
+        }
+        return text;
     }
 
     private static void require(boolean ok, String message) {
@@ -298,6 +340,14 @@ public final class JobOptions {
             throw new IllegalArgumentException(eq < 0 ? m : "--" + m.substring(0, eq).replace('_', '-')
                     + m.substring(eq), e);
         }
+    }
+
+    /**
+     * The job's default response_format JSON (the flag's text, or the file's for {@code @FILE}): what a row with no
+     * {@code response_format} cell gets; null = free text. Checked when the options are parsed.
+     */
+    public String responseFormat() {
+        return responseFormatText;
     }
 
     /** The job seed: each row's seed derives from it and the row id; null = a random seed per row. */
@@ -348,6 +398,7 @@ public final class JobOptions {
         m.put("top_k", topK);
         m.put("seed", seed);
         m.put("stop", stop == null ? List.of() : new ArrayList<>(stop));
+        m.put("response_format", responseFormat);
         m.put("batch_size", batchSize);
         m.put("max_batch_size", maxBatchSize);
         m.put("prefix_cache", prefixCache ? "on" : "off");

@@ -138,6 +138,29 @@ class JobOptionsTest {
     }
 
     @Test
+    void responseFormatFromTheFlagTheFileOrTheConfigAndBadOnesNameTheFlag(@TempDir Path dir) throws Exception {
+        String choice = "{\"type\":\"choice\",\"choices\":[\"yes\",\"no\"]}";
+        assertNull(JobOptions.parse(REQUIRED).responseFormat());
+        assertEquals(choice, JobOptions.parse(with("--response-format", choice)).responseFormat());
+        Path file = dir.resolve("format.json");
+        Files.writeString(file, choice);
+        assertEquals(choice, JobOptions.parse(with("--response-format", "@" + file)).responseFormat());
+        Path yaml = dir.resolve("job.yaml");
+        Files.writeString(yaml, "response-format: '" + choice + "'\n");
+        assertEquals(choice, JobOptions.parse(with("--config", yaml.toString())).responseFormat());
+
+        String keyword = message(with("--response-format", "{\"type\":\"json_schema\",\"schema\":{\"not\":{}}}"));
+        assertTrue(keyword.startsWith("--response-format: ") && keyword.contains("'not'"), keyword);
+        String notJson = message(with("--response-format", "{type: choice"));
+        assertTrue(notJson.startsWith("--response-format: response_format is not valid JSON"), notJson);
+        String missing = message(with("--response-format", "@" + dir.resolve("absent.json")));
+        assertTrue(missing.startsWith("--response-format: cannot read ") && missing.contains("absent.json"), missing);
+        assertEquals(2, MixtralSparkJob.run(with("--response-format", "{\"type\":\"grammar\"}")));
+        assertEquals("--response-format cannot be combined with --stop [END]: a stop string could end the output "
+                + "inside the structure", message(with("--response-format", choice, "--stop", "END")));
+    }
+
+    @Test
     void exitCodeTwoForBadOptionsWithoutStartingSpark() {
         assertEquals(2, MixtralSparkJob.run("--input", "x", "--temperature", "-3"));
         assertEquals(0, MixtralSparkJob.run("--help"));

@@ -8,6 +8,7 @@ import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.mixtralspark.engine.constrain.ResponseFormat;
 import org.mixtralspark.engine.sampling.SamplingParams;
 
 import java.io.Serializable;
@@ -36,6 +37,8 @@ public final class GenerateFunction implements Serializable {
     final DataType idType;
     final SamplingParams defaults;
     final Long jobSeed;
+    /** The response_format JSON of a row with no {@code response_format} cell, or null for free text. */
+    final String defaultResponseFormat;
     final int batchSize;
     final boolean keepInputColumns;
     final GenerationMetrics metrics;
@@ -54,6 +57,25 @@ public final class GenerateFunction implements Serializable {
     public GenerateFunction(StructType input, String idCol, String promptCol, String messagesCol, ModelSpec model,
                             SamplingParams defaults, Long jobSeed, int batchSize, boolean keepInputColumns,
                             String generationCol, GenerationMetrics metrics) {
+        this(input, idCol, promptCol, messagesCol, model, defaults, jobSeed, null, batchSize, keepInputColumns,
+                generationCol, metrics);
+    }
+
+    /**
+     * As the other constructor, with a default structured output format.
+     *
+     * @param defaultResponseFormat the response_format JSON a row gets when it has no {@code response_format} column
+     *                              (or a null cell in it); null = free text
+     * @throws IllegalArgumentException if {@code defaultResponseFormat} is not a supported format (the message says
+     *                                  why), checked here so a bad default fails before any row is run
+     */
+    public GenerateFunction(StructType input, String idCol, String promptCol, String messagesCol, ModelSpec model,
+                            SamplingParams defaults, Long jobSeed, String defaultResponseFormat, int batchSize,
+                            boolean keepInputColumns, String generationCol, GenerationMetrics metrics) {
+        if (defaultResponseFormat != null) {
+            ResponseFormat.parse(defaultResponseFormat);
+        }
+        this.defaultResponseFormat = defaultResponseFormat;
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size = " + batchSize + ": must be >= 1");
         }

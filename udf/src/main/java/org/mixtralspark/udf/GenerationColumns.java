@@ -29,6 +29,11 @@ public final class GenerationColumns {
     public static final String TOP_K = "top_k";
     public static final String SEED = "seed";
     public static final String STOP = "stop";
+    /**
+     * The optional per-row input column of structured output: a {@code response_format} JSON text (a null cell takes
+     * the job's default). Read as input only; it is not among the added columns.
+     */
+    public static final String RESPONSE_FORMAT = "response_format";
 
     /** Per-row parameter columns the input may have, by these names. */
     public static final List<String> PARAMETER_COLUMNS = List.of(MAX_NEW_TOKENS, TEMPERATURE, TOP_P, TOP_K, SEED, STOP);

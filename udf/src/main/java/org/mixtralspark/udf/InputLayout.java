@@ -21,9 +21,10 @@ import java.util.Locale;
  * @param messagesIndex    the chat messages column, or -1 (exactly one of prompt and messages is set)
  * @param parameterIndexes per-row parameter columns, in {@link GenerationColumns#PARAMETER_COLUMNS} order; -1 = absent
  * @param inputErrorIndex  the {@link GenerationColumns#INPUT_ERROR} column, or -1
+ * @param responseFormatIndex the {@link GenerationColumns#RESPONSE_FORMAT} column (a JSON string), or -1
  */
 public record InputLayout(int idIndex, int promptIndex, int messagesIndex, int[] parameterIndexes,
-                          int inputErrorIndex) implements Serializable {
+                          int inputErrorIndex, int responseFormatIndex) implements Serializable {
 
     public static final int MAX_NEW_TOKENS = 0;
     public static final int TEMPERATURE = 1;
@@ -83,7 +84,11 @@ public record InputLayout(int idIndex, int promptIndex, int messagesIndex, int[]
             params[p] = i;
         }
         int inputError = indexOrMinus(schema, GenerationColumns.INPUT_ERROR);
-        return new InputLayout(id, prompt, messages, params, inputError);
+        int responseFormat = indexOrMinus(schema, GenerationColumns.RESPONSE_FORMAT);
+        if (responseFormat >= 0) {
+            requireType(schema, responseFormat, DataTypes.StringType, "a string (a response_format JSON text)");
+        }
+        return new InputLayout(id, prompt, messages, params, inputError, responseFormat);
     }
 
     public int parameter(int which) {

@@ -15,6 +15,7 @@ import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.StructType;
+import org.mixtralspark.engine.constrain.ResponseFormat;
 import org.mixtralspark.engine.sampling.SamplingParams;
 import org.mixtralspark.engine.serving.EngineOptions;
 import scala.runtime.AbstractFunction1;
@@ -58,6 +59,7 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     private IntParam batchSize;
     private BooleanParam prefixCache;
     private Param<String> kvType;
+    private Param<String> responseFormat;
 
     public MixtralGenerator() {
         this(Identifiable$.MODULE$.randomUID("mixtralGenerator"));
@@ -120,6 +122,10 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
                 + "f32, as llama.cpp's default), bf16 or f32 (exact)", check((String v) -> v != null
                 && v.matches("f16|bf16|f32")));
         setDefault(kvType, "f16");
+        responseFormat = new Param<>(this, "responseFormat", "default structured output format of a row with no "
+                + "response_format cell: a response_format JSON text ({\"type\": json_schema | json_object | regex | "
+                + "choice, ...}, as the job's --response-format); empty = free text", validResponseFormat());
+        setDefault(responseFormat, "");
     }
 
     public Param<String> idCol() { return idCol; }
@@ -139,6 +145,7 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     public IntParam batchSize() { return batchSize; }
     public BooleanParam prefixCache() { return prefixCache; }
     public Param<String> kvType() { return kvType; }
+    public Param<String> responseFormat() { return responseFormat; }
 
     public String getIdCol() { return $(idCol); }
     public String getInputCol() { return $(inputCol); }
@@ -157,6 +164,7 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     public int getBatchSize() { return (Integer) $(batchSize); }
     public boolean getPrefixCache() { return (Boolean) $(prefixCache); }
     public String getKvType() { return $(kvType); }
+    public String getResponseFormat() { return $(responseFormat); }
 
     public MixtralGenerator setIdCol(String v) { set(idCol, v); return this; }
     public MixtralGenerator setInputCol(String v) { set(inputCol, v); return this; }
@@ -175,6 +183,7 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     public MixtralGenerator setBatchSize(int v) { set(batchSize, v); return this; }
     public MixtralGenerator setPrefixCache(boolean v) { set(prefixCache, v); return this; }
     public MixtralGenerator setKvType(String v) { set(kvType, v); return this; }
+    public MixtralGenerator setResponseFormat(String v) { set(responseFormat, v); return this; }
 
     @Override
     public String uid() {
@@ -217,11 +226,33 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
         SamplingParams defaults = SamplingParams.builder().maxNewTokens(getMaxNewTokens())
                 .temperature((float) getTemperature()).topP((float) getTopP()).topK(getTopK()).build();
         return new GenerateFunction(schema, getIdCol(), chat ? null : getInputCol(), chat ? getMessagesCol() : null,
-                spec, defaults, isDefined(seed) ? getSeed() : null, getBatchSize(), true, getOutputCol(), null);
+                spec, defaults, isDefined(seed) ? getSeed() : null,
+                getResponseFormat().isEmpty() ? null : getResponseFormat(), getBatchSize(), true, getOutputCol(), null);
     }
 
     private static <T> scala.Function1<T, Object> nonBlank() {
         return check((T v) -> v != null && !v.toString().isBlank());
+    }
+
+    /**
+     * Empty, or a format the engine compiles. A bad one throws with the engine's reason (e.g. the unsupported
+     * keyword) rather than returning false, for which Spark would say only "given invalid value".
+     */
+    private static scala.Function1<String, Object> validResponseFormat() {
+        return check((String v) -> {
+            if (v == null) {
+                return false;
+            }
+            if (v.isEmpty()) {
+                return true;
+            }
+            try {
+                ResponseFormat.parse(v);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("MixtralGenerator responseFormat: " + e.getMessage(), e);
+            }
+            return true;
+        });
     }
 
     private static <T> scala.Function1<T, Object> always() {

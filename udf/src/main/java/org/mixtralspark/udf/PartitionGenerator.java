@@ -74,7 +74,7 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
         this.label = task == null ? "local" : "stage " + task.stageId() + " partition " + task.partitionId()
                 + " attempt " + task.attemptNumber() + " (TID " + task.taskAttemptId() + ")";
         Engine engine = ExecutorEngines.get(f.model);
-        this.preparer = new RowPreparer(engine, f.layout, f.defaults, f.jobSeed);
+        this.preparer = new RowPreparer(engine, f.layout, f.defaults, f.jobSeed, f.defaultResponseFormat);
         this.runner = new ArrowEngineRunner(engine);
         this.allocator = ExecutorEngines.allocator().newChildAllocator("mixtral " + label, 0, Long.MAX_VALUE);
         if (task != null) {

@@ -3,6 +3,7 @@ package org.mixtralspark.udf;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.spark.sql.Row;
+import org.mixtralspark.engine.constrain.ResponseFormat;
 import org.mixtralspark.engine.sampling.ContextLimit;
 import org.mixtralspark.engine.sampling.SamplingParams;
 import org.mixtralspark.engine.serving.Engine;
@@ -30,18 +31,23 @@ final class RowPreparer {
     private final InputLayout layout;
     private final SamplingParams defaults;
     private final Long jobSeed;
+    private final String defaultResponseFormat;
     private final int contextLength;
 
     /**
      * @param defaults what a row gets for a parameter it has no column for, or a null cell in it
      * @param jobSeed  when set, a row without a seed cell gets the seed derived from it and the row id
      *                 ({@link RowSeeds}); null = a random seed per row
+     * @param defaultResponseFormat the response_format JSON of a row with no {@code response_format} cell; null =
+     *                              free text
      */
-    RowPreparer(Engine engine, InputLayout layout, SamplingParams defaults, Long jobSeed) {
+    RowPreparer(Engine engine, InputLayout layout, SamplingParams defaults, Long jobSeed,
+                String defaultResponseFormat) {
         this.engine = engine;
         this.layout = layout;
         this.defaults = defaults;
         this.jobSeed = jobSeed;
+        this.defaultResponseFormat = defaultResponseFormat;
         this.contextLength = engine.model().contextLength();
     }
 
@@ -55,6 +61,7 @@ final class RowPreparer {
         Integer topK = intParam(row, InputLayout.TOP_K, defaults.topK(), problems);
         Long seed = seedParam(row, id, problems);
         List<String> stop = stopParam(row, problems);
+        ResponseFormat format = responseFormatParam(row, problems);
         ParamsUsed used = new ParamsUsed(maxNew, temperature, topP, topK, seed, stop);
 
         if (layout.inputErrorIndex() >= 0 && !row.isNullAt(layout.inputErrorIndex())) {
@@ -93,7 +100,12 @@ final class RowPreparer {
         if (tooLong != null) {
             return PreparedRow.error(id, used, tooLong);
         }
-        return new PreparedRow(id, new GenerationRequest(engineId, promptIds, params), used, null);
+        try {
+            return new PreparedRow(id, new GenerationRequest(engineId, promptIds, params, format), used, null);
+        } catch (IllegalArgumentException bad) {
+            // e.g. a response_format with stop strings, which could cut the output inside the structure
+            return PreparedRow.error(id, used, "bad parameter: " + bad.getMessage());
+        }
     }
 
     /**
@@ -235,6 +247,29 @@ final class RowPreparer {
             return null;
         }
         return stop;
+    }
+
+    /**
+     * The row's structured output format: its {@code response_format} cell, or the default for a null cell (or no
+     * column). {@link ResponseFormat#parse} caches what it compiles, so a format repeated over rows is compiled once.
+     */
+    private ResponseFormat responseFormatParam(Row row, List<String> problems) {
+        int i = layout.responseFormatIndex();
+        boolean own = i >= 0 && !row.isNullAt(i);
+        String json = own ? row.getString(i) : defaultResponseFormat;
+        if (json == null) {
+            return null;
+        }
+        try {
+            return ResponseFormat.parse(json);
+        } catch (IllegalArgumentException bad) {
+            // the engine's message already starts "response_format ..." and names what is wrong (e.g. the keyword)
+            problems.add("bad parameter: " + bad.getMessage());
+            return null;
+        } catch (RuntimeException e) {
+            problems.add("bad parameter: response_format could not be compiled: " + e);
+            return null;
+        }
     }
 
     /** A problem with the row's content, whose message goes into the row's error column as it is. */

@@ -69,7 +69,7 @@ class MixtralGeneratorTest {
             assertEquals(g.uid(), p.parent());
         }
         assertEquals(List.of("batchSize", "device", "idCol", "inputCol", "kvType", "maxBatchSize", "maxNewTokens",
-                "messagesCol", "model", "outputCol", "prefixCache", "seed", "temperature", "threads", "topK", "topP",
+                "messagesCol", "model", "outputCol", "prefixCache", "responseFormat", "seed", "temperature", "threads", "topK", "topP",
                 "weightMemory"),
                 Arrays.stream(g.params()).map(Param::name).sorted().toList());
         assertEquals("id", g.getIdCol());
@@ -94,6 +94,13 @@ class MixtralGeneratorTest {
         assertEquals("f16", g.getKvType(), "issue 10: f16 KV by default");
         assertThrows(IllegalArgumentException.class, () -> g.setKvType("f8"));
         assertThrows(IllegalArgumentException.class, () -> g.setInputCol(" "));
+        assertEquals("", g.getResponseFormat(), "issue 11: free text unless a format is set");
+        IllegalArgumentException badFormat = assertThrows(IllegalArgumentException.class,
+                () -> g.setResponseFormat("{\"type\":\"json_schema\",\"schema\":{\"not\":{}}}"));
+        assertTrue(badFormat.getMessage().startsWith("MixtralGenerator responseFormat: ")
+                && badFormat.getMessage().contains("'not'"), badFormat.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> g.setResponseFormat("{\"type\":"));
+        assertEquals("", g.getResponseFormat(), "a rejected value leaves the Param as it was");
 
         MixtralGenerator copy = g.setSeed(5).setTemperature(0.3).copy(new org.apache.spark.ml.param.ParamMap());
         assertEquals(g.uid(), copy.uid());
@@ -124,11 +131,45 @@ class MixtralGeneratorTest {
         }
     }
 
+    private static final String CHOICE = "{\"type\":\"choice\",\"choices\":[\"yes\",\"no\",\"maybe\"]}";
+
+    @Test
+    void responseFormatParamAndColumnShapeTheRows() {
+        StructType schema = new StructType().add("id", DataTypes.IntegerType).add("text", DataTypes.StringType)
+                .add("response_format", DataTypes.StringType);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            rows.add(RowFactory.create(i, "question " + i, null));
+        }
+        rows.add(RowFactory.create(6, "digits", "{\"type\":\"regex\",\"pattern\":\"[0-9]{2}\"}"));
+        rows.add(RowFactory.create(7, "bad", "{\"type\":\"choice\",\"choices\":[]}"));
+        MixtralGenerator g = new MixtralGenerator().setModel(model).setInputCol("text").setMaxNewTokens(16)
+                .setTemperature(1).setSeed(3).setResponseFormat(CHOICE);
+        for (Row r : g.transform(spark.createDataFrame(rows, schema)).collectAsList()) {
+            int id = r.getAs("id");
+            String gen = r.getAs("generation");
+            if (id == 7) {
+                assertEquals("error", r.getAs("finish_reason"));
+                String error = r.getAs("error");
+                assertTrue(error.contains("response_format choice needs \"choices\""), error);
+            } else {
+                assertEquals("stop", r.getAs("finish_reason"), r.toString());
+                assertTrue(id == 6 ? gen.matches("[0-9]{2}") : List.of("yes", "no", "maybe").contains(gen),
+                        r.toString());
+            }
+        }
+        StructType wrongType = new StructType().add("id", DataTypes.IntegerType).add("text", DataTypes.StringType)
+                .add("response_format", DataTypes.IntegerType);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> g.transformSchema(wrongType));
+        assertEquals("column response_format has type int: it must be a string (a response_format JSON text)",
+                e.getMessage());
+    }
+
     @Test
     void saveAndLoadKeepTheParams(@TempDir Path dir) throws Exception {
         MixtralGenerator g = new MixtralGenerator().setModel("/models/x.gguf").setInputCol("text").setSeed(99)
                 .setTemperature(0.8).setTopK(40).setDevice("cpu").setWeightMemory("heap").setPrefixCache(false)
-                .setKvType("f32");
+                .setKvType("f32").setResponseFormat(CHOICE);
         String path = dir.resolve("gen").toString();
         g.save(path);
         MixtralGenerator back = MixtralGenerator.load(path);
@@ -142,6 +183,7 @@ class MixtralGeneratorTest {
         assertEquals("heap", back.getWeightMemory());
         assertFalse(back.getPrefixCache());
         assertEquals("f32", back.getKvType());
+        assertEquals(CHOICE, back.getResponseFormat());
 
         // Inside a Pipeline too.
         PipelineModel fitted = new Pipeline().setStages(new PipelineStage[] {
