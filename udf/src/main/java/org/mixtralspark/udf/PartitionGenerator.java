@@ -7,6 +7,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.mixtralspark.engine.serving.Engine;
 import org.mixtralspark.engine.serving.GenerationRequest;
+import org.mixtralspark.engine.serving.RoutingCounts;
 import org.mixtralspark.udf.PreparedRow.ParamsUsed;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,6 +40,8 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
     private final BufferAllocator allocator;
     private final TaskContext task;
     private final String label;
+    /** The engine's routing counts when this task began (see {@link GenerationMetrics#routingCounts}). */
+    private final RoutingCounts routingAtStart;
     private final Deque<Chunk> inFlight = new ArrayDeque<>();
     private Iterator<Row> current = Collections.emptyIterator();
     private long seq;
@@ -57,6 +60,7 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
         this.label = task == null ? "local" : "stage " + task.stageId() + " partition " + task.partitionId()
                 + " attempt " + task.attemptNumber() + " (TID " + task.taskAttemptId() + ")";
         this.engine = ExecutorEngines.get(f.model);
+        this.routingAtStart = engine.routingCounts();
         this.preparer = new RowPreparer(engine, f.layout, f.defaults, f.jobSeed);
         this.runner = new ArrowEngineRunner(engine);
         this.allocator = ExecutorEngines.allocator().newChildAllocator("mixtral " + label, 0, Long.MAX_VALUE);
@@ -195,8 +199,11 @@ final class PartitionGenerator implements Iterator<Row>, AutoCloseable {
         progress(true);
         if (f.metrics != null) {
             SparkEnv env = SparkEnv.get();
-            f.metrics.addEngineLoads(env == null ? "driver" : env.executorId(), ProcessHandle.current().pid(),
-                    ExecutorEngines.loads());
+            String executor = env == null ? "driver" : env.executorId();
+            long pid = ProcessHandle.current().pid();
+            f.metrics.addEngineLoads(executor, pid, ExecutorEngines.loads());
+            f.metrics.addRouting(executor + "/" + pid + "/" + System.identityHashCode(engine), routingAtStart,
+                    engine.routingCounts());
         }
         close();
     }

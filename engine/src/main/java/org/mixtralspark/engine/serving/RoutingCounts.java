@@ -75,6 +75,33 @@ public record RoutingCounts(int layers, int experts, int k, long[][] tokens, Str
         return new RoutingCounts(layers, experts, k, sum, null);
     }
 
+    /** All tokens counted, over every layer and expert (for picking the latest of an engine's snapshots). */
+    public long total() {
+        long sum = 0;
+        for (long[] row : tokens) {
+            sum += Arrays.stream(row).sum();
+        }
+        return sum;
+    }
+
+    /** The counts added since {@code earlier}, a snapshot of the same engine. */
+    public RoutingCounts minus(RoutingCounts earlier) {
+        if (!available() || !earlier.available()) {
+            return available() ? earlier : this;
+        }
+        long[][] d = new long[layers][experts];
+        for (int l = 0; l < layers; l++) {
+            for (int e = 0; e < experts; e++) {
+                d[l][e] = tokens[l][e] - earlier.tokens[l][e];
+                if (d[l][e] < 0) {
+                    throw new IllegalArgumentException("routing counts went down: not a later snapshot of the same "
+                            + "engine");
+                }
+            }
+        }
+        return new RoutingCounts(layers, experts, k, d, null);
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof RoutingCounts r && layers == r.layers && experts == r.experts && k == r.k

@@ -71,6 +71,15 @@ public final class RoutingReport {
         return o;
     }
 
+    /** {@link #toMap} as indented JSON text (for writers that are not local files, e.g. a Hadoop file system). */
+    public static String json(RoutingCounts counts, List<TokenRoute> routes, IntFunction<String> piece) {
+        try {
+            return JSON.writeValueAsString(toMap(counts, routes, piece));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Writes {@link #toMap} to {@code file}, creating its folder; the error names the file. */
     public static void write(Path file, RoutingCounts counts, List<TokenRoute> routes, IntFunction<String> piece) {
         try {
