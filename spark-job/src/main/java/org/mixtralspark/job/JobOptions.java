@@ -145,6 +145,10 @@ public final class JobOptions {
     @Option(names = "--summary", description = "Where to write the run summary JSON (default: beside the output).")
     String summary;
 
+    @Option(names = "--routing-stats", paramLabel = "PATH", description = "Also write the expert routing statistics "
+            + "(layer x expert token counts, summed over the executors) as JSON to this path.")
+    String routingStats;
+
     @Option(names = "--show", defaultValue = "0", description = "Print this many output rows at the end.")
     int show;
 
@@ -319,6 +323,7 @@ public final class JobOptions {
     public int batchSize() { return batchSize; }
     public String master() { return master; }
     public String summaryPath() { return summary; }
+    public String routingStatsPath() { return routingStats; }
     public int show() { return show; }
     public String icebergCatalog() { return icebergCatalog; }
     public String icebergWarehouse() { return icebergWarehouse; }

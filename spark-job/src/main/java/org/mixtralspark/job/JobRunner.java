@@ -6,6 +6,8 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.types.DataTypes;
+import org.mixtralspark.engine.serving.RoutingCounts;
+import org.mixtralspark.engine.serving.RoutingReport;
 import org.mixtralspark.udf.GenerateFunction;
 import org.mixtralspark.udf.GenerationColumns;
 import org.mixtralspark.udf.GenerationMetrics;
@@ -14,6 +16,7 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.apache.spark.sql.functions.lit;
@@ -131,6 +134,13 @@ public final class JobRunner {
         String json = summary.toJson();
         String summaryPath = o.summaryPath() != null ? o.summaryPath() : out.defaultSummaryPath();
         out.writeText(summaryPath, json + "\n");
+        if (o.routingStatsPath() != null) {
+            RoutingCounts routing = metrics.routingCounts();
+            if (!routing.available()) {
+                LOG.warn("no expert routing statistics: {}", routing.unavailable());
+            }
+            out.writeText(o.routingStatsPath(), RoutingReport.json(routing, List.of(), null) + "\n");
+        }
         LOG.info("done: {} rows ({} ok, {} errors), {} prompt ({} from the prefix cache) + {} completion tokens in {} s "
                 + "= {} tokens/s; engine loads per executor {}; summary in {}", summary.rows(), summary.ok(),
                 summary.errors(), summary.promptTokens(), summary.cachedPromptTokens(), summary.completionTokens(), String.format("%.1f", wall),

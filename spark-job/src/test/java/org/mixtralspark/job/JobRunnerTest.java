@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mixtralspark.udf.ExecutorEngines;
 import org.mixtralspark.engine.serving.EngineOptions;
+import org.mixtralspark.engine.serving.RoutingCounts;
 import org.mixtralspark.udf.testing.TestSpark;
 import org.mixtralspark.udf.testing.TinyModels;
 
@@ -166,6 +167,37 @@ class JobRunnerTest {
         assertEquals(Math.round((double) cached / prompt * 10000) / 10000.0,
                 json.get("prefix_cache_hit_rate").asDouble());
         assertEquals("on", json.get("options").get("prefix_cache").asText());
+    }
+
+    @Test
+    void routingStatsAreTheEnginesCountsOfTheJobSummedOverItsTasks() throws Exception {
+        String in = prompts(24);
+        String out = dir.resolve("routed").toString();
+        String stats = dir.resolve("stats/routing.json").toString();
+        JobOptions o = options(in, out, "--partitions", "3", "--routing-stats", stats);
+        RoutingCounts before = ExecutorEngines.get(o.modelSpec()).routingCounts();
+
+        JobSummary s = JobRunner.run(spark, o);
+
+        // local mode: the job's one engine is this JVM's; what it counted during the job is what the job reports,
+        // although three tasks shared it at once
+        RoutingCounts during = ExecutorEngines.get(o.modelSpec()).routingCounts().minus(before);
+        JsonNode json = new ObjectMapper().readTree(new File(stats));
+        assertTrue(json.get("available").asBoolean());
+        int layers = json.get("layers").asInt();
+        int experts = json.get("experts").asInt();
+        int k = json.get("experts_per_token").asInt();
+        assertEquals(layers * experts, json.get("counts").size());
+        long[][] got = new long[layers][experts];
+        for (JsonNode row : json.get("counts")) {
+            got[row.get("layer").asInt()][row.get("expert").asInt()] = row.get("tokens").asLong();
+        }
+        assertTrue(java.util.Arrays.deepEquals(during.tokens(), got), java.util.Arrays.deepToString(got));
+        // each row's prompt is computed once (less what the prefix cache held), and each generated token but its last is fed back
+        long computed = s.promptTokens() - s.cachedPromptTokens() + s.completionTokens() - s.ok();
+        for (int l = 0; l < layers; l++) {
+            assertEquals(computed * k, java.util.Arrays.stream(got[l]).sum(), "layer " + l);
+        }
     }
 
     @Test

@@ -3,8 +3,10 @@ package org.mixtralspark.udf;
 import org.apache.spark.SparkContext;
 import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
+import org.mixtralspark.engine.serving.RoutingCounts;
 
 import java.io.Serializable;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -22,6 +24,18 @@ public final class GenerationMetrics implements Serializable {
     private final LongAccumulator cachedPromptTokens;
     /** One entry per finished task: "executorId\tpid\tengineLoadsInThatJvm". */
     private final CollectionAccumulator<String> engineLoads;
+    /** One entry per finished task: its engine's routing counts when the task started and when it ended. */
+    private final CollectionAccumulator<RoutingSpan> routing;
+
+    /**
+     * An engine's expert routing counts at a task's start and end. The engine is shared by the executor's
+     * concurrent tasks, so a task's own share cannot be told apart; but the engine's counts only grow, so its tokens
+     * during the job are its latest end snapshot minus its earliest start snapshot.
+     *
+     * @param engine the engine: executor id, process id and the engine's identity in that process
+     */
+    record RoutingSpan(String engine, RoutingCounts start, RoutingCounts end) implements Serializable {
+    }
 
     private GenerationMetrics(SparkContext sc) {
         rows = sc.longAccumulator("mixtral rows");
@@ -31,6 +45,7 @@ public final class GenerationMetrics implements Serializable {
         completionTokens = sc.longAccumulator("mixtral completion tokens");
         cachedPromptTokens = sc.longAccumulator("mixtral cached prompt tokens");
         engineLoads = sc.collectionAccumulator("mixtral engine loads");
+        routing = sc.collectionAccumulator(); // unnamed: the Spark UI would print arrays
     }
 
     /** Registers a fresh set of accumulators with {@code sc}. */
@@ -48,6 +63,32 @@ public final class GenerationMetrics implements Serializable {
 
     void addEngineLoads(String executorId, long pid, int loads) {
         engineLoads.add(executorId + "\t" + pid + "\t" + loads);
+    }
+
+    void addRouting(String engine, RoutingCounts start, RoutingCounts end) {
+        routing.add(new RoutingSpan(engine, start, end));
+    }
+
+    /**
+     * The expert routing counts of the job, summed over the executors' engines; unavailable (with the reason) when an
+     * engine did not record them, or when no task finished.
+     */
+    public RoutingCounts routingCounts() {
+        Map<String, RoutingSpan> perEngine = new HashMap<>();
+        for (RoutingSpan s : routing.value()) {
+            perEngine.merge(s.engine(), s, (a, b) -> new RoutingSpan(a.engine(),
+                    earliest(a.start(), b.start()), latest(a.end(), b.end())));
+        }
+        return perEngine.values().stream().map(s -> s.end().minus(s.start())).reduce(RoutingCounts::plus)
+                .orElse(RoutingCounts.unavailable("no task finished"));
+    }
+
+    private static RoutingCounts earliest(RoutingCounts a, RoutingCounts b) {
+        return !a.available() ? a : !b.available() ? b : a.total() <= b.total() ? a : b;
+    }
+
+    private static RoutingCounts latest(RoutingCounts a, RoutingCounts b) {
+        return !a.available() ? a : !b.available() ? b : a.total() >= b.total() ? a : b;
     }
 
     public long rows() {

@@ -12,6 +12,7 @@ import org.apache.spark.sql.catalyst.util.GenericArrayData;
 import org.apache.spark.unsafe.types.UTF8String;
 import org.mixtralspark.engine.serving.Engine;
 import org.mixtralspark.engine.serving.GenerationRequest;
+import org.mixtralspark.engine.serving.RoutingCounts;
 import org.mixtralspark.udf.PreparedRow.ParamsUsed;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,6 +52,8 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
     private final BufferAllocator allocator;
     private final TaskContext task;
     private final String label;
+    /** The engine's routing counts when this task began (see {@link GenerationMetrics#routingCounts}). */
+    private final RoutingCounts routingAtStart;
     private final Deque<Chunk> inFlight = new ArrayDeque<>();
     /** The chunk whose rows are being pulled, with its result batch open; or null. */
     private Reading reading;
@@ -73,7 +76,8 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
         this.task = TaskContext.get();
         this.label = task == null ? "local" : "stage " + task.stageId() + " partition " + task.partitionId()
                 + " attempt " + task.attemptNumber() + " (TID " + task.taskAttemptId() + ")";
-        Engine engine = ExecutorEngines.get(f.model);
+        this.engine = ExecutorEngines.get(f.model);
+        this.routingAtStart = engine.routingCounts();
         this.preparer = new RowPreparer(engine, f.layout, f.defaults, f.jobSeed, f.defaultResponseFormat);
         this.runner = new ArrowEngineRunner(engine);
         this.allocator = ExecutorEngines.allocator().newChildAllocator("mixtral " + label, 0, Long.MAX_VALUE);
@@ -214,8 +218,11 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
         progress(true);
         if (f.metrics != null) {
             SparkEnv env = SparkEnv.get();
-            f.metrics.addEngineLoads(env == null ? "driver" : env.executorId(), ProcessHandle.current().pid(),
-                    ExecutorEngines.loads());
+            String executor = env == null ? "driver" : env.executorId();
+            long pid = ProcessHandle.current().pid();
+            f.metrics.addEngineLoads(executor, pid, ExecutorEngines.loads());
+            f.metrics.addRouting(executor + "/" + pid + "/" + System.identityHashCode(engine), routingAtStart,
+                    engine.routingCounts());
         }
         close();
     }

@@ -1,5 +1,7 @@
 package org.mixtralspark.engine.backend;
 
+import org.mixtralspark.engine.model.mixtral.Routing;
+
 import java.util.Arrays;
 
 /**
@@ -12,11 +14,24 @@ import java.util.Arrays;
  * @param expertTokens (layer, expert): how many of the step's tokens each layer routed to each expert (each token
  *                     counts once per chosen expert, so a layer's counts sum to tokens x experts per token); null
  *                     when the backend does not record it
+ * @param routings     (layer) each layer's routing of the step's tokens in batch order (the step's sequences one after
+ *                     the other, each its tokens in position order), for per-token routing reports; null when the
+ *                     backend does not record it
  */
-public record StepOutput(float[] logits, int vocab, int[] logitRow, int[][] expertTokens) {
+public record StepOutput(float[] logits, int vocab, int[] logitRow, int[][] expertTokens, Routing[] routings) {
+
+    public StepOutput(float[] logits, int vocab, int[] logitRow, int[][] expertTokens) {
+        this(logits, vocab, logitRow, expertTokens, null);
+    }
 
     /** Pairs the logit rows a backend computed for {@code input} with the input's sequences. */
     public static StepOutput of(StepInput input, float[] logits, int vocab, int[][] expertTokens) {
+        return of(input, logits, vocab, expertTokens, null);
+    }
+
+    /** As {@link #of(StepInput, float[], int, int[][])}, with each layer's routing of the step's tokens. */
+    public static StepOutput of(StepInput input, float[] logits, int vocab, int[][] expertTokens,
+                                Routing[] routings) {
         int[] row = new int[input.sequences().size()];
         int next = 0;
         for (int i = 0; i < row.length; i++) {
@@ -26,7 +41,7 @@ public record StepOutput(float[] logits, int vocab, int[] logitRow, int[][] expe
             throw new IllegalStateException("the backend returned " + logits.length + " logits for " + next
                     + " rows of " + vocab);
         }
-        return new StepOutput(logits, vocab, row, expertTokens);
+        return new StepOutput(logits, vocab, row, expertTokens, routings);
     }
 
     /** Whether sequence {@code i} of the step has logits. */

@@ -75,6 +75,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
+    @Option(names = "--routing-stats", paramLabel = "PATH",
+            description = "Write the expert routing statistics of every benchmark token (warm-up included) to this "
+                    + "JSON file (random prompts: the counts show the routing of the model, not of a workload).")
+    Path routingStats;
+
     @Mixin
     EngineOptionsMixin engineOptions;
 
@@ -156,6 +161,9 @@ final class BenchCommand implements Callable<Integer> {
                 out.println(Json.write(o));
             } else {
                 out.printf("peak RSS %,d bytes%n", rss);
+            }
+            if (routingStats != null) {
+                RoutingStatsFile.write(engine, routingStats);
             }
         }
         return 0;

@@ -71,6 +71,14 @@ final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
 
+    @Option(names = "--routing-stats", paramLabel = "PATH",
+            description = "Write the expert routing statistics (layer x expert token counts) to this JSON file.")
+    Path routingStats;
+
+    @Option(names = "--routing-tokens", description = "With --routing-stats: also each computed token's chosen "
+            + "experts per layer (k ids and weights per token per layer: for a few prompts, not a big batch).")
+    boolean routingTokens;
+
     @Mixin
     SamplingOptions sampling;
 
@@ -81,27 +89,39 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         SamplingParams defaults = sampling.builder().build();
         ResponseFormat format = responseFormat();
-        try (Engine engine = Engines.open(model, engineOptions.toOptions())) {
-            if (source.input != null) {
-                return batch(engine, defaults, format);
-            }
-            int[] ids;
-            if (source.promptIds != null) {
-                ids = source.promptIds;
-            } else if (source.messages != null) {
-                ids = Prompts.fromMessages(engine, parseMessages(Json.MAPPER.readTree(source.messages)));
-            } else {
-                ids = Prompts.fromText(engine, source.prompt);
-            }
-            GenerationResult r = engine.submit(new GenerationRequest("0", ids, defaults, format)).join();
-            if (!r.ok()) {
-                System.err.println("mixtral generate: error: " + r.error());
-                return 1;
-            }
-            PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-            out.println(json ? Json.write(ResultJson.of(r)) : r.text());
-            return 0;
+        if (routingTokens && routingStats == null) {
+            System.err.println("mixtral generate: --routing-tokens needs --routing-stats PATH");
+            return 2;
         }
+        try (Engine engine = Engines.open(model, engineOptions.toOptions())) {
+            if (routingTokens) {
+                engine.recordTokenRoutes(true);
+            }
+            int rc = source.input != null ? batch(engine, defaults, format) : single(engine, defaults, format);
+            if (routingStats != null) {
+                RoutingStatsFile.write(engine, routingStats);
+            }
+            return rc;
+        }
+    }
+
+    private int single(Engine engine, SamplingParams defaults, ResponseFormat format) throws IOException {
+        int[] ids;
+        if (source.promptIds != null) {
+            ids = source.promptIds;
+        } else if (source.messages != null) {
+            ids = Prompts.fromMessages(engine, parseMessages(Json.MAPPER.readTree(source.messages)));
+        } else {
+            ids = Prompts.fromText(engine, source.prompt);
+        }
+        GenerationResult r = engine.submit(new GenerationRequest("0", ids, defaults, format)).join();
+        if (!r.ok()) {
+            System.err.println("mixtral generate: error: " + r.error());
+            return 1;
+        }
+        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        out.println(json ? Json.write(ResultJson.of(r)) : r.text());
+        return 0;
     }
 
     /** Streams the input: at most a window of requests in flight, results written in input order. */

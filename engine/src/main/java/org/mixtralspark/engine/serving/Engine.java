@@ -75,6 +75,27 @@ public interface Engine extends AutoCloseable {
     /** Counters since the engine was opened. */
     EngineStats stats();
 
+    /**
+     * Expert token counts (layer x expert) of every token computed since the engine was opened; unavailable, with
+     * the reason, where the backend does not record routing.
+     */
+    default RoutingCounts routingCounts() {
+        return RoutingCounts.unavailable("this engine does not record expert routing");
+    }
+
+    /**
+     * Starts or stops keeping each computed token's routing per request ({@link #tokenRoutes}). Off by default: it
+     * keeps k experts and weights per token per layer for as long as the engine lives.
+     */
+    default void recordTokenRoutes(boolean on) {
+        throw new UnsupportedOperationException("this engine does not record per-token routing");
+    }
+
+    /** The routing of each token computed while {@link #recordTokenRoutes} was on, in computation order. */
+    default List<TokenRoute> tokenRoutes() {
+        return List.of();
+    }
+
     /** Stops the scheduler (pending requests complete with ERROR) and releases memory. Idempotent. */
     @Override
     void close();

@@ -41,6 +41,7 @@ final class LocalEngine implements Engine {
     private final int contextLength;
     private final Scheduler scheduler;
     private final OutputProcessor outputs;
+    private final RoutingRecorder routing;
     private final ConcurrentLinkedQueue<Sequence> incoming = new ConcurrentLinkedQueue<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition workArrived = lock.newCondition();
@@ -67,6 +68,7 @@ final class LocalEngine implements Engine {
         this.description = new ModelDescription(model.path(), model.name(), model.format(), contextLength,
                 c.vocabSize(), runner.device());
         this.outputs = new OutputProcessor(tokenizer, c.vocabSize(), contextLength);
+        this.routing = new RoutingRecorder(c.layers(), c.experts(), c.expertsUsed(), runner.device());
         this.scheduler = new Scheduler(options.maxBatchSize(), STEP_TOKEN_BUDGET, runner.blocks(), options.prefixCache(),
                 this::largerThanTheCache);
         this.stepThread = new Thread(this::loop, "mixtral-engine");
@@ -289,6 +291,7 @@ final class LocalEngine implements Engine {
         }
         long elapsed = System.nanoTime() - t0;
         record(batch, elapsed);
+        routing.add(input, seqs.stream().map(q -> q.request.id()).toList(), output);
 
         boolean[] prefill = new boolean[seqs.size()];
         for (int i = 0; i < seqs.size(); i++) {
@@ -363,6 +366,21 @@ final class LocalEngine implements Engine {
         return new EngineStats(rejected.get() + outputs.requests(), promptTokens.get(), outputs.generatedTokens(),
                 steps.get(), busyNanos.get(), decodeSteps.get(), decodeStepTokens.get(), decodeStepNanos.get(),
                 scheduler.cachedPromptTokens());
+    }
+
+    @Override
+    public RoutingCounts routingCounts() {
+        return routing.counts();
+    }
+
+    @Override
+    public void recordTokenRoutes(boolean on) {
+        routing.recordTokens(on);
+    }
+
+    @Override
+    public List<TokenRoute> tokenRoutes() {
+        return routing.tokenRoutes();
     }
 
     @Override

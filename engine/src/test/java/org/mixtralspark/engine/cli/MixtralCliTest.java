@@ -120,6 +120,34 @@ class MixtralCliTest {
     }
 
     @Test
+    void generateRoutingStatsWritesCountsAndEachTokensExperts(@TempDir Path tmp) throws Exception {
+        Path model = tmp.resolve("m.gguf");
+        assertEquals(0, run("random-model", "--out", model.toString(), "--type", "q8_0").code());
+        Path stats = tmp.resolve("routing.json");
+        Run r = run("generate", "--model", model.toString(), "--prompt-ids", "1,40,7,99", "--max-new-tokens", "3",
+                "--ignore-eos", "--temperature", "0", "--routing-stats", stats.toString(), "--routing-tokens");
+        assertEquals(0, r.code(), r.err());
+        JsonNode json = Json.MAPPER.readTree(stats.toFile());
+        int layers = json.get("layers").asInt();
+        int k = json.get("experts_per_token").asInt();
+        assertEquals(layers * json.get("experts").asInt(), json.get("counts").size());
+        long sum = 0;
+        for (JsonNode row : json.get("counts")) {
+            sum += row.get("tokens").asLong();
+        }
+        int computed = 4 + 3 - 1; // the prompt, and each generated token but the last fed back
+        assertEquals((long) computed * k * layers, sum);
+        assertEquals(computed * layers, json.get("token_routes").size());
+        JsonNode first = json.get("token_routes").get(0);
+        assertEquals(1, first.get("token_id").asInt());
+        assertEquals(k, first.get("experts").size());
+
+        Run alone = run("generate", "--model", model.toString(), "--prompt", "hi", "--routing-tokens");
+        assertEquals(2, alone.code());
+        assertTrue(alone.err().contains("--routing-stats"), alone.err());
+    }
+
+    @Test
     void tokenizeMatchesTheOraclePromptIdsAndInputModeKeepsOrder(@TempDir Path tmp) throws Exception {
         Oracle.Prompt p = Oracle.reference("hf", "mini-mistral-hf").prompt("short_7");
         // mini-mistral-hf for its tokenizer files only; every mini-mistral GGUF carries the same vocabulary

@@ -12,6 +12,7 @@ import org.mixtralspark.engine.kv.KvType;
 import org.mixtralspark.engine.backend.cpu.PagedKvCache;
 import org.mixtralspark.engine.model.MixtralConfig;
 import org.mixtralspark.engine.model.MixtralWeights;
+import org.mixtralspark.engine.model.mixtral.Routing;
 import org.mixtralspark.engine.backend.cpu.BatchForward;
 
 /** Runs the batched forward pass on the CPU with a team of threads and a heap-resident paged KV cache. */
@@ -58,10 +59,12 @@ public final class CpuModelRunner implements ModelRunner {
         StepInput.Tokens t = step.tokens();
         float[] logits = forward.forward(t.ids(), t.positions(), t.tables(), t.logitRows());
         int[][] expertTokens = new int[config.layers()][];
+        Routing[] routings = new Routing[config.layers()];
         for (int l = 0; l < expertTokens.length; l++) {
-            expertTokens[l] = forward.routing(l).expertCounts();
+            routings[l] = forward.routing(l);
+            expertTokens[l] = routings[l].expertCounts();
         }
-        return StepOutput.of(step, logits, config.vocabSize(), expertTokens);
+        return StepOutput.of(step, logits, config.vocabSize(), expertTokens, routings);
     }
 
     @Override

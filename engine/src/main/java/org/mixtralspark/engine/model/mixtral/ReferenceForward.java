@@ -46,6 +46,14 @@ public final class ReferenceForward {
 
     /** Feeds {@code token} at the next position of {@code seq}; returns the logits of the token after it, (vocab). */
     public float[] forward(Sequence seq, int token) {
+        return forward(seq, token, null);
+    }
+
+    /**
+     * As {@link #forward(Sequence, int)}, and keeps each layer's routing of the token in {@code routed} (layers),
+     * when not null: the reference of the engine's routing statistics.
+     */
+    public float[] forward(Sequence seq, int token, Routing[] routed) {
         int pos = seq.length;
         float[] x = embedding(token);                            // x = embed_tokens[token], (dim)
         for (int l = 0; l < c.layers(); l++) {
@@ -58,7 +66,11 @@ public final class ReferenceForward {
             residual(x, outputProjection(lw, attn));             // output projection, residual back into x
             // x = x + moe(rmsnorm(x))
             xb = rmsnorm(x, lw.ffnNorm());                       // ffn rmsnorm, (dim)
-            residual(x, moe(lw, xb));                            // MoE FFN, residual back into x
+            Routing routing = route(lw, xb);                     // router: top-k experts of the token
+            if (routed != null) {
+                routed[l] = routing;
+            }
+            residual(x, moe(lw, xb, routing));                   // MoE FFN, residual back into x
         }
         seq.length = pos + 1;
         return lmHead(rmsnorm(x, w.outputNorm()));               // final rmsnorm, LM head, (vocab)
@@ -133,7 +145,11 @@ public final class ReferenceForward {
      * @return the block's output, (dim)
      */
     public float[] moe(LayerWeights lw, float[] xb) {
-        Routing routing = route(lw, xb);
+        return moe(lw, xb, route(lw, xb));
+    }
+
+    /** {@link #moe(LayerWeights, float[])} with the token's routing already decided. */
+    private float[] moe(LayerWeights lw, float[] xb, Routing routing) {
         float[] out = new float[c.dim()];
         for (int slot = 0; slot < routing.k(); slot++) {
             float[] y = expert(lw.experts()[routing.expertIds()[slot]], xb);
