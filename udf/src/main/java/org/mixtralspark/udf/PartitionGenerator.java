@@ -52,6 +52,7 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
     private final BufferAllocator allocator;
     private final TaskContext task;
     private final String label;
+    private final Engine engine;
     /** The engine's routing counts when this task began (see {@link GenerationMetrics#routingCounts}). */
     private final RoutingCounts routingAtStart;
     private final Deque<Chunk> inFlight = new ArrayDeque<>();
