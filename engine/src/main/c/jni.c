@@ -102,6 +102,15 @@ JNIEXPORT jboolean JNICALL Java_org_mixtralspark_engine_backend_cpu_NativeKernel
     return supports(variant) ? JNI_TRUE : JNI_FALSE;
 }
 
+/* Pins x (tokens x cols floats, checked against its length) for a read; release with JNI_ABORT. */
+static int pin_floats(JNIEnv *env, jfloatArray x, jint tokens, jint cols, float **xs) {
+    if (x == NULL || (int64_t) (*env)->GetArrayLength(env, x) < (int64_t) tokens * cols) {
+        return MK_BAD_ARGUMENT;
+    }
+    *xs = (float *) (*env)->GetPrimitiveArrayCritical(env, x, NULL);
+    return *xs == NULL ? MK_BAD_ARGUMENT : MK_OK;
+}
+
 JNIEXPORT jint JNICALL Java_org_mixtralspark_engine_backend_cpu_NativeKernels_quantize0(
         JNIEnv *env, jclass cls, jint variant, jfloatArray x, jint tokens, jint cols, jobject act) {
     (void) cls;
@@ -117,12 +126,10 @@ JNIEXPORT jint JNICALL Java_org_mixtralspark_engine_backend_cpu_NativeKernels_qu
     if (rc != MK_OK) {
         return rc;
     }
-    if (x == NULL || (int64_t) (*env)->GetArrayLength(env, x) < (int64_t) tokens * cols) {
-        return MK_BAD_ARGUMENT;
-    }
-    float *xs = (float *) (*env)->GetPrimitiveArrayCritical(env, x, NULL);
-    if (xs == NULL) {
-        return MK_BAD_ARGUMENT;
+    float *xs;
+    rc = pin_floats(env, x, tokens, cols, &xs);
+    if (rc != MK_OK) {
+        return rc;
     }
     k->quantize(xs, tokens, cols, q, d, bx);
     (*env)->ReleasePrimitiveArrayCritical(env, x, xs, JNI_ABORT); /* read only */
@@ -148,12 +155,10 @@ JNIEXPORT jint JNICALL Java_org_mixtralspark_engine_backend_cpu_NativeKernels_fl
     if (rc != MK_OK) {
         return rc;
     }
-    if (x == NULL || (int64_t) (*env)->GetArrayLength(env, x) < (int64_t) tokens * cols) {
-        return MK_BAD_ARGUMENT;
-    }
-    float *xs = (float *) (*env)->GetPrimitiveArrayCritical(env, x, NULL);
-    if (xs == NULL) {
-        return MK_BAD_ARGUMENT;
+    float *xs;
+    rc = pin_floats(env, x, tokens, cols, &xs);
+    if (rc != MK_OK) {
+        return rc;
     }
     k->floats(xs, tokens, cols, type, (void *) a.xf);
     (*env)->ReleasePrimitiveArrayCritical(env, x, xs, JNI_ABORT); /* read only */

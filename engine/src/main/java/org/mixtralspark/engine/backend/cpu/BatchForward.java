@@ -182,13 +182,7 @@ public final class BatchForward {
                     scores[p] = s * scale;
                     max = Math.max(max, scores[p]);
                 }
-                double sum = 0;
-                for (int p = first; p <= pos; p++) {
-                    float e = (float) Math.exp(scores[p] - max);
-                    scores[p] = e;
-                    sum += e;
-                }
-                float inv = (float) (1.0 / sum);
+                float inv = expInPlace(scores, first, pos, max);
                 int oOff = t * c.qDim() + h * hd;
                 java.util.Arrays.fill(out, oOff, oOff + hd, 0f);
                 for (int p = first; p <= pos; p++) {
@@ -253,13 +247,7 @@ public final class BatchForward {
                             scores[p] = s * scale;
                             max = Math.max(max, scores[p]);
                         }
-                        double sum = 0;
-                        for (int p = first; p <= pos; p++) {
-                            float e = (float) Math.exp(scores[p] - max);
-                            scores[p] = e;
-                            sum += e;
-                        }
-                        float inv = (float) (1.0 / sum);
+                        float inv = expInPlace(scores, first, pos, max);
                         int oOff = t * c.qDim() + h * hd;
                         java.util.Arrays.fill(out, oOff, oOff + hd, 0f);
                         for (int p = first; p <= pos; p++) {
@@ -309,6 +297,20 @@ public final class BatchForward {
     }
 
     /** {@code a[aOff..aOff+n) . b[bOff..bOff+n)}: the Vector API when the JVM has it, else a plain loop. */
+    /**
+     * softmax's numerator over {@code scores[first..pos]}, in place ({@code exp(s - max)}, summed in double); returns
+     * the reciprocal of the sum, by which each weight is scaled as the values are added up
+     */
+    private static float expInPlace(float[] scores, int first, int pos, float max) {
+        double sum = 0;
+        for (int p = first; p <= pos; p++) {
+            float e = (float) Math.exp(scores[p] - max);
+            scores[p] = e;
+            sum += e;
+        }
+        return (float) (1.0 / sum);
+    }
+
     static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
         if (VectorSupport.AVAILABLE) {
             return VectorMatmul.dot(a, aOff, b, bOff, n);
