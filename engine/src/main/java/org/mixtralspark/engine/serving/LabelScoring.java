@@ -28,7 +28,8 @@ public record LabelScoring(List<String> texts, List<int[]> ids, boolean normaliz
             throw new IllegalArgumentException("labels: " + texts.size() + " texts but " + ids.size()
                     + " token lists");
         }
-        texts = List.copyOf(texts);
+        // kept with any null label, for problem() to name it in the row's error
+        texts = java.util.Collections.unmodifiableList(new ArrayList<>(texts));
         List<int[]> copy = new ArrayList<>(ids.size());
         for (int[] a : ids) {
             copy.add(Objects.requireNonNull(a, "label ids").clone());
