@@ -104,21 +104,22 @@ public final class GenerateFunction implements Serializable {
             this.defaultLabels = null;
             return this;
         }
-        new LabelCheck(labels).run();
+        checkLabels(labels);
         this.defaultLabels = List.copyOf(labels);
         return this;
     }
 
-    /** What can be said of a label list before any prompt: none null or empty, none twice. */
-    record LabelCheck(List<String> labels) implements Runnable {
-        @Override
-        public void run() {
-            // the engine's own check, with each label standing for one token (the context is per row)
-            String problem = new org.mixtralspark.engine.serving.LabelScoring(labels,
-                    labels.stream().map(l -> new int[] {0}).toList(), false).problem(0, Integer.MAX_VALUE);
-            if (problem != null) {
-                throw new IllegalArgumentException(problem);
-            }
+    /**
+     * Checks what can be said of a label list before any prompt: at least one, none null or empty, none twice.
+     *
+     * @throws IllegalArgumentException naming the problem
+     */
+    public static void checkLabels(List<String> labels) {
+        // the engine's own check, with each label standing for one token (the context is per row)
+        String problem = new org.mixtralspark.engine.serving.LabelScoring(labels,
+                labels.stream().map(l -> new int[] {0}).toList(), false).problem(0, Integer.MAX_VALUE);
+        if (problem != null) {
+            throw new IllegalArgumentException(problem);
         }
     }
 

@@ -146,7 +146,7 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
             }
             if (v.length > 0) {
                 try {
-                    new GenerateFunction.LabelCheck(java.util.Arrays.asList(v)).run();
+                    GenerateFunction.checkLabels(java.util.Arrays.asList(v));
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException("MixtralGenerator labels: " + e.getMessage(), e);
                 }
