@@ -89,6 +89,11 @@ public final class JobOptions {
             + "none: free text.")
     String responseFormat;
 
+    @Option(names = "--labels", split = ",", paramLabel = "L1,L2,...", description = "Default labels to score "
+            + "(comma-separated) for a row with no labels cell: such rows get label (the most likely after the prompt) "
+            + "and label_logprobs instead of a generation; none: rows without labels generate.")
+    List<String> labels;
+
     @Option(names = "--device", defaultValue = "auto", description = "auto | cpu | cuda | cuda:N (default: ${DEFAULT-VALUE}).")
     String device;
 
@@ -275,6 +280,15 @@ public final class JobOptions {
         require(responseFormatText == null || stop == null || stop.isEmpty(),
                 "--response-format cannot be combined with --stop " + stop
                         + ": a stop string could end the output inside the structure");
+        require(labels == null || responseFormatText == null,
+                "--labels cannot be combined with --response-format: a scoring row generates nothing");
+        if (labels != null) {
+            try {
+                org.mixtralspark.udf.GenerateFunction.checkLabels(labels);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--labels " + String.join(",", labels) + ": " + e.getMessage());
+            }
+        }
         modelSpec();
     }
 
@@ -355,6 +369,11 @@ public final class JobOptions {
         return responseFormatText;
     }
 
+    /** The default labels of a row with no {@code labels} cell; null = such rows generate. */
+    public List<String> labels() {
+        return labels == null ? null : List.copyOf(labels);
+    }
+
     /** The job seed: each row's seed derives from it and the row id; null = a random seed per row. */
     public Long jobSeed() {
         return seed;
@@ -404,6 +423,7 @@ public final class JobOptions {
         m.put("seed", seed);
         m.put("stop", stop == null ? List.of() : new ArrayList<>(stop));
         m.put("response_format", responseFormat);
+        m.put("labels", labels == null ? List.of() : new ArrayList<>(labels));
         m.put("batch_size", batchSize);
         m.put("max_batch_size", maxBatchSize);
         m.put("prefix_cache", prefixCache ? "on" : "off");

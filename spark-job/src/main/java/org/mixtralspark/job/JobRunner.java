@@ -97,7 +97,8 @@ public final class JobRunner {
         GenerateFunction fn;
         try {
             fn = new GenerateFunction(rows.schema(), id, o.promptCol(), o.messagesCol(), o.modelSpec(), o.sampling(),
-                    o.jobSeed(), o.responseFormat(), o.batchSize(), false, GenerationColumns.GENERATION, metrics);
+                    o.jobSeed(), o.responseFormat(), o.batchSize(), false, GenerationColumns.GENERATION, metrics)
+                    .withDefaultLabels(o.labels());
         } catch (IllegalArgumentException e) {
             throw new JobException("input " + o.input() + ": " + e.getMessage(), e);
         }

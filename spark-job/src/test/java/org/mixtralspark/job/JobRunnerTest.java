@@ -92,7 +92,7 @@ class JobRunnerTest {
         assertEquals(43, written.count());
         assertEquals(List.of("id", "generation", "finish_reason", "prompt_tokens", "completion_tokens",
                 "cached_prompt_tokens", "error", "latency_ms", "model", "max_new_tokens", "temperature", "top_p",
-                "top_k", "seed", "stop", "run_id"),
+                "top_k", "seed", "stop", "label", "label_logprobs", "run_id"),
                 List.of(written.columns()));
         List<Row> p005 = written.filter("id = 'p005'").collectAsList();
         assertEquals(2, p005.size(), "a duplicate id is an error row, not a silent merge");

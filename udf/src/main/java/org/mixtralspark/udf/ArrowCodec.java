@@ -4,6 +4,7 @@ import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.BitVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.Float4Vector;
+import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.complex.ListVector;
@@ -135,6 +136,35 @@ interface ArrowCodec<V> {
             IntVector data = (IntVector) list.getDataVector();
             int a = list.getElementStartIndex(row);
             int[] out = new int[list.getElementEndIndex(row) - a];
+            for (int k = 0; k < out.length; k++) {
+                out[k] = data.get(a + k);
+            }
+            return out;
+        }
+    };
+
+    /** A list of float64, never null, maybe empty (label log-probabilities). */
+    ArrowCodec<double[]> FLOAT64_LIST = new ArrowCodec<>() {
+        public Field field(String name) {
+            return new Field(name, FieldType.notNullable(ArrowType.List.INSTANCE),
+                    List.of(Field.notNullable("item", new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE))));
+        }
+
+        public void write(FieldVector v, int row, double[] value) {
+            ListVector list = (ListVector) v;
+            Float8Vector data = (Float8Vector) list.getDataVector();
+            int start = list.startNewValue(row);
+            for (int k = 0; k < value.length; k++) {
+                data.setSafe(start + k, value[k]);
+            }
+            list.endValue(row, value.length);
+        }
+
+        public double[] read(FieldVector v, int row) {
+            ListVector list = (ListVector) v;
+            Float8Vector data = (Float8Vector) list.getDataVector();
+            int a = list.getElementStartIndex(row);
+            double[] out = new double[list.getElementEndIndex(row) - a];
             for (int k = 0; k < out.length; k++) {
                 out[k] = data.get(a + k);
             }

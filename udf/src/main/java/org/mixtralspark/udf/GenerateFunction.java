@@ -39,6 +39,8 @@ public final class GenerateFunction implements Serializable {
     final Long jobSeed;
     /** The response_format JSON of a row with no {@code response_format} cell, or null for free text. */
     final String defaultResponseFormat;
+    /** The labels a row with no {@code labels} cell scores, or null: such a row generates. */
+    List<String> defaultLabels;
     final int batchSize;
     final boolean keepInputColumns;
     final GenerationMetrics metrics;
@@ -89,6 +91,36 @@ public final class GenerateFunction implements Serializable {
         this.keepInputColumns = keepInputColumns;
         this.metrics = metrics;
         this.outputSchema = outputSchema(input, layout.idIndex(), keepInputColumns, generationCol);
+    }
+
+    /**
+     * Makes every row without a {@code labels} cell (or with a null one) score these labels instead of generating
+     * (null or empty: such rows generate). Call before {@link #apply}. Returns this function.
+     *
+     * @throws IllegalArgumentException for a bad list (an empty or null label, a duplicate), before any row runs
+     */
+    public GenerateFunction withDefaultLabels(List<String> labels) {
+        if (labels == null || labels.isEmpty()) {
+            this.defaultLabels = null;
+            return this;
+        }
+        checkLabels(labels);
+        this.defaultLabels = List.copyOf(labels);
+        return this;
+    }
+
+    /**
+     * Checks what can be said of a label list before any prompt: at least one, none null or empty, none twice.
+     *
+     * @throws IllegalArgumentException naming the problem
+     */
+    public static void checkLabels(List<String> labels) {
+        // the engine's own check, with each label standing for one token (the context is per row)
+        String problem = new org.mixtralspark.engine.serving.LabelScoring(labels,
+                labels.stream().map(l -> new int[] {0}).toList(), false).problem(0, Integer.MAX_VALUE);
+        if (problem != null) {
+            throw new IllegalArgumentException(problem);
+        }
     }
 
     /** The schema of the rows {@link #apply} returns. */

@@ -34,6 +34,15 @@ public final class GenerationColumns {
      * the job's default). Read as input only; it is not among the added columns.
      */
     public static final String RESPONSE_FORMAT = "response_format";
+    /**
+     * The optional per-row input column of label scoring: {@code array<string>}, the labels to score instead of
+     * generating (a null cell takes the job's default labels; none = generate). Read as input only.
+     */
+    public static final String LABELS = "labels";
+    /** A scoring row's best label (null for a generating row). */
+    public static final String LABEL = "label";
+    /** A scoring row's log-probability of each label after the prompt (null for a generating row). */
+    public static final String LABEL_LOGPROBS = "label_logprobs";
 
     /** Per-row parameter columns the input may have, by these names. */
     public static final List<String> PARAMETER_COLUMNS = List.of(MAX_NEW_TOKENS, TEMPERATURE, TOP_P, TOP_K, SEED, STOP);
@@ -64,6 +73,8 @@ public final class GenerationColumns {
         f.add(field(TOP_K, DataTypes.IntegerType));
         f.add(field(SEED, DataTypes.LongType));
         f.add(field(STOP, DataTypes.createArrayType(DataTypes.StringType, false)));
+        f.add(field(LABEL, DataTypes.StringType));
+        f.add(field(LABEL_LOGPROBS, DataTypes.createMapType(DataTypes.StringType, DataTypes.DoubleType, false)));
         return f;
     }
 

@@ -22,9 +22,10 @@ import java.util.Locale;
  * @param parameterIndexes per-row parameter columns, in {@link GenerationColumns#PARAMETER_COLUMNS} order; -1 = absent
  * @param inputErrorIndex  the {@link GenerationColumns#INPUT_ERROR} column, or -1
  * @param responseFormatIndex the {@link GenerationColumns#RESPONSE_FORMAT} column (a JSON string), or -1
+ * @param labelsIndex      the {@link GenerationColumns#LABELS} column ({@code array<string>}), or -1
  */
 public record InputLayout(int idIndex, int promptIndex, int messagesIndex, int[] parameterIndexes,
-                          int inputErrorIndex, int responseFormatIndex) implements Serializable {
+                          int inputErrorIndex, int responseFormatIndex, int labelsIndex) implements Serializable {
 
     public static final int MAX_NEW_TOKENS = 0;
     public static final int TEMPERATURE = 1;
@@ -88,7 +89,12 @@ public record InputLayout(int idIndex, int promptIndex, int messagesIndex, int[]
         if (responseFormat >= 0) {
             requireType(schema, responseFormat, DataTypes.StringType, "a string (a response_format JSON text)");
         }
-        return new InputLayout(id, prompt, messages, params, inputError, responseFormat);
+        int labels = indexOrMinus(schema, GenerationColumns.LABELS);
+        if (labels >= 0) {
+            requireType(schema, labels, DataTypes.createArrayType(DataTypes.StringType, true),
+                    "array<string> (the labels to score)", DataTypes.createArrayType(DataTypes.StringType, false));
+        }
+        return new InputLayout(id, prompt, messages, params, inputError, responseFormat, labels);
     }
 
     public int parameter(int which) {
@@ -120,9 +126,9 @@ public record InputLayout(int idIndex, int promptIndex, int messagesIndex, int[]
         return -1;
     }
 
-    private static void requireType(StructType schema, int i, DataType t, String what) {
+    private static void requireType(StructType schema, int i, DataType t, String what, DataType... alsoOk) {
         StructField f = schema.fields()[i];
-        if (!f.dataType().equals(t)) {
+        if (!f.dataType().equals(t) && !Arrays.asList(alsoOk).contains(f.dataType())) {
             throw new IllegalArgumentException("column " + f.name() + " has type " + f.dataType().simpleString()
                     + ": it must be " + what);
         }

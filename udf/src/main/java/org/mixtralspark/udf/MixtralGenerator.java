@@ -6,6 +6,7 @@ import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.StringArrayParam;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.util.DefaultParamsReader;
@@ -60,6 +61,7 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     private BooleanParam prefixCache;
     private Param<String> kvType;
     private Param<String> responseFormat;
+    private StringArrayParam labels;
 
     public MixtralGenerator() {
         this(Identifiable$.MODULE$.randomUID("mixtralGenerator"));
@@ -126,6 +128,31 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
                 + "response_format cell: a response_format JSON text ({\"type\": json_schema | json_object | regex | "
                 + "choice, ...}, as the job's --response-format); empty = free text", validResponseFormat());
         setDefault(responseFormat, "");
+        labels = new StringArrayParam(this, "labels", "labels a row with no labels cell scores instead of generating "
+                + "(as the job's --labels): the output's label is the most likely one after the prompt and "
+                + "label_logprobs each one's log-probability; empty = generate", validLabels());
+        setDefault(labels, new String[0]);
+    }
+
+    public StringArrayParam labels() { return labels; }
+    public String[] getLabels() { return $(labels); }
+    public MixtralGenerator setLabels(String[] v) { set(labels, v); return this; }
+
+    /** Empty, or labels with none empty and none twice (the rest, e.g. the context, is per row). */
+    private static scala.Function1<String[], Object> validLabels() {
+        return check((String[] v) -> {
+            if (v == null) {
+                return false;
+            }
+            if (v.length > 0) {
+                try {
+                    GenerateFunction.checkLabels(java.util.Arrays.asList(v));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("MixtralGenerator labels: " + e.getMessage(), e);
+                }
+            }
+            return true;
+        });
     }
 
     public Param<String> idCol() { return idCol; }
@@ -227,7 +254,8 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
                 .temperature((float) getTemperature()).topP((float) getTopP()).topK(getTopK()).build();
         return new GenerateFunction(schema, getIdCol(), chat ? null : getInputCol(), chat ? getMessagesCol() : null,
                 spec, defaults, isDefined(seed) ? getSeed() : null,
-                getResponseFormat().isEmpty() ? null : getResponseFormat(), getBatchSize(), true, getOutputCol(), null);
+                getResponseFormat().isEmpty() ? null : getResponseFormat(), getBatchSize(), true, getOutputCol(), null)
+                .withDefaultLabels(java.util.Arrays.asList(getLabels()));
     }
 
     private static <T> scala.Function1<T, Object> nonBlank() {

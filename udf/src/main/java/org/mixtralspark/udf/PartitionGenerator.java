@@ -8,7 +8,10 @@ import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.encoders.ExpressionEncoder;
 import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
 import org.apache.spark.sql.catalyst.expressions.JoinedRow;
+import org.apache.spark.sql.catalyst.util.ArrayBasedMapData;
+import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.catalyst.util.GenericArrayData;
+import org.apache.spark.sql.catalyst.util.MapData;
 import org.apache.spark.unsafe.types.UTF8String;
 import org.mixtralspark.engine.serving.Engine;
 import org.mixtralspark.engine.serving.GenerationRequest;
@@ -79,7 +82,8 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
                 + " attempt " + task.attemptNumber() + " (TID " + task.taskAttemptId() + ")";
         this.engine = ExecutorEngines.get(f.model);
         this.routingAtStart = engine.routingCounts();
-        this.preparer = new RowPreparer(engine, f.layout, f.defaults, f.jobSeed, f.defaultResponseFormat);
+        this.preparer = new RowPreparer(engine, f.layout, f.defaults, f.jobSeed, f.defaultResponseFormat,
+                f.defaultLabels);
         this.runner = new ArrowEngineRunner(engine);
         this.allocator = ExecutorEngines.allocator().newChildAllocator("mixtral " + label, 0, Long.MAX_VALUE);
         if (task != null) {
@@ -175,14 +179,20 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
         int completion = res.getInt(ResultColumns.COMPLETION_TOKENS);
         int cached = res.getInt(ResultColumns.CACHED_PROMPT_TOKENS);
         count(!finish.equals(ERROR), prompt, completion, cached);
+        UTF8String label = res.isNullAt(ResultColumns.LABEL) ? null : res.getUTF8String(ResultColumns.LABEL);
+        // a scoring row's labels and log-probabilities as a map; null for a generating row
+        ArrayData names = res.getArray(ResultColumns.LABEL_NAMES);
+        MapData scores = label == null || names.numElements() == 0 ? null
+                : new ArrayBasedMapData(names.copy(), res.getArray(ResultColumns.LABEL_LOGPROBS).copy());
         return values(res.getUTF8String(ResultColumns.GENERATION), finish, prompt, completion, cached, error,
-                res.getLong(ResultColumns.LATENCY_MS), params);
+                res.getLong(ResultColumns.LATENCY_MS), params, label, scores);
     }
 
     /** The generation's columns for a row that never reached the engine. */
     private InternalRow errorRow(PreparedRow p) {
         count(false, 0, 0, 0);
-        return values(UTF8String.EMPTY_UTF8, ERROR, 0, 0, 0, UTF8String.fromString(p.error()), 0L, p.shown());
+        return values(UTF8String.EMPTY_UTF8, ERROR, 0, 0, 0, UTF8String.fromString(p.error()), 0L, p.shown(), null,
+                null);
     }
 
     private static final UTF8String ERROR = UTF8String.fromString("error");
@@ -199,9 +209,10 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
     }
 
     private InternalRow values(UTF8String generation, UTF8String finish, int prompt, int completion, int cachedPrompt,
-                               UTF8String error, long latency, ParamsUsed p) {
+                               UTF8String error, long latency, ParamsUsed p, UTF8String label, MapData labelScores) {
         return new GenericInternalRow(new Object[] {generation, finish, prompt, completion, cachedPrompt, error,
-            latency, modelName, p.maxNewTokens(), p.temperature(), p.topP(), p.topK(), p.seed(), stop(p.stop())});
+            latency, modelName, p.maxNewTokens(), p.temperature(), p.topP(), p.topK(), p.seed(), stop(p.stop()),
+            label, labelScores});
     }
 
     private static GenericArrayData stop(List<String> stop) {

@@ -1,9 +1,12 @@
 package org.mixtralspark.udf;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.mixtralspark.engine.sampling.SamplingParams;
 import org.mixtralspark.engine.constrain.ResponseFormat;
 import org.mixtralspark.engine.serving.GenerationRequest;
+import org.mixtralspark.engine.serving.LabelScoring;
 
 import java.util.List;
 import java.util.function.Function;
@@ -22,9 +25,11 @@ final class RequestColumns {
         int[] promptIds;
         final SamplingParams.Builder params = SamplingParams.builder();
         ResponseFormat responseFormat;
+        int promptLogprobs = -1;
+        LabelScoring labels;
 
         GenerationRequest build() {
-            return new GenerationRequest(id, promptIds, params.build(), responseFormat);
+            return new GenerationRequest(id, promptIds, params.build(), responseFormat, promptLogprobs, labels);
         }
     }
 
@@ -53,11 +58,45 @@ final class RequestColumns {
             // the format's compact JSON (null = free text); parsing it again hits the engine's compiled-grammar cache
             ArrowColumn.of("response_format", ArrowCodec.NULLABLE_UTF8,
                     r -> r.responseFormat() == null ? null : r.responseFormat().json(),
-                    (p, v) -> p.responseFormat = v == null ? null : ResponseFormat.parse(v)));
+                    (p, v) -> p.responseFormat = v == null ? null : ResponseFormat.parse(v)),
+            ArrowColumn.of("prompt_logprobs", ArrowCodec.INT32, GenerationRequest::promptLogprobs,
+                    (p, v) -> p.promptLogprobs = v),
+            // a scoring row's labels, their token ids and normalize as one compact JSON text (null = generate): a
+            // rare, small, nested value that a JSON text carries in one nullable column, as response_format does
+            ArrowColumn.of("labels", ArrowCodec.NULLABLE_UTF8, r -> labelsJson(r.labels()),
+                    (p, v) -> p.labels = labelsOf(v)));
 
     static final Schema SCHEMA = ArrowColumn.schema(ALL);
 
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private RequestColumns() {
+    }
+
+    private record LabelsJson(List<String> texts, List<int[]> ids, boolean normalize) {
+    }
+
+    static String labelsJson(LabelScoring l) {
+        if (l == null) {
+            return null;
+        }
+        try {
+            return JSON.writeValueAsString(new LabelsJson(l.texts(), l.ids(), l.normalize()));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("labels cannot be written as JSON", e);
+        }
+    }
+
+    static LabelScoring labelsOf(String json) {
+        if (json == null) {
+            return null;
+        }
+        try {
+            LabelsJson l = JSON.readValue(json, LabelsJson.class);
+            return new LabelScoring(l.texts(), l.ids(), l.normalize());
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("the labels column holds no labels JSON: " + json, e);
+        }
     }
 
     private interface Setter<V> {

@@ -2,6 +2,7 @@ package org.mixtralspark.udf;
 
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.mixtralspark.engine.serving.GenerationResult;
+import org.mixtralspark.engine.serving.LabelScores;
 
 import java.util.List;
 import java.util.function.Function;
@@ -20,6 +21,9 @@ import java.util.function.Function;
  *   cached_prompt_tokens int32 not null  prompt tokens taken from the engine's prefix cache
  *   error             utf8    null unless finish_reason = error
  *   latency_ms        int64   not null   submit to completion, queueing included
+ *   label             utf8    null unless the row scored labels: the best one
+ *   label_names       list&lt;utf8&gt;    each label of a scoring row, in its order (empty for a generating row)
+ *   label_logprobs    list&lt;float64&gt; each label's log-probability, as label_names (empty for a generating row)
  * </pre>
  */
 final class ResultColumns {
@@ -36,7 +40,13 @@ final class ResultColumns {
             column("completion_tokens", ArrowCodec.INT32, a -> a.result().tokenIds().length),
             column("cached_prompt_tokens", ArrowCodec.INT32, a -> a.result().cachedPromptTokens()),
             column("error", ArrowCodec.NULLABLE_UTF8, a -> a.result().error()),
-            column("latency_ms", ArrowCodec.INT64, Answered::latencyMs));
+            column("latency_ms", ArrowCodec.INT64, Answered::latencyMs),
+            column("label", ArrowCodec.NULLABLE_UTF8,
+                    a -> a.result().labelScores() == null ? null : a.result().labelScores().best()),
+            column("label_names", ArrowCodec.UTF8_LIST, a -> a.result().labelScores() == null ? List.of()
+                    : a.result().labelScores().labels().stream().map(LabelScores.Label::label).toList()),
+            column("label_logprobs", ArrowCodec.FLOAT64_LIST, a -> a.result().labelScores() == null ? new double[0]
+                    : a.result().labelScores().labels().stream().mapToDouble(LabelScores.Label::logprob).toArray()));
 
     static final Schema SCHEMA = ArrowColumn.schema(ALL);
 
@@ -48,6 +58,9 @@ final class ResultColumns {
     static final int CACHED_PROMPT_TOKENS = index("cached_prompt_tokens");
     static final int ERROR = index("error");
     static final int LATENCY_MS = index("latency_ms");
+    static final int LABEL = index("label");
+    static final int LABEL_NAMES = index("label_names");
+    static final int LABEL_LOGPROBS = index("label_logprobs");
 
     private ResultColumns() {
     }

@@ -32,6 +32,7 @@ final class RowPreparer {
     private final SamplingParams defaults;
     private final Long jobSeed;
     private final String defaultResponseFormat;
+    private final List<String> defaultLabels;
     private final int contextLength;
 
     /**
@@ -42,7 +43,8 @@ final class RowPreparer {
      *                              free text
      */
     RowPreparer(Engine engine, InputLayout layout, SamplingParams defaults, Long jobSeed,
-                String defaultResponseFormat) {
+                String defaultResponseFormat, List<String> defaultLabels) {
+        this.defaultLabels = defaultLabels;
         this.engine = engine;
         this.layout = layout;
         this.defaults = defaults;
@@ -62,6 +64,7 @@ final class RowPreparer {
         Long seed = seedParam(row, id, problems);
         List<String> stop = stopParam(row, problems);
         ResponseFormat format = responseFormatParam(row, problems);
+        List<String> labels = labelsParam(row, problems);
         ParamsUsed used = new ParamsUsed(maxNew, temperature, topP, topK, seed, stop);
 
         if (layout.inputErrorIndex() >= 0 && !row.isNullAt(layout.inputErrorIndex())) {
@@ -101,7 +104,12 @@ final class RowPreparer {
             return PreparedRow.error(id, used, tooLong);
         }
         try {
-            return new PreparedRow(id, new GenerationRequest(engineId, promptIds, params, format), used, null);
+            GenerationRequest request = new GenerationRequest(engineId, promptIds, params, format);
+            if (labels != null) {
+                // the engine checks the list (empty, empty label, duplicate, too long) and answers an error row
+                request = request.withLabels(Prompts.labels(engine, labels, false));
+            }
+            return new PreparedRow(id, request, used, null);
         } catch (IllegalArgumentException bad) {
             // e.g. a response_format with stop strings, which could cut the output inside the structure
             return PreparedRow.error(id, used, "bad parameter: " + bad.getMessage());
@@ -226,6 +234,19 @@ final class RowPreparer {
             return RowSeeds.derive(jobSeed, id.toString());
         }
         return null;
+    }
+
+    /** The row's labels cell ({@code array<string>}), or the job's default labels for a null one; null = generate. */
+    private List<String> labelsParam(Row row, List<String> problems) {
+        int i = layout.labelsIndex();
+        if (i < 0 || row.isNullAt(i)) {
+            return defaultLabels;
+        }
+        List<String> labels = new ArrayList<>();
+        for (Object o : row.getList(i)) {
+            labels.add(o == null ? null : o.toString());
+        }
+        return labels;
     }
 
     private List<String> stopParam(Row row, List<String> problems) {

@@ -95,6 +95,15 @@ class ArrowBatchesTest {
                 assertEquals(a.params().ignoreEos(), b.params().ignoreEos(), a.id());
                 assertEquals(a.responseFormat() == null ? null : a.responseFormat().json(),
                         b.responseFormat() == null ? null : b.responseFormat().json(), a.id());
+                assertEquals(a.promptLogprobs(), b.promptLogprobs(), a.id());
+                assertEquals(a.labels() == null, b.labels() == null, a.id());
+                if (a.labels() != null) {
+                    assertEquals(a.labels().texts(), b.labels().texts(), a.id());
+                    assertEquals(a.labels().normalize(), b.labels().normalize(), a.id());
+                    for (int k = 0; k < a.labels().size(); k++) {
+                        assertArrayEquals(a.labels().idsOf(k), b.labels().idsOf(k), a.id() + " label " + k);
+                    }
+                }
             }
             assertNull(out.get(in.size() - 1).params().seed());
             assertTrue(out.get(in.size() - 1).params().stopStrings().isEmpty());
@@ -133,7 +142,23 @@ class ArrowBatchesTest {
         // a response format cannot go with stop strings or ignore_eos (the request refuses them)
         ResponseFormat format = stop.isEmpty() && !p.ignoreEos() && rnd.nextBoolean()
                 ? ResponseFormat.parse(FORMATS.get(rnd.nextInt(FORMATS.size()))) : null;
-        return new GenerationRequest("row-" + i + (i % 7 == 0 ? "-ü字" : ""), prompt, p, format);
+        GenerationRequest r = new GenerationRequest("row-" + i + (i % 7 == 0 ? "-ü字" : ""), prompt, p, format)
+                .withPromptLogprobs(rnd.nextInt(SamplingParams.MAX_LOGPROBS + 2) - 1);
+        if (format == null && rnd.nextInt(3) == 0) {
+            // labels as given (any text, even a bad list: the engine judges it) with their ids
+            List<String> texts = new ArrayList<>();
+            List<int[]> ids = new ArrayList<>();
+            for (int k = rnd.nextInt(4); k > 0; k--) {
+                texts.add(List.of("oui", "non", "peut-être", "", "字\"\n").get(rnd.nextInt(5)));
+                int[] l = new int[rnd.nextInt(4)];
+                for (int j = 0; j < l.length; j++) {
+                    l[j] = rnd.nextInt(32000);
+                }
+                ids.add(l);
+            }
+            r = r.withLabels(new org.mixtralspark.engine.serving.LabelScoring(texts, ids, rnd.nextBoolean()));
+        }
+        return r;
     }
 
     private static final List<String> FORMATS = List.of(

@@ -68,7 +68,7 @@ class MixtralGeneratorTest {
             assertFalse(p.doc().isBlank(), p.name());
             assertEquals(g.uid(), p.parent());
         }
-        assertEquals(List.of("batchSize", "device", "idCol", "inputCol", "kvType", "maxBatchSize", "maxNewTokens",
+        assertEquals(List.of("batchSize", "device", "idCol", "inputCol", "kvType", "labels", "maxBatchSize", "maxNewTokens",
                 "messagesCol", "model", "outputCol", "prefixCache", "responseFormat", "seed", "temperature", "threads", "topK", "topP",
                 "weightMemory"),
                 Arrays.stream(g.params()).map(Param::name).sorted().toList());
@@ -122,7 +122,7 @@ class MixtralGeneratorTest {
         assertEquals(g.transformSchema(in.schema()), out.schema());
         assertEquals(List.of("id", "text", "expected", "completion", "finish_reason", "prompt_tokens",
                 "completion_tokens", "cached_prompt_tokens", "error", "latency_ms", "model", "max_new_tokens",
-                "temperature", "top_p", "top_k", "seed", "stop"), List.of(out.columns()));
+                "temperature", "top_p", "top_k", "seed", "stop", "label", "label_logprobs"), List.of(out.columns()));
         List<Row> rows = out.collectAsList();
         assertEquals(4, rows.size());
         for (Row r : rows) {

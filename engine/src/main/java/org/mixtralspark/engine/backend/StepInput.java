@@ -8,7 +8,8 @@ import java.util.Objects;
 
 /**
  * What one forward step computes, as the scheduler decided it (vLLM's {@code SchedulerOutput}): for each scheduled
- * sequence, the tokens to run now, where they start, its block table, and whether its next-token logits are wanted.
+ * sequence, the tokens to run now, where they start, its block table, and at how many of its last positions the
+ * next-token logits are wanted (the last one for sampling; every position for prompt log-probabilities and scoring).
  * A sequence appears at most once; the backend writes each token's key and value into the table's slot for its
  * position, and every earlier position of the sequence is already in the cache.
  *
@@ -24,16 +25,33 @@ public record StepInput(List<Sequence> sequences, List<BlockCopy> copies) {
      * @param tokenIds    the tokens to compute now, at least one: a prompt chunk, or the one token decoded last
      * @param start       the position of the first of them (the number of the sequence's tokens already cached)
      * @param table       the sequence's blocks, reserved up to position {@code start + tokenIds.length - 1}
-     * @param wantsLogits whether the next-token logits after the last of them are wanted (the sequence has caught up
-     *                    with every token it knows; a prompt chunk that is not its prompt's last needs none)
+     * @param logitCount  after how many of its last tokens the next-token logits are wanted, 0 to
+     *                    {@code tokenIds.length}: 1 when the sequence catches up with every token it knows (it samples
+     *                    next), 0 for a prompt chunk that is not its prompt's last, more where the log-probability of
+     *                    each position's next token is wanted (prompt log-probabilities, label scoring). Trailing,
+     *                    because what is wanted is always every position from some point on.
      */
-    public record Sequence(int[] tokenIds, int start, BlockTable table, boolean wantsLogits) {
+    public record Sequence(int[] tokenIds, int start, BlockTable table, int logitCount) {
         public Sequence {
             Objects.requireNonNull(table, "table");
             if (tokenIds.length == 0 || start < 0) {
                 throw new IllegalArgumentException("a step's sequence needs tokens and a position >= 0, got "
                         + tokenIds.length + " tokens at " + start);
             }
+            if (logitCount < 0 || logitCount > tokenIds.length) {
+                throw new IllegalArgumentException("a step's sequence of " + tokenIds.length
+                        + " tokens cannot want logits at " + logitCount + " positions");
+            }
+        }
+
+        /** Logits after the last token only ({@code wantsLogits}), or none. */
+        public Sequence(int[] tokenIds, int start, BlockTable table, boolean wantsLogits) {
+            this(tokenIds, start, table, wantsLogits ? 1 : 0);
+        }
+
+        /** Whether any logits are wanted; the last row is always the next-token logits after its last token. */
+        public boolean wantsLogits() {
+            return logitCount > 0;
         }
     }
 
@@ -65,7 +83,7 @@ public record StepInput(List<Sequence> sequences, List<BlockCopy> copies) {
         int[] sequenceOf = new int[n];
         int logits = 0;
         for (Sequence s : sequences) {
-            logits += s.wantsLogits ? 1 : 0;
+            logits += s.logitCount;
         }
         int[] logitRows = new int[logits];
         int t = 0;
@@ -78,8 +96,8 @@ public record StepInput(List<Sequence> sequences, List<BlockCopy> copies) {
                 tables[t] = s.table;
                 sequenceOf[t] = i;
             }
-            if (s.wantsLogits) {
-                logitRows[l++] = t - 1;
+            for (int j = s.logitCount; j > 0; j--) {
+                logitRows[l++] = t - j;
             }
         }
         return new Tokens(ids, positions, tables, sequenceOf, logitRows);
@@ -92,8 +110,8 @@ public record StepInput(List<Sequence> sequences, List<BlockCopy> copies) {
      * @param positions  each token's position in its sequence
      * @param tables     each token's sequence's block table
      * @param sequenceOf each token's index in {@link #sequences()}
-     * @param logitRows  the tokens whose next-token logits are wanted, (m), in sequence order: row {@code i} of the
-     *                   logits belongs to the {@code i}-th sequence that wants logits
+     * @param logitRows  the tokens whose next-token logits are wanted, (m), in sequence order and, within a
+     *                   sequence, in position order: each sequence's {@code logitCount} last tokens
      */
     public record Tokens(int[] ids, int[] positions, BlockTable[] tables, int[] sequenceOf, int[] logitRows) {
     }

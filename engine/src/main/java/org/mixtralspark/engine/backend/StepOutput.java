@@ -6,11 +6,15 @@ import java.util.Arrays;
 
 /**
  * What one forward step gives back (vLLM's {@code ModelRunnerOutput}): for each sequence of the {@link StepInput}
- * that wanted them, its next-token logits; and how the step's tokens were routed to the experts.
+ * that wanted them, its next-token logits (after its last token, and after each of its
+ * {@link StepInput.Sequence#logitCount} last tokens where it wanted more); and how the step's tokens were routed to
+ * the experts.
  *
- * @param logits       (m, vocab) row-major: row {@code i} for the {@code i}-th sequence that wanted logits
+ * @param logits       (m, vocab) row-major: each sequence that wanted logits has {@code logitCount} consecutive rows,
+ *                     in position order
  * @param vocab        the vocabulary size
- * @param logitRow     per sequence of the step, its row in {@code logits}, or -1 when it wanted none
+ * @param logitRow     per sequence of the step, the row in {@code logits} of its last token's next-token logits, or -1
+ *                     when it wanted none; its earlier rows (if any) are just before it
  * @param expertTokens (layer, expert): how many of the step's tokens each layer routed to each expert (each token
  *                     counts once per chosen expert, so a layer's counts sum to tokens x experts per token); null
  *                     when the backend does not record it
@@ -35,13 +39,37 @@ public record StepOutput(float[] logits, int vocab, int[] logitRow, int[][] expe
         int[] row = new int[input.sequences().size()];
         int next = 0;
         for (int i = 0; i < row.length; i++) {
-            row[i] = input.sequences().get(i).wantsLogits() ? next++ : -1;
+            int count = input.sequences().get(i).logitCount();
+            next += count;
+            row[i] = count > 0 ? next - 1 : -1;
         }
         if (logits.length != (long) next * vocab) {
             throw new IllegalStateException("the backend returned " + logits.length + " logits for " + next
                     + " rows of " + vocab);
         }
         return new StepOutput(logits, vocab, row, expertTokens, routings);
+    }
+
+    /**
+     * A copy of the logits of sequence {@code i} after its token {@code back} positions before its last one (0: the
+     * last, the same as {@link #logitsOf(int)}), (vocab).
+     */
+    public float[] logitsBefore(int i, int back) {
+        int r = logitRow[i];
+        if (r < 0 || back < 0 || r - back < 0 || (i > 0 && r - back <= lastRowBefore(i))) {
+            throw new IllegalArgumentException("sequence " + i + " of the step has no logits " + back
+                    + " positions before its last");
+        }
+        return Arrays.copyOfRange(logits, (r - back) * vocab, (r - back + 1) * vocab);
+    }
+
+    private int lastRowBefore(int i) {
+        for (int j = i - 1; j >= 0; j--) {
+            if (logitRow[j] >= 0) {
+                return logitRow[j];
+            }
+        }
+        return -1;
     }
 
     /** Whether sequence {@code i} of the step has logits. */

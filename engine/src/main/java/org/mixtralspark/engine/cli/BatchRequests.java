@@ -17,7 +17,8 @@ final class BatchRequests {
 
     private static final Set<String> FIELDS = Set.of("id", "prompt", "prompt_ids", "messages", "max_new_tokens",
             "temperature", "top_k", "top_p", "min_p", "repetition_penalty", "presence_penalty", "frequency_penalty",
-            "seed", "stop", "stop_token_ids", "ignore_eos", "logprobs", "response_format");
+            "seed", "stop", "stop_token_ids", "ignore_eos", "logprobs", "response_format", "prompt_logprobs", "labels",
+            "normalize");
 
     private BatchRequests() {
     }
@@ -68,7 +69,28 @@ final class BatchRequests {
             JsonNode f = n.get("response_format");
             format = f.isNull() ? null : f.isTextual() ? ResponseFormat.parse(f.textValue()) : ResponseFormat.of(f);
         }
-        return new GenerationRequest(id, ids, b.build(), format);
+        GenerationRequest r = new GenerationRequest(id, ids, b.build(), format);
+        if (n.has("prompt_logprobs") && !n.get("prompt_logprobs").isNull()) {
+            r = r.withPromptLogprobs(integer(n, "prompt_logprobs"));
+        }
+        if (n.has("normalize") && !n.has("labels")) {
+            throw new IllegalArgumentException("normalize applies to labels only; this line has none");
+        }
+        if (n.has("labels") && !n.get("labels").isNull()) {
+            JsonNode l = n.get("labels");
+            if (!l.isArray()) {
+                throw new IllegalArgumentException("labels must be an array of strings");
+            }
+            List<String> labels = new ArrayList<>();
+            for (JsonNode x : l) {
+                if (!x.isTextual()) {
+                    throw new IllegalArgumentException("labels must be an array of strings, got " + x);
+                }
+                labels.add(x.textValue());
+            }
+            r = r.withLabels(Prompts.labels(engine, labels, n.has("normalize") && n.get("normalize").asBoolean()));
+        }
+        return r;
     }
 
     private static int integer(JsonNode n, String f) {

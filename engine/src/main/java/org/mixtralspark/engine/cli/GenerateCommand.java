@@ -68,6 +68,13 @@ final class GenerateCommand implements Callable<Integer> {
             + "@file.json reads it from a file. In batch mode, the default for lines without response_format.")
     String responseFormat;
 
+    @Option(names = "--prompt-logprobs", arity = "0..1", fallbackValue = "0", paramLabel = "K",
+            description = "Also the log-probability of every prompt token after the first (in --json output, "
+                    + "\"prompt_logprobs\"; otherwise the prompt's perplexity on stderr), with the K most likely "
+                    + "tokens at each position (0 to 20; none when K is left out). The prompt is then computed whole, "
+                    + "not taken from the prefix cache.")
+    Integer promptLogprobs;
+
     @Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -89,6 +96,10 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         SamplingParams defaults = sampling.builder().build();
         ResponseFormat format = responseFormat();
+        if (promptLogprobs != null && (promptLogprobs < 0 || promptLogprobs > SamplingParams.MAX_LOGPROBS)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--prompt-logprobs: " + promptLogprobs
+                    + " must be in [0, " + SamplingParams.MAX_LOGPROBS + "]");
+        }
         if (routingTokens && routingStats == null) {
             System.err.println("mixtral generate: --routing-tokens needs --routing-stats PATH");
             return 2;
@@ -114,13 +125,23 @@ final class GenerateCommand implements Callable<Integer> {
         } else {
             ids = Prompts.fromText(engine, source.prompt);
         }
-        GenerationResult r = engine.submit(new GenerationRequest("0", ids, defaults, format)).join();
+        GenerationRequest request = new GenerationRequest("0", ids, defaults, format);
+        if (promptLogprobs != null) {
+            request = request.withPromptLogprobs(promptLogprobs);
+        }
+        GenerationResult r = engine.submit(request).join();
         if (!r.ok()) {
             System.err.println("mixtral generate: error: " + r.error());
             return 1;
         }
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         out.println(json ? Json.write(ResultJson.of(r)) : r.text());
+        if (!json && promptLogprobs != null && !r.promptLogprobs().isEmpty()) {
+            double sum = r.promptLogprobs().stream().mapToDouble(t -> t.logprob()).sum();
+            int n = r.promptLogprobs().size();
+            System.err.printf("prompt: %d tokens scored, log-probability %.6f, perplexity %.6f%n", n, sum,
+                    Math.exp(-sum / n));
+        }
         return 0;
     }
 
@@ -150,7 +171,11 @@ final class GenerateCommand implements Callable<Integer> {
                     if (node.hasNonNull("id")) {
                         id = node.get("id").asText();
                     }
-                    f = engine.submit(BatchRequests.parse(engine, node, id, defaults, format));
+                    GenerationRequest request = BatchRequests.parse(engine, node, id, defaults, format);
+                    if (promptLogprobs != null && !node.has("prompt_logprobs")) {
+                        request = request.withPromptLogprobs(promptLogprobs);
+                    }
+                    f = engine.submit(request);
                 } catch (IOException | RuntimeException e) {
                     f = CompletableFuture.completedFuture(GenerationResult.failed(id, new int[0],
                             "line " + lineNo + ": " + e.getMessage()));

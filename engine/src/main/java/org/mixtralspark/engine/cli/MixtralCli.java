@@ -8,9 +8,9 @@ import picocli.CommandLine.Command;
  * and checks rely on (see the README).
  */
 @Command(name = "mixtral", mixinStandardHelpOptions = true, version = "mixtral-spark 0.1.0",
-        description = "Run Mixtral-family models on the CPU: generate, tokenize, inspect, bench, write random test models.",
+        description = "Run Mixtral-family models on the CPU: generate, score labels, tokenize, inspect, bench, write random test models.",
         subcommands = {GenerateCommand.class, TokenizeCommand.class, InspectCommand.class, BenchCommand.class,
-                RandomModelCommand.class, StructuredBenchCommand.class})
+                RandomModelCommand.class, StructuredBenchCommand.class, ScoreCommand.class, EvalCommand.class})
 public final class MixtralCli {
 
     public static void main(String[] args) {

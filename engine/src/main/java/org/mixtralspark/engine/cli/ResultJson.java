@@ -1,6 +1,7 @@
 package org.mixtralspark.engine.cli;
 
 import org.mixtralspark.engine.serving.GenerationResult;
+import org.mixtralspark.engine.serving.LabelScores;
 import org.mixtralspark.engine.sampling.TokenLogprob;
 
 import java.util.ArrayList;
@@ -21,8 +22,24 @@ final class ResultJson {
         o.put("text", r.text());
         o.put("finish_reason", r.finishReason().wireName());
         o.put("cached_prompt_tokens", r.cachedPromptTokens());
+        o.put("logprobs", logprobs(r.logprobs()));
+        if (!r.promptLogprobs().isEmpty()) {
+            o.put("prompt_logprobs", logprobs(r.promptLogprobs()));
+        }
+        o.put("label", r.labelScores() == null ? null : r.labelScores().best());
+        o.put("labels", r.labelScores() == null ? null : labels(r.labelScores()));
+        Map<String, Object> timings = new LinkedHashMap<>();
+        timings.put("prefill_tokens_per_s", rate(r.promptIds().length, r.prefillNanos()));
+        timings.put("decode_tokens_per_s", rate(Math.max(0, r.tokenIds().length - 1), r.decodeNanos()));
+        timings.put("prefill_ms", r.prefillNanos() / 1e6);
+        timings.put("decode_ms", r.decodeNanos() / 1e6);
+        o.put("timings", timings);
+        return o;
+    }
+
+    private static List<Map<String, Object>> logprobs(List<TokenLogprob> list) {
         List<Map<String, Object>> lps = new ArrayList<>();
-        for (TokenLogprob lp : r.logprobs()) {
+        for (TokenLogprob lp : list) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("token_id", lp.tokenId());
             m.put("logprob", lp.logprob());
@@ -36,14 +53,20 @@ final class ResultJson {
             m.put("top", top);
             lps.add(m);
         }
-        o.put("logprobs", lps);
-        Map<String, Object> timings = new LinkedHashMap<>();
-        timings.put("prefill_tokens_per_s", rate(r.promptIds().length, r.prefillNanos()));
-        timings.put("decode_tokens_per_s", rate(Math.max(0, r.tokenIds().length - 1), r.decodeNanos()));
-        timings.put("prefill_ms", r.prefillNanos() / 1e6);
-        timings.put("decode_ms", r.decodeNanos() / 1e6);
-        o.put("timings", timings);
-        return o;
+        return lps;
+    }
+
+    /** Each label's score as {@code score --json} and batch lines write it: label, logprob, token_logprobs. */
+    static List<Map<String, Object>> labels(LabelScores scores) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (LabelScores.Label l : scores.labels()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("label", l.label());
+            m.put("logprob", l.logprob());
+            m.put("token_logprobs", l.tokenLogprobs());
+            out.add(m);
+        }
+        return out;
     }
 
     private static double rate(long tokens, long nanos) {

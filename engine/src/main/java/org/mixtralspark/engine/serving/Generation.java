@@ -26,6 +26,8 @@ final class Generation {
     TokenConstraint constraint;
     final StringBuilder text = new StringBuilder();
     final List<TokenLogprob> logprobs = new ArrayList<>();
+    /** The prompt's log-probabilities while they are computed; null when the request wants none. */
+    PositionScores promptScores;
     /** Whether the last generated id (EOS or a stop id) stays out of the result's tokens. */
     boolean dropLastToken;
     long prefillNanos;
@@ -40,6 +42,11 @@ final class Generation {
         int generatedEnd = dropLastToken ? s.length() - 1 : s.length();
         int[] generated = s.tokens(s.promptLength(), generatedEnd);
         return new GenerationResult(s.request.id(), s.request.promptIds(), generated, text.toString(), reason,
-                logprobs, null, prefillNanos, decodeNanos, s.cachedPromptTokens());
+                logprobs, null, prefillNanos, decodeNanos, s.cachedPromptTokens(), promptLogprobs(), null);
+    }
+
+    /** The prompt's log-probabilities, when they were asked for (and computed); otherwise empty. */
+    List<TokenLogprob> promptLogprobs() {
+        return promptScores != null && promptScores.complete() ? promptScores.entries() : List.of();
     }
 }

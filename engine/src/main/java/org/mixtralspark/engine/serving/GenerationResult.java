@@ -20,6 +20,11 @@ import java.util.List;
  * @param decodeNanos    time spent generating
  * @param cachedPromptTokens prompt tokens whose keys and values came from the prefix cache (computed earlier for
  *                       another request with the same start) instead of being computed for this one
+ * @param promptLogprobs per prompt token after the first, its log-probability given the tokens before it (entry
+ *                       {@code i} is prompt token {@code i + 1}), with the top alternatives asked for; empty unless the
+ *                       request asked for them ({@link GenerationRequest#promptLogprobs})
+ * @param labelScores    the label scores of a scoring request ({@link GenerationRequest#labels}); null otherwise. Its
+ *                       text is then the best label, and no token was generated
  */
 public record GenerationResult(
         String id,
@@ -31,7 +36,16 @@ public record GenerationResult(
         String error,
         long prefillNanos,
         long decodeNanos,
-        int cachedPromptTokens) {
+        int cachedPromptTokens,
+        List<TokenLogprob> promptLogprobs,
+        LabelScores labelScores) {
+
+    public GenerationResult(String id, int[] promptIds, int[] tokenIds, String text, FinishReason finishReason,
+                            List<TokenLogprob> logprobs, String error, long prefillNanos, long decodeNanos,
+                            int cachedPromptTokens) {
+        this(id, promptIds, tokenIds, text, finishReason, logprobs, error, prefillNanos, decodeNanos,
+                cachedPromptTokens, List.of(), null);
+    }
 
     public GenerationResult(String id, int[] promptIds, int[] tokenIds, String text, FinishReason finishReason,
                             List<TokenLogprob> logprobs, String error, long prefillNanos, long decodeNanos) {
@@ -42,6 +56,7 @@ public record GenerationResult(
         promptIds = promptIds == null ? new int[0] : promptIds.clone();
         tokenIds = tokenIds == null ? new int[0] : tokenIds.clone();
         logprobs = logprobs == null ? List.of() : List.copyOf(logprobs);
+        promptLogprobs = promptLogprobs == null ? List.of() : List.copyOf(promptLogprobs);
     }
 
     /** A result for a request that could not be run. */

@@ -78,7 +78,7 @@ final class LocalEngine implements Engine {
 
     /** {@code s} cannot fit in the whole KV cache. */
     private void largerThanTheCache(Sequence s) {
-        if (s.hasGenerated()) {
+        if (s.hasGenerated() && !s.isLabel()) {
             // it grew to fill the whole cache: end it like a context limit, keeping what it generated
             outputs.completeForLength(s);
             return;
@@ -174,7 +174,19 @@ final class LocalEngine implements Engine {
                 return "prompt token id " + id + " is outside the vocabulary [0, " + vocab + ")";
             }
         }
-        return ContextLimit.promptError(r.promptLength(), contextLength);
+        String tooLong = ContextLimit.promptError(r.promptLength(), contextLength);
+        if (tooLong != null || r.labels() == null) {
+            return tooLong;
+        }
+        for (int i = 0; i < r.labels().size(); i++) {
+            for (int id : r.labels().ids().get(i)) {
+                if (id < 0 || id >= vocab) {
+                    return "labels: label \"" + r.labels().texts().get(i) + "\" has token id " + id
+                            + ", outside the vocabulary [0, " + vocab + ")";
+                }
+            }
+        }
+        return r.labels().problem(r.promptLength(), contextLength);
     }
 
     private void loop() {
@@ -206,7 +218,14 @@ final class LocalEngine implements Engine {
             return;
         }
         try {
-            outputs.start(s);
+            if (s.request.promptLogprobs() >= 0) {
+                s.generation.promptScores = new PositionScores(s.request.promptIds(), 1, s.request.promptLogprobs());
+            }
+            if (s.request.scoresLabels()) {
+                s.labelRun = new LabelRun(s.request); // it samples nothing: no sampler, no stop conditions
+            } else {
+                outputs.start(s);
+            }
             scheduler.add(s);
         } catch (RuntimeException e) {
             outputs.fail(s, e);
@@ -232,6 +251,12 @@ final class LocalEngine implements Engine {
 
     /** Fails {@code s}, or every sample still waiting on it when it is a prompt's sequence. */
     private void fail(Sequence s, String message) {
+        if (s.labelRun != null) {
+            if (s.labelRun.end()) {
+                outputs.fail(s, message); // the whole scoring request, once; its other labels are dropped
+            }
+            return;
+        }
         if (s.forkInto == null) {
             outputs.fail(s, message);
             return;
@@ -265,6 +290,51 @@ final class LocalEngine implements Engine {
                 scheduler.finish(c);
                 outputs.fail(c, e);
             }
+        }
+    }
+
+    /**
+     * The prompt of a scoring request is computed: its last logits score each label's first token, and each longer
+     * label forks from the prompt to feed its tokens; the prompt's own references are let go.
+     */
+    private void forkLabels(Sequence prompt, StepOutput output, int row) {
+        LabelRun run = prompt.labelRun;
+        List<LabelRun.Child> children = run.promptDone(prompt, output.logitsOf(row));
+        List<Sequence> seqs = children.stream().map(LabelRun.Child::sequence).toList();
+        scheduler.fork(prompt, seqs);
+        for (LabelRun.Child c : children) {
+            for (int token : c.feed()) {
+                scheduler.append(c.sequence(), token);
+            }
+        }
+        scheduler.finish(prompt);
+        if (run.allDone() && run.end()) {
+            outputs.complete(prompt.generation, run.result(prompt));
+        }
+    }
+
+    /** A label's sequence got logits: records them, and when its label is scored, lets it go. */
+    private void scoreLabel(Sequence s, StepInput.Sequence in, StepOutput output, int i) {
+        LabelRun run = s.labelRun;
+        if (run.ended()) {
+            scheduler.finish(s); // its request failed already
+            return;
+        }
+        forEachLogitRow(in, output, i, (logits, position) -> run.accept(s, position, logits));
+        if (s.pending() == 0 && run.labelDone(s)) {
+            scheduler.finish(s);
+            if (run.finishLabel() && run.end()) {
+                outputs.complete(s.generation, run.result(s));
+            }
+        }
+    }
+
+    /** Calls {@code action} with each position of {@code in} that has logits in row {@code i} of the output. */
+    private static void forEachLogitRow(StepInput.Sequence in, StepOutput output, int i,
+                                        java.util.function.ObjIntConsumer<float[]> action) {
+        int last = in.start() + in.tokenIds().length - 1;
+        for (int back = in.logitCount() - 1; back >= 0; back--) {
+            action.accept(output.logitsBefore(i, back), last - back);
         }
     }
 
@@ -307,6 +377,22 @@ final class LocalEngine implements Engine {
                 s.generation.decodeNanos += elapsed;
             }
             if (!output.hasLogits(i)) {
+                continue;
+            }
+            if (s.isLabel()) {
+                scoreLabel(s, input.sequences().get(i), output, i);
+                continue;
+            }
+            PositionScores promptScores = s.generation.promptScores;
+            if (promptScores != null) {
+                forEachLogitRow(input.sequences().get(i), output, i,
+                        (logits, position) -> promptScores.accept(position, logits));
+            }
+            if (s.pending() > 0) {
+                continue; // logits of a prompt chunk, for its log-probabilities; the sequence has more to compute
+            }
+            if (s.labelRun != null) {
+                forkLabels(s, output, i);
                 continue;
             }
             if (s.forkInto != null) {

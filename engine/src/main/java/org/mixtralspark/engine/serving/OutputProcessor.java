@@ -94,6 +94,12 @@ final class OutputProcessor {
         s.generation.future.complete(s.generation.result(s, s.generation.stops.finishReason()));
     }
 
+    /** Completes a request that sampled nothing (a scoring request) with its result. */
+    void complete(Generation g, GenerationResult result) {
+        requests.incrementAndGet();
+        g.future.complete(result);
+    }
+
     /** Ends {@code s} early, keeping what it generated, as a context limit ends it (the KV cache cannot grow it). */
     void completeForLength(Sequence s) {
         requests.incrementAndGet();

@@ -51,4 +51,18 @@ public final class Prompts {
         }
         return ids;
     }
+
+    /**
+     * Labels to score after a prompt ({@link LabelScoring}): each tokenized without BOS, as a continuation of the
+     * prompt, so that prompt ids + label ids is the text a brute-force run scores. With a SentencePiece tokenizer
+     * (Llama, Mistral, Mixtral) a label starts a new word ("positive" is scored as " positive"). A null or empty label
+     * is kept as it is, for the engine to name in its error.
+     */
+    public static LabelScoring labels(Engine engine, List<String> labels, boolean normalize) {
+        if (labels == null) {
+            throw new IllegalArgumentException("labels: the list is null");
+        }
+        return LabelScoring.of(labels, t -> t.isEmpty() ? new int[0] : engine.tokenizer().encode(t, false),
+                normalize);
+    }
 }

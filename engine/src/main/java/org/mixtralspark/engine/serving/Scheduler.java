@@ -42,6 +42,19 @@ final class Scheduler {
             return s.computed() + tokenCounts[i] == s.length();
         }
 
+        /**
+         * After how many of its last scheduled tokens sequence {@code i} wants the next-token logits: those at or past
+         * its {@link Sequence#logitsFrom} (prompt log-probabilities, a label's tokens), and at least the last one when
+         * it catches up.
+         */
+        int logitCount(int i) {
+            Sequence s = sequences.get(i);
+            int from = s.computed();
+            int end = from + tokenCounts[i];
+            int every = Math.max(0, end - Math.max(from, s.logitsFrom));
+            return wantsLogits(i) ? Math.max(every, 1) : every;
+        }
+
         /** The step as the backend takes it: each sequence's next {@code tokenCounts[i]} tokens from its cached ones. */
         StepInput toStepInput() {
             List<StepInput.Sequence> steps = new ArrayList<>(sequences.size());
@@ -49,7 +62,7 @@ final class Scheduler {
                 Sequence s = sequences.get(i);
                 int from = s.computed();
                 steps.add(new StepInput.Sequence(s.tokens(from, from + tokenCounts[i]), from, s.table,
-                        wantsLogits(i)));
+                        logitCount(i)));
             }
             return new StepInput(steps, copies);
         }
@@ -185,12 +198,14 @@ final class Scheduler {
         List<Sequence> seqs = new ArrayList<>();
         List<Integer> counts = new ArrayList<>();
         int budget = tokenBudget;
-        // decoding sequences first: one token each, so that a long prompt never stalls them
+        // decoding sequences first: one token each, so that a long prompt never stalls them (a label's sequence
+        // feeds its label's tokens, as many as the budget leaves)
         for (Sequence s : running) {
             if (!s.inPrefill() && budget > 0) {
+                int n = Math.min(budget, s.pending());
                 seqs.add(s);
-                counts.add(s.pending());
-                budget -= s.pending();
+                counts.add(n);
+                budget -= n;
             }
         }
         for (Sequence s : running) {
@@ -245,8 +260,15 @@ final class Scheduler {
                 tooLarge.accept(s);
                 continue;
             }
-            int cached = prefixCaching ? blocks.matchPrefix(s.tokens(0, s.length()), s.table) : 0;
-            if (prefixCaching && computedByAnother(s, cached)) {
+            // positions whose logits are wanted cannot come from the cache (a prompt whose log-probabilities are
+            // wanted computes all of it): a longer match is dropped
+            boolean useCache = prefixCaching && s.logitsFrom > 0;
+            int cached = useCache ? blocks.matchPrefix(s.tokens(0, s.length()), s.table) : 0;
+            if (cached > s.logitsFrom) {
+                blocks.release(s.table);
+                cached = 0;
+            }
+            if (useCache && computedByAnother(s, cached)) {
                 blocks.release(s.table);
                 return; // it waits (and those behind it) until that prefill has committed the blocks it would reuse
             }

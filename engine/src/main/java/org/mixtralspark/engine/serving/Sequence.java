@@ -33,12 +33,23 @@ final class Sequence {
      * its blocks (a fork) and each draws its first token from its logits; it generates nothing itself. Null otherwise.
      */
     List<Sequence> forkInto;
+    /**
+     * The first position after which the next-token logits are wanted at every position (the scheduler asks the
+     * backend for them): 0 for a prompt whose log-probabilities are wanted, the prompt's length for a label's sequence;
+     * {@link Integer#MAX_VALUE} otherwise (only the last position's, to sample from).
+     */
+    int logitsFrom;
+    /** The scoring request this sequence computes for (its prompt's sequence, or a label's); null otherwise. */
+    LabelRun labelRun;
+    /** A label's sequence: which label it scores. */
+    int labelIndex = -1;
 
     Sequence(GenerationRequest request, Generation generation) {
         this.request = request;
         this.generation = generation;
         this.tokens = request.promptIds();
         this.length = tokens.length;
+        this.logitsFrom = request.promptLogprobs() >= 0 ? 0 : Integer.MAX_VALUE;
     }
 
     /** A sample of {@code parent}'s prompt: it starts where the parent is, holding nothing until it is forked. */
@@ -65,6 +76,11 @@ final class Sequence {
 
     int preemptions() {
         return preemptions;
+    }
+
+    /** A label's sequence of a scoring request (it feeds a label, samples nothing). */
+    boolean isLabel() {
+        return labelIndex >= 0;
     }
 
     boolean inPrefill() {

@@ -51,6 +51,32 @@ class StepRecordsTest {
     }
 
     @Test
+    void aSequenceMayWantTheLogitsOfSeveralTrailingPositions() {
+        StepInput many = new StepInput(List.of(new StepInput.Sequence(new int[] {9}, 4, a, true),
+                new StepInput.Sequence(new int[] {1, 2, 3, 4}, 0, b, 3),
+                new StepInput.Sequence(new int[] {5, 6}, 2, c, 0),
+                new StepInput.Sequence(new int[] {7, 8}, 0, new BlockTable(), 2)));
+        assertArrayEquals(new int[] {0, 2, 3, 4, 7, 8}, many.tokens().logitRows(),
+                "b's last three tokens, then both of the last sequence's");
+        float[] logits = new float[6 * 2];
+        for (int i = 0; i < logits.length; i++) {
+            logits[i] = i;
+        }
+        StepOutput out = StepOutput.of(many, logits, 2, null);
+        assertArrayEquals(new float[] {0, 1}, out.logitsOf(0));
+        assertArrayEquals(new float[] {6, 7}, out.logitsOf(1), "the next-token logits are the last row");
+        assertArrayEquals(new float[] {6, 7}, out.logitsBefore(1, 0));
+        assertArrayEquals(new float[] {2, 3}, out.logitsBefore(1, 2));
+        assertThrows(IllegalArgumentException.class, () -> out.logitsBefore(1, 3), "a's row is not b's");
+        assertFalse(out.hasLogits(2));
+        assertArrayEquals(new float[] {8, 9}, out.logitsBefore(3, 1));
+        assertThrows(IllegalArgumentException.class, () -> out.logitsBefore(3, 2), "b's row is not d's");
+        assertThrows(IllegalArgumentException.class, () -> out.logitsBefore(0, 1));
+        assertThrows(IllegalArgumentException.class, () -> new StepInput.Sequence(new int[] {1, 2}, 0, a, 3));
+        assertThrows(IllegalArgumentException.class, () -> new StepInput.Sequence(new int[] {1, 2}, 0, a, -1));
+    }
+
+    @Test
     void aSequenceNeedsTokensAndAPosition() {
         assertThrows(IllegalArgumentException.class, () -> new StepInput.Sequence(new int[0], 0, a, true));
         assertThrows(IllegalArgumentException.class, () -> new StepInput.Sequence(new int[] {1}, -1, a, true));

@@ -421,6 +421,62 @@ class ClusterIT {
         assertSameRowsAsTheFirstRun(out);
     }
 
+    /**
+     * Label scoring on the cluster: rows with a labels column, rows taking the job's --labels, and a bad list; the
+     * labels travel through the executors' Arrow batches and come back as the label and label_logprobs columns, with
+     * the scores the engine alone gives in this JVM.
+     */
+    @Test
+    @Order(8)
+    void scoringRowsGetTheirLabelScoresOnTheExecutors() throws Exception {
+        StructType schema = new StructType().add("id", DataTypes.StringType).add("prompt", DataTypes.StringType)
+                .add("labels", DataTypes.createArrayType(DataTypes.StringType, true));
+        List<Row> rows = new ArrayList<>();
+        Map<String, List<String>> asked = new HashMap<>();
+        for (int i = 0; i < 16; i++) {
+            List<String> labels = i % 2 == 0 ? List.of("yes", "no") : List.of("red", "green", "blue sky " + i);
+            asked.put("s" + i, labels);
+            rows.add(RowFactory.create("s" + i, "question number " + i + " is", i % 2 == 0 ? null
+                    : labels.toArray()));
+        }
+        rows.add(RowFactory.create("dup", "a bad list", new Object[] {"x", "x"}));
+        Path in = work.resolve("scoring-in");
+        local.createDataFrame(rows, schema).repartition(3).write().parquet(in.toString());
+        String out = work.resolve("out/scores").toString();
+        submit("scoring", "--input", in.toString(), "--output", out, "--labels", "yes,no");
+
+        Map<String, Row> byId = new HashMap<>();
+        for (Row r : local.read().parquet(out).collectAsList()) {
+            assertEquals(null, byId.put(r.getAs("id"), r), "one row per id");
+        }
+        assertEquals(rows.size(), byId.size());
+        assertTrue(byId.get("dup").<String>getAs("error").contains("\"x\" is given twice"));
+        try (org.mixtralspark.engine.serving.Engine e = org.mixtralspark.engine.serving.Engines.open(model,
+                org.mixtralspark.engine.serving.EngineOptions.defaults().withThreads(1))) {
+            for (Map.Entry<String, List<String>> a : asked.entrySet()) {
+                Row r = byId.get(a.getKey());
+                assertTrue(r.isNullAt(r.fieldIndex("error")), r.toString());
+                org.mixtralspark.engine.serving.LabelScores expected = e.submit(
+                        new org.mixtralspark.engine.serving.GenerationRequest("x",
+                                org.mixtralspark.engine.serving.Prompts.fromText(e, "question number "
+                                        + a.getKey().substring(1) + " is"),
+                                org.mixtralspark.engine.sampling.SamplingParams.defaults())
+                                .withLabels(org.mixtralspark.engine.serving.Prompts.labels(e, a.getValue(), false)))
+                        .join().labelScores();
+                assertEquals(expected.best(), r.getAs("label"), a.getKey());
+                Map<String, Double> got = r.getJavaMap(r.fieldIndex("label_logprobs"));
+                assertEquals(a.getValue().size(), got.size(), a.getKey());
+                for (org.mixtralspark.engine.serving.LabelScores.Label l : expected.labels()) {
+                    assertEquals(l.logprob(), got.get(l.label()), 1e-6, a.getKey() + " " + l.label());
+                }
+            }
+        }
+        JsonNode sum = summary(out + ".summary.json");
+        assertEquals(rows.size(), sum.get("rows").asLong());
+        assertEquals(1, sum.get("errors").asLong());
+        log("scoring: " + asked.size() + " rows scored on the executors");
+    }
+
     private static void deleteRecursively(Path p) throws Exception {
         if (!Files.exists(p)) {
             return;

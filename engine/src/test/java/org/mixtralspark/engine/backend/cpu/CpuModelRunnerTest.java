@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -52,6 +53,39 @@ class CpuModelRunnerTest {
             for (int[] layer : next.expertTokens()) {
                 assertEquals(MOE.expertsUsed(), Arrays.stream(layer).sum());
                 assertTrue(Arrays.stream(layer).allMatch(c -> c == 0 || c == 1), "one token: each expert 0 or 1");
+            }
+        }
+    }
+
+    /**
+     * Logits at every position of a chunk: each row is bit for bit what the prefix up to that position gives when it
+     * is a sequence's last token, alone in its step, and does not depend on what else is in the step.
+     */
+    @Test
+    void everyPositionsLogitsEqualThoseOfThePrefixAloneWhateverElseIsInTheStep(@TempDir Path tmp) {
+        Path file = tmp.resolve("m.gguf");
+        CheckpointWriter.writeGguf(RandomCheckpoints.create("m", MOE, 4), file, GgmlType.Q8_0, false);
+        int[] prompt = {1, 17, 250, 3, 99, 42, 7, 7, 180, 64, 2, 33, 5};
+        int keep = 9; // logits after the last 9 tokens
+        for (CpuMath.Mode mode : CpuMath.Mode.values()) {
+            try (LoadedModel m = ModelLoader.load(file);
+                 CpuModelRunner r = new CpuModelRunner(m.weights(), 2, 1 << 21, CpuMath.matmul(mode), KvType.F32)) {
+                BlockTable a = new BlockTable();
+                BlockTable other = new BlockTable();
+                assertTrue(r.blocks().reserve(a, prompt.length));
+                assertTrue(r.blocks().reserve(other, 4));
+                StepOutput out = r.forward(new StepInput(List.of(
+                        new StepInput.Sequence(new int[] {300 - 1, 5, 6, 8}, 0, other, true),
+                        new StepInput.Sequence(prompt, 0, a, keep))));
+                for (int back = 0; back < keep; back++) {
+                    int end = prompt.length - back; // the prefix [0, end)
+                    BlockTable alone = new BlockTable();
+                    assertTrue(r.blocks().reserve(alone, end));
+                    StepOutput one = r.forward(new StepInput(List.of(
+                            new StepInput.Sequence(Arrays.copyOf(prompt, end), 0, alone, true))));
+                    assertArrayEquals(one.logitsOf(0), out.logitsBefore(1, back), mode + ": the prefix of " + end);
+                    r.blocks().release(alone);
+                }
             }
         }
     }
