@@ -68,6 +68,11 @@ final class GenerateCommand implements Callable<Integer> {
             + "@file.json reads it from a file. In batch mode, the default for lines without response_format.")
     String responseFormat;
 
+    @Option(names = "--n", paramLabel = "N", description = "Independent samples of each prompt, 1 to "
+            + SamplingParams.MAX_N + " (default ${DEFAULT-VALUE}); the prompt is computed once. Sample i is seeded "
+            + "from --seed and i; sample 0 is what --n 1 gives. In batch mode, the default for lines without n.")
+    int n = 1;
+
     @Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -87,7 +92,12 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        SamplingParams defaults = sampling.builder().build();
+        SamplingParams defaults;
+        try {
+            defaults = sampling.builder().n(n).build();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         ResponseFormat format = responseFormat();
         if (routingTokens && routingStats == null) {
             System.err.println("mixtral generate: --routing-tokens needs --routing-stats PATH");
@@ -114,13 +124,24 @@ final class GenerateCommand implements Callable<Integer> {
         } else {
             ids = Prompts.fromText(engine, source.prompt);
         }
-        GenerationResult r = engine.submit(new GenerationRequest("0", ids, defaults, format)).join();
+        List<GenerationResult> samples = engine.submitN(new GenerationRequest("0", ids, defaults, format)).join();
+        GenerationResult r = samples.get(0);
         if (!r.ok()) {
             System.err.println("mixtral generate: error: " + r.error());
             return 1;
         }
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        out.println(json ? Json.write(ResultJson.of(r)) : r.text());
+        if (json) {
+            out.println(Json.write(ResultJson.of(samples)));
+        } else if (samples.size() == 1) {
+            out.println(r.text());
+        } else {
+            for (int i = 0; i < samples.size(); i++) {
+                GenerationResult s = samples.get(i);
+                out.println("=== sample " + i + " (" + s.finishReason().wireName() + ") ===");
+                out.println(s.ok() ? s.text() : "error: " + s.error());
+            }
+        }
         return 0;
     }
 
@@ -132,7 +153,7 @@ final class GenerateCommand implements Callable<Integer> {
              BufferedWriter out = output == null
                      ? new BufferedWriter(new java.io.OutputStreamWriter(System.out, StandardCharsets.UTF_8))
                      : Files.newBufferedWriter(output, StandardCharsets.UTF_8)) {
-            Deque<Map.Entry<String, CompletableFuture<GenerationResult>>> pending = new ArrayDeque<>();
+            Deque<Map.Entry<String, CompletableFuture<List<GenerationResult>>>> pending = new ArrayDeque<>();
             String line;
             int lineNo = 0;
             while ((line = in.readLine()) != null) {
@@ -141,7 +162,7 @@ final class GenerateCommand implements Callable<Integer> {
                     continue;
                 }
                 String id = String.valueOf(lineNo);
-                CompletableFuture<GenerationResult> f;
+                CompletableFuture<List<GenerationResult>> f;
                 try {
                     JsonNode node = Json.MAPPER.readTree(line);
                     if (node == null || !node.isObject()) {
@@ -150,10 +171,10 @@ final class GenerateCommand implements Callable<Integer> {
                     if (node.hasNonNull("id")) {
                         id = node.get("id").asText();
                     }
-                    f = engine.submit(BatchRequests.parse(engine, node, id, defaults, format));
+                    f = engine.submitN(BatchRequests.parse(engine, node, id, defaults, format));
                 } catch (IOException | RuntimeException e) {
-                    f = CompletableFuture.completedFuture(GenerationResult.failed(id, new int[0],
-                            "line " + lineNo + ": " + e.getMessage()));
+                    f = CompletableFuture.completedFuture(List.of(GenerationResult.failed(id, new int[0],
+                            "line " + lineNo + ": " + e.getMessage())));
                 }
                 pending.addLast(Map.entry(id, f));
                 while (pending.size() >= window) {
@@ -170,12 +191,13 @@ final class GenerateCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static int writeResult(BufferedWriter out, Map.Entry<String, CompletableFuture<GenerationResult>> e)
-            throws IOException {
-        GenerationResult r = e.getValue().join();
+    private static int writeResult(BufferedWriter out,
+                                   Map.Entry<String, CompletableFuture<List<GenerationResult>>> e) throws IOException {
+        List<GenerationResult> samples = e.getValue().join();
+        GenerationResult r = samples.get(0);
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("id", e.getKey());
-        o.putAll(ResultJson.of(r));
+        o.putAll(ResultJson.of(samples));
         o.put("error", r.error());
         out.write(Json.write(o));
         out.newLine();
