@@ -175,14 +175,18 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
         int completion = res.getInt(ResultColumns.COMPLETION_TOKENS);
         int cached = res.getInt(ResultColumns.CACHED_PROMPT_TOKENS);
         count(!finish.equals(ERROR), prompt, completion, cached);
+        // views of the result batch's nested vectors, copied by Spark's projection as the row is pulled
+        Object samples = res.getArray(ResultColumns.SAMPLES);
+        Object logprobs = res.isNullAt(ResultColumns.LOGPROBS) ? null : res.getArray(ResultColumns.LOGPROBS);
         return values(res.getUTF8String(ResultColumns.GENERATION), finish, prompt, completion, cached, error,
-                res.getLong(ResultColumns.LATENCY_MS), params);
+                res.getLong(ResultColumns.LATENCY_MS), params, samples, logprobs);
     }
 
     /** The generation's columns for a row that never reached the engine. */
     private InternalRow errorRow(PreparedRow p) {
         count(false, 0, 0, 0);
-        return values(UTF8String.EMPTY_UTF8, ERROR, 0, 0, 0, UTF8String.fromString(p.error()), 0L, p.shown());
+        return values(UTF8String.EMPTY_UTF8, ERROR, 0, 0, 0, UTF8String.fromString(p.error()), 0L, p.shown(), null,
+                null);
     }
 
     private static final UTF8String ERROR = UTF8String.fromString("error");
@@ -199,9 +203,20 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
     }
 
     private InternalRow values(UTF8String generation, UTF8String finish, int prompt, int completion, int cachedPrompt,
-                               UTF8String error, long latency, ParamsUsed p) {
-        return new GenericInternalRow(new Object[] {generation, finish, prompt, completion, cachedPrompt, error,
-            latency, modelName, p.maxNewTokens(), p.temperature(), p.topP(), p.topK(), p.seed(), stop(p.stop())});
+                               UTF8String error, long latency, ParamsUsed p, Object samples, Object logprobs) {
+        Object[] cells = new Object[16];
+        int c = 0;
+        for (Object v : new Object[] {generation, finish, prompt, completion, cachedPrompt, error, latency, modelName,
+            p.maxNewTokens(), p.temperature(), p.topP(), p.topK(), p.seed(), stop(p.stop())}) {
+            cells[c++] = v;
+        }
+        if (f.samplesColumn) {
+            cells[c++] = samples;
+        }
+        if (f.logprobsColumn) {
+            cells[c++] = logprobs;
+        }
+        return new GenericInternalRow(java.util.Arrays.copyOf(cells, c));
     }
 
     private static GenericArrayData stop(List<String> stop) {

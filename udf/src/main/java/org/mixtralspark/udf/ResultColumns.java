@@ -5,6 +5,7 @@ import org.mixtralspark.engine.serving.GenerationResult;
 
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.IntFunction;
 
 /**
  * The columns of the {@link ArrowResultBatch}, the one place that lists them; row i answers row i of the request
@@ -20,12 +21,26 @@ import java.util.function.Function;
  *   cached_prompt_tokens int32 not null  prompt tokens taken from the engine's prefix cache
  *   error             utf8    null unless finish_reason = error
  *   latency_ms        int64   not null   submit to completion, queueing included
+ *   samples           list&lt;struct&lt;generation, finish_reason, completion_tokens&gt;&gt;  not null  every sample, 0 first
+ *   logprobs          list&lt;struct&lt;token, token_id, logprob, top&gt;&gt;  null unless asked for  sample 0's
  * </pre>
+ * The row's other columns are sample 0's.
  */
 final class ResultColumns {
 
-    /** One row's source: the engine's result and how long the request took, as the udf saw it. */
-    record Answered(GenerationResult result, long latencyMs) {
+    /**
+     * One row's source: the engine's results (one per sample, sample 0 first), how long the request took as the udf
+     * saw it, and the vocabulary piece of a token id (for the log-probabilities' {@code token}).
+     */
+    record Answered(List<GenerationResult> samples, long latencyMs, IntFunction<String> piece) {
+        GenerationResult result() {
+            return samples.get(0);
+        }
+
+        /** Sample 0's log-probabilities, or null when the request asked for none. */
+        NestedResultCodecs.Logprobs logprobs() {
+            return result().logprobs().isEmpty() ? null : new NestedResultCodecs.Logprobs(result().logprobs(), piece);
+        }
     }
 
     static final List<ArrowColumn<Answered, Void>> ALL = List.of(
@@ -36,7 +51,9 @@ final class ResultColumns {
             column("completion_tokens", ArrowCodec.INT32, a -> a.result().tokenIds().length),
             column("cached_prompt_tokens", ArrowCodec.INT32, a -> a.result().cachedPromptTokens()),
             column("error", ArrowCodec.NULLABLE_UTF8, a -> a.result().error()),
-            column("latency_ms", ArrowCodec.INT64, Answered::latencyMs));
+            column("latency_ms", ArrowCodec.INT64, Answered::latencyMs),
+            column("samples", NestedResultCodecs.SAMPLES, Answered::samples),
+            column("logprobs", NestedResultCodecs.LOGPROBS, Answered::logprobs));
 
     static final Schema SCHEMA = ArrowColumn.schema(ALL);
 
@@ -48,6 +65,8 @@ final class ResultColumns {
     static final int CACHED_PROMPT_TOKENS = index("cached_prompt_tokens");
     static final int ERROR = index("error");
     static final int LATENCY_MS = index("latency_ms");
+    static final int SAMPLES = index("samples");
+    static final int LOGPROBS = index("logprobs");
 
     private ResultColumns() {
     }

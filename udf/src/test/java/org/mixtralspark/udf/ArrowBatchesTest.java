@@ -129,6 +129,7 @@ class ArrowBatchesTest {
                 .stopTokenIds(stopIds)
                 .ignoreEos(rnd.nextBoolean())
                 .logprobs(rnd.nextInt(SamplingParams.MAX_LOGPROBS + 1))
+                .n(1 + rnd.nextInt(SamplingParams.MAX_N))
                 .build();
         // a response format cannot go with stop strings or ignore_eos (the request refuses them)
         ResponseFormat format = stop.isEmpty() && !p.ignoreEos() && rnd.nextBoolean()
