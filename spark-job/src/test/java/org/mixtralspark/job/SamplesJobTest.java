@@ -178,6 +178,22 @@ class SamplesJobTest {
     }
 
     @Test
+    void theConfigFileTakesTheSampleKeys() throws Exception {
+        Path yaml = dir.resolve("job.yaml");
+        Files.writeString(yaml, "input: x\nmodel: m\noutput: o\nn: 3\nlogprobs: 2\nexplode-samples: true\n");
+        JobOptions o = JobOptions.parse("--config", yaml.toString());
+        assertEquals(3, o.sampling().n());
+        assertEquals(2, o.sampling().logprobs());
+        assertTrue(o.explodeSamples());
+        JobOptions flags = JobOptions.parse("--config", yaml.toString(), "--n", "5");
+        assertEquals(5, flags.sampling().n(), "a flag overrides the file");
+        JobOptions none = JobOptions.parse("--input", "x", "--model", "m", "--output", "o");
+        assertEquals(1, none.sampling().n());
+        assertEquals(0, none.sampling().logprobs());
+        assertFalse(none.explodeSamples());
+    }
+
+    @Test
     void badSampleFlagsAreRefusedNamingTheFlag() {
         JobOptions.UsageException e = assertThrows(JobOptions.UsageException.class,
                 () -> options("in", "out", "--n", "65"));
