@@ -204,19 +204,17 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
 
     private InternalRow values(UTF8String generation, UTF8String finish, int prompt, int completion, int cachedPrompt,
                                UTF8String error, long latency, ParamsUsed p, Object samples, Object logprobs) {
-        Object[] cells = new Object[16];
-        int c = 0;
-        for (Object v : new Object[] {generation, finish, prompt, completion, cachedPrompt, error, latency, modelName,
-            p.maxNewTokens(), p.temperature(), p.topP(), p.topK(), p.seed(), stop(p.stop())}) {
-            cells[c++] = v;
-        }
+        List<Object> cells = new ArrayList<>(List.of(generation, finish, prompt, completion, cachedPrompt));
+        // null-tolerant from here on (List.of refuses nulls)
+        cells.addAll(java.util.Arrays.asList(error, latency, modelName, p.maxNewTokens(), p.temperature(), p.topP(),
+                p.topK(), p.seed(), stop(p.stop())));
         if (f.samplesColumn) {
-            cells[c++] = samples;
+            cells.add(samples);
         }
         if (f.logprobsColumn) {
-            cells[c++] = logprobs;
+            cells.add(logprobs);
         }
-        return new GenericInternalRow(java.util.Arrays.copyOf(cells, c));
+        return new GenericInternalRow(cells.toArray());
     }
 
     private static GenericArrayData stop(List<String> stop) {
