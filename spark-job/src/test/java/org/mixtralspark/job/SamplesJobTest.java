@@ -84,9 +84,18 @@ class SamplesJobTest {
         rows.add(RowFactory.create("bad", "story", 65));
         String in = input("in", rows, true);
         String out = dir.resolve("out").toString();
-        JobRunner.run(spark, options(in, out, "--n", "2", "--logprobs", "2"));
+        JobSummary summary = JobRunner.run(spark, options(in, out, "--n", "2", "--logprobs", "2"));
         Map<String, Row> got = byKey(spark.read().parquet(out), false);
         assertEquals(rows.size(), got.size());
+        long allSamplesTokens = 0;
+        for (Row r : got.values()) {
+            if (!r.isNullAt(r.fieldIndex(GenerationColumns.SAMPLES))) {
+                for (Row sample : r.<Row>getList(r.fieldIndex(GenerationColumns.SAMPLES))) {
+                    allSamplesTokens += sample.<Integer>getAs("completion_tokens");
+                }
+            }
+        }
+        assertEquals(allSamplesTokens, summary.completionTokens(), "the summary counts every sample's tokens");
 
         String single = dir.resolve("single").toString();
         JobRunner.run(spark, options(input("in-no-n", rows.subList(0, 8), false), single));

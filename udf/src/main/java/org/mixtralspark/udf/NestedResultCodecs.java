@@ -25,6 +25,10 @@ import java.util.function.IntFunction;
  */
 final class NestedResultCodecs {
 
+    /** How many fields a sample's struct has, and where its completion_tokens is (the order written below). */
+    static final int SAMPLE_FIELDS = 3;
+    static final int SAMPLE_COMPLETION_TOKENS = 2;
+
     private NestedResultCodecs() {
     }
 

@@ -8,6 +8,7 @@ import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.encoders.ExpressionEncoder;
 import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
 import org.apache.spark.sql.catalyst.expressions.JoinedRow;
+import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.catalyst.util.GenericArrayData;
 import org.apache.spark.unsafe.types.UTF8String;
 import org.mixtralspark.engine.serving.Engine;
@@ -174,9 +175,16 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
         int prompt = res.getInt(ResultColumns.PROMPT_TOKENS);
         int completion = res.getInt(ResultColumns.COMPLETION_TOKENS);
         int cached = res.getInt(ResultColumns.CACHED_PROMPT_TOKENS);
-        count(!finish.equals(ERROR), prompt, completion, cached);
         // views of the result batch's nested vectors, copied by Spark's projection as the row is pulled
-        Object samples = res.getArray(ResultColumns.SAMPLES);
+        ArrayData samples = res.getArray(ResultColumns.SAMPLES);
+        // the run's counts take every sample's tokens (the row's completion_tokens is sample 0's); the prompt was
+        // computed once for all of them
+        int generatedTokens = 0;
+        for (int k = 0; k < samples.numElements(); k++) {
+            generatedTokens += samples.getStruct(k, NestedResultCodecs.SAMPLE_FIELDS).getInt(
+                    NestedResultCodecs.SAMPLE_COMPLETION_TOKENS);
+        }
+        count(!finish.equals(ERROR), prompt, generatedTokens, cached);
         Object logprobs = res.isNullAt(ResultColumns.LOGPROBS) ? null : res.getArray(ResultColumns.LOGPROBS);
         return values(res.getUTF8String(ResultColumns.GENERATION), finish, prompt, completion, cached, error,
                 res.getLong(ResultColumns.LATENCY_MS), params, samples, logprobs);
