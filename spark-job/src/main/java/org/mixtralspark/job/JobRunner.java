@@ -78,6 +78,10 @@ public final class JobRunner {
                 // keyed on (id, sample_index): run the rows missing a sample; only those samples are written
                 rows = SampleRows.incomplete(rows, id, existing, o.sampling().n());
             } else {
+                if (hasColumn(existing, GenerationColumns.SAMPLE_INDEX)) {
+                    throw new JobException("--mode resume: the output " + out.describe() + " has one row per sample "
+                            + "(column " + GenerationColumns.SAMPLE_INDEX + "): resume it with --explode-samples");
+                }
                 Dataset<Row> done = existing.select(existing.col(quote(id)).as(DONE_ID)).distinct();
                 rows = rows.join(done, idCol.equalTo(done.col(DONE_ID)), "left_anti");
             }

@@ -184,6 +184,10 @@ class SamplesJobTest {
             }
         }
         assertEquals(lost, rewritten, "the resume wrote exactly the missing sample rows");
+
+        JobException mixed = assertThrows(JobException.class,
+                () -> JobRunner.run(spark, options(in, out, "--n", "3", "--mode", "resume")));
+        assertTrue(mixed.getMessage().contains("--explode-samples"), mixed.getMessage());
     }
 
     @Test
