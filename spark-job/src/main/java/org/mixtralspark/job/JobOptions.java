@@ -94,6 +94,20 @@ public final class JobOptions {
             + "and label_logprobs instead of a generation; none: rows without labels generate.")
     List<String> labels;
 
+    @Option(names = "--n", defaultValue = "1", description = "Default samples per row, 1 to 64 (an n column overrides "
+            + "it per row); the prompt is computed once. Above 1, or with an n column, a samples column holds every "
+            + "sample and generation is sample 0 (default: ${DEFAULT-VALUE}).")
+    int n;
+
+    @Option(names = "--explode-samples", description = "One output row per sample, numbered by a sample_index column, "
+            + "instead of one row per id with a samples column; --mode resume then keys on (id, sample_index).")
+    boolean explodeSamples;
+
+    @Option(names = "--logprobs", defaultValue = "0", description = "Add a logprobs column: each generated token of "
+            + "sample 0 with its log-probability and its top K alternatives, K from 0 to 20 (default: ${DEFAULT-VALUE}"
+            + " = no column).")
+    int logprobs;
+
     @Option(names = "--device", defaultValue = "auto", description = "auto | cpu | cuda | cuda:N (default: ${DEFAULT-VALUE}).")
     String device;
 
@@ -343,6 +357,8 @@ public final class JobOptions {
     public String icebergWarehouse() { return icebergWarehouse; }
     public String appName() { return appName; }
     public boolean breakLock() { return breakLock; }
+    /** One output row per sample (with {@code sample_index}) instead of a samples column. */
+    public boolean explodeSamples() { return explodeSamples; }
 
     /**
      * The job's default sampling parameters: what a row gets for a parameter it has no column (or a null cell) for.
@@ -351,7 +367,7 @@ public final class JobOptions {
     public SamplingParams sampling() {
         try {
             return SamplingParams.builder().maxNewTokens(maxNewTokens).temperature((float) temperature)
-                    .topP((float) topP).topK(topK).stopStrings(stop).build();
+                    .topP((float) topP).topK(topK).stopStrings(stop).n(n).logprobs(logprobs).build();
         } catch (IllegalArgumentException e) {
             // SamplingParams names the parameter as a column ("top_p = 2.0: ..."); name the flag instead.
             String m = e.getMessage();
@@ -424,6 +440,9 @@ public final class JobOptions {
         m.put("stop", stop == null ? List.of() : new ArrayList<>(stop));
         m.put("response_format", responseFormat);
         m.put("labels", labels == null ? List.of() : new ArrayList<>(labels));
+        m.put("n", n);
+        m.put("explode_samples", explodeSamples);
+        m.put("logprobs", logprobs);
         m.put("batch_size", batchSize);
         m.put("max_batch_size", maxBatchSize);
         m.put("prefix_cache", prefixCache ? "on" : "off");

@@ -67,14 +67,24 @@ public final class JobRunner {
         Dataset<Row> rows = input.withColumn(POSITION, monotonically_increasing_id());
         Column idCol = rows.col(quote(id));
         boolean resuming = o.mode().equals("resume") && exists;
+        Dataset<Row> existing = null;
         if (resuming) {
-            Dataset<Row> existing = out.read();
+            existing = out.read();
             if (!hasColumn(existing, id)) {
                 throw new JobException("--mode resume: the output " + out.describe() + " has no column " + id
                         + "; it was not written by this job with --id-col " + id);
             }
-            Dataset<Row> done = existing.select(existing.col(quote(id)).as(DONE_ID)).distinct();
-            rows = rows.join(done, idCol.equalTo(done.col(DONE_ID)), "left_anti");
+            if (o.explodeSamples()) {
+                // keyed on (id, sample_index): run the rows missing a sample; only those samples are written
+                rows = SampleRows.incomplete(rows, id, existing, o.sampling().n());
+            } else {
+                if (hasColumn(existing, GenerationColumns.SAMPLE_INDEX)) {
+                    throw new JobException("--mode resume: the output " + out.describe() + " has one row per sample "
+                            + "(column " + GenerationColumns.SAMPLE_INDEX + "): resume it with --explode-samples");
+                }
+                Dataset<Row> done = existing.select(existing.col(quote(id)).as(DONE_ID)).distinct();
+                rows = rows.join(done, idCol.equalTo(done.col(DONE_ID)), "left_anti");
+            }
             // Null ids cannot be matched; their error rows are written once, by the first run.
             if (!existing.filter(existing.col(quote(id)).isNull()).limit(1).isEmpty()) {
                 rows = rows.filter(rows.col(quote(id)).isNotNull());
@@ -103,6 +113,12 @@ public final class JobRunner {
             throw new JobException("input " + o.input() + ": " + e.getMessage(), e);
         }
         Dataset<Row> generated = TestDelay.apply(fn.apply(rows));
+        if (o.explodeSamples()) {
+            generated = SampleRows.explode(generated, id);
+            if (resuming) {
+                generated = SampleRows.notWritten(generated, id, existing);
+            }
+        }
 
         long inputRows = input.count();
         LOG.info("run {}: generating {} input rows ({}) with {} over {} partitions into {} (mode {})",

@@ -13,6 +13,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.IntFunction;
 
 /**
  * The engine's side of the Arrow exchange: reads a request batch, submits every request to the engine at once (so
@@ -32,20 +33,21 @@ public final class ArrowEngineRunner {
         List<CompletableFuture<Timed>> futures = new ArrayList<>(requests.size());
         for (GenerationRequest r : requests) {
             long t0 = System.nanoTime();
-            CompletableFuture<GenerationResult> f;
+            CompletableFuture<List<GenerationResult>> f;
             try {
-                f = engine.submit(r);
+                // n samples of a request share one prefill of its prompt (n = 1 is a plain submit)
+                f = engine.submitN(r);
             } catch (RuntimeException e) {
                 // The engine promises to complete a request with ERROR rather than throw; hold it to that here too.
-                f = CompletableFuture.completedFuture(GenerationResult.failed(r.id(), r.promptIds(),
-                        "the engine refused the request: " + e));
+                f = CompletableFuture.completedFuture(List.of(GenerationResult.failed(r.id(), r.promptIds(),
+                        "the engine refused the request: " + e)));
             }
             futures.add(f.handle((res, ex) -> new Timed(
-                    res != null ? res : GenerationResult.failed(r.id(), r.promptIds(), "the engine failed: "
-                            + cause(ex)),
+                    res != null ? res : List.of(GenerationResult.failed(r.id(), r.promptIds(), "the engine failed: "
+                            + cause(ex))),
                     (System.nanoTime() - t0) / 1_000_000)));
         }
-        return new Pending(futures);
+        return new Pending(futures, engine.tokenizer()::piece);
     }
 
     private static String cause(Throwable ex) {
@@ -56,15 +58,17 @@ public final class ArrowEngineRunner {
         return String.valueOf(c);
     }
 
-    private record Timed(GenerationResult result, long latencyMs) {
+    private record Timed(List<GenerationResult> samples, long latencyMs) {
     }
 
     /** Requests in the engine. */
     public static final class Pending {
         private final List<CompletableFuture<Timed>> futures;
+        private final IntFunction<String> piece;
 
-        private Pending(List<CompletableFuture<Timed>> futures) {
+        private Pending(List<CompletableFuture<Timed>> futures, IntFunction<String> piece) {
             this.futures = futures;
+            this.piece = piece;
         }
 
         /** Waits for every request and writes the results into a batch from {@code allocator}. */
@@ -77,7 +81,7 @@ public final class ArrowEngineRunner {
          * as Spark's {@code killTaskIfInterrupted} does). An interrupt gives up too.
          */
         public ArrowResultBatch await(BufferAllocator allocator, Runnable whileWaiting) {
-            List<GenerationResult> results = new ArrayList<>(futures.size());
+            List<List<GenerationResult>> results = new ArrayList<>(futures.size());
             long[] latency = new long[futures.size()];
             try {
                 for (int i = 0; i < futures.size(); i++) {
@@ -89,7 +93,7 @@ public final class ArrowEngineRunner {
                             whileWaiting.run();
                         }
                     }
-                    results.add(t.result());
+                    results.add(t.samples());
                     latency[i] = t.latencyMs();
                 }
             } catch (InterruptedException e) {
@@ -103,7 +107,7 @@ public final class ArrowEngineRunner {
                 abandon();
                 throw e;
             }
-            return ArrowResultBatch.of(allocator, results, latency);
+            return ArrowResultBatch.ofSamples(allocator, results, latency, piece);
         }
 
         public int size() {

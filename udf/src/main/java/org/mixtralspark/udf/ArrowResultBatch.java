@@ -10,6 +10,7 @@ import org.apache.spark.sql.vectorized.ColumnarBatch;
 import org.mixtralspark.engine.serving.GenerationResult;
 
 import java.util.List;
+import java.util.function.IntFunction;
 
 /**
  * The engine's results as one Arrow record batch (columns: {@link ResultColumns}), row i answering row i of the
@@ -35,19 +36,33 @@ public final class ArrowResultBatch implements AutoCloseable {
         this.columnar = new ColumnarBatch(columns, root.getRowCount());
     }
 
-    /** Writes results (and each one's latency in ms, same order) into a new batch from {@code allocator}. */
+    /**
+     * Writes results of one sample each (and each one's latency in ms, same order) into a new batch from
+     * {@code allocator}; log-probabilities' tokens are written without their text.
+     */
     public static ArrowResultBatch of(BufferAllocator allocator, List<GenerationResult> results, long[] latencyMs) {
-        if (latencyMs.length != results.size()) {
-            throw new IllegalArgumentException(results.size() + " results but " + latencyMs.length + " latencies");
+        return ofSamples(allocator, results.stream().map(List::of).toList(), latencyMs, id -> null);
+    }
+
+    /**
+     * Writes each request's samples (sample 0 first; the row's columns are sample 0's, the samples column holds all)
+     * and latency in ms, same order, into a new batch from {@code allocator}.
+     *
+     * @param piece the vocabulary piece of a token id, the text of each log-probability's token
+     */
+    public static ArrowResultBatch ofSamples(BufferAllocator allocator, List<List<GenerationResult>> samples,
+                                             long[] latencyMs, IntFunction<String> piece) {
+        if (latencyMs.length != samples.size()) {
+            throw new IllegalArgumentException(samples.size() + " results but " + latencyMs.length + " latencies");
         }
         VectorSchemaRoot root = VectorSchemaRoot.create(SCHEMA, allocator);
         try {
             root.allocateNew();
-            for (int i = 0; i < results.size(); i++) {
+            for (int i = 0; i < samples.size(); i++) {
                 ArrowColumn.writeRow(ResultColumns.ALL, root, i,
-                        new ResultColumns.Answered(results.get(i), latencyMs[i]));
+                        new ResultColumns.Answered(samples.get(i), latencyMs[i], piece));
             }
-            root.setRowCount(results.size());
+            root.setRowCount(samples.size());
             return new ArrowResultBatch(root);
         } catch (RuntimeException e) {
             root.close();

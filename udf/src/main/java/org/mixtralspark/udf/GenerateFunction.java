@@ -25,7 +25,9 @@ import java.util.Objects;
  * never waits for the task to tokenize.
  *
  * <p>Output: with {@code keepInputColumns}, the input's columns followed by {@link GenerationColumns#fields}; otherwise
- * the id column followed by them (the job's table). Run it with {@link #apply(Dataset)}.
+ * the id column followed by them (the job's table). With n samples per row (the defaults' n above 1, or an {@code n}
+ * column) the row's columns are sample 0's and a {@code samples} column holds all of them; with logprobs in the
+ * defaults, a {@code logprobs} column holds sample 0's. Run it with {@link #apply(Dataset)}.
  */
 public final class GenerateFunction implements Serializable {
 
@@ -44,6 +46,10 @@ public final class GenerateFunction implements Serializable {
     final int batchSize;
     final boolean keepInputColumns;
     final GenerationMetrics metrics;
+    /** Whether the output has the {@link GenerationColumns#SAMPLES} column: n above 1 by default, or an n column. */
+    final boolean samplesColumn;
+    /** Whether the output has the {@link GenerationColumns#LOGPROBS} column: logprobs asked for by default. */
+    final boolean logprobsColumn;
     private final StructType outputSchema;
 
     /**
@@ -90,7 +96,10 @@ public final class GenerateFunction implements Serializable {
         this.batchSize = batchSize;
         this.keepInputColumns = keepInputColumns;
         this.metrics = metrics;
-        this.outputSchema = outputSchema(input, layout.idIndex(), keepInputColumns, generationCol);
+        this.samplesColumn = defaults.n() > 1 || layout.parameter(InputLayout.N) >= 0;
+        this.logprobsColumn = defaults.logprobs() > 0;
+        this.outputSchema = outputSchema(input, layout.idIndex(), keepInputColumns, generationCol, samplesColumn,
+                logprobsColumn);
     }
 
     /**
@@ -150,14 +159,15 @@ public final class GenerateFunction implements Serializable {
                 .internalCreateDataFrame(generated, outputSchema, false);
     }
 
-    static StructType outputSchema(StructType input, int idIndex, boolean keepInputColumns, String generationCol) {
+    static StructType outputSchema(StructType input, int idIndex, boolean keepInputColumns, String generationCol,
+                                   boolean samples, boolean logprobs) {
         List<StructField> f = new ArrayList<>();
         if (keepInputColumns) {
             f.addAll(List.of(input.fields()));
         } else {
             f.add(input.fields()[idIndex]);
         }
-        for (StructField added : GenerationColumns.fields(generationCol)) {
+        for (StructField added : GenerationColumns.fields(generationCol, samples, logprobs)) {
             for (StructField existing : f) {
                 if (existing.name().equalsIgnoreCase(added.name())) {
                     throw new IllegalArgumentException("output column " + added.name() + " already exists in the "

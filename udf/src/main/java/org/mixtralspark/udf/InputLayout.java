@@ -33,6 +33,7 @@ public record InputLayout(int idIndex, int promptIndex, int messagesIndex, int[]
     public static final int TOP_K = 3;
     public static final int SEED = 4;
     public static final int STOP = 5;
+    public static final int N = 6;
 
     /**
      * @param promptCol   the prompt column, or null when {@code messagesCol} is given

@@ -62,6 +62,8 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     private Param<String> kvType;
     private Param<String> responseFormat;
     private StringArrayParam labels;
+    private IntParam n;
+    private IntParam logprobs;
 
     public MixtralGenerator() {
         this(Identifiable$.MODULE$.randomUID("mixtralGenerator"));
@@ -132,6 +134,14 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
                 + "(as the job's --labels): the output's label is the most likely one after the prompt and "
                 + "label_logprobs each one's log-probability; empty = generate", validLabels());
         setDefault(labels, new String[0]);
+        n = new IntParam(this, "n", "default samples per row, in [1, " + SamplingParams.MAX_N + "] (an n column "
+                + "overrides it per row); above 1, or with an n column, a samples column holds every sample and the "
+                + "output column sample 0", ParamValidators.inRange(1, SamplingParams.MAX_N));
+        setDefault(n, 1);
+        logprobs = new IntParam(this, "logprobs", "top alternatives per generated token in a logprobs column, in [0, "
+                + SamplingParams.MAX_LOGPROBS + "] (0 = no logprobs column)",
+                ParamValidators.inRange(0, SamplingParams.MAX_LOGPROBS));
+        setDefault(logprobs, 0);
     }
 
     public StringArrayParam labels() { return labels; }
@@ -173,6 +183,8 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     public BooleanParam prefixCache() { return prefixCache; }
     public Param<String> kvType() { return kvType; }
     public Param<String> responseFormat() { return responseFormat; }
+    public IntParam n() { return n; }
+    public IntParam logprobs() { return logprobs; }
 
     public String getIdCol() { return $(idCol); }
     public String getInputCol() { return $(inputCol); }
@@ -192,6 +204,8 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     public boolean getPrefixCache() { return (Boolean) $(prefixCache); }
     public String getKvType() { return $(kvType); }
     public String getResponseFormat() { return $(responseFormat); }
+    public int getN() { return (Integer) $(n); }
+    public int getLogprobs() { return (Integer) $(logprobs); }
 
     public MixtralGenerator setIdCol(String v) { set(idCol, v); return this; }
     public MixtralGenerator setInputCol(String v) { set(inputCol, v); return this; }
@@ -211,6 +225,8 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
     public MixtralGenerator setPrefixCache(boolean v) { set(prefixCache, v); return this; }
     public MixtralGenerator setKvType(String v) { set(kvType, v); return this; }
     public MixtralGenerator setResponseFormat(String v) { set(responseFormat, v); return this; }
+    public MixtralGenerator setN(int v) { set(n, v); return this; }
+    public MixtralGenerator setLogprobs(int v) { set(logprobs, v); return this; }
 
     @Override
     public String uid() {
@@ -251,7 +267,7 @@ public class MixtralGenerator extends Transformer implements DefaultParamsWritab
                 .withWeightMemory(getWeightMemory()).withPrefixCache(getPrefixCache())
                 .withKvType(getKvType()));
         SamplingParams defaults = SamplingParams.builder().maxNewTokens(getMaxNewTokens())
-                .temperature((float) getTemperature()).topP((float) getTopP()).topK(getTopK()).build();
+                .temperature((float) getTemperature()).topP((float) getTopP()).topK(getTopK()).n(getN()).logprobs(getLogprobs()).build();
         return new GenerateFunction(schema, getIdCol(), chat ? null : getInputCol(), chat ? getMessagesCol() : null,
                 spec, defaults, isDefined(seed) ? getSeed() : null,
                 getResponseFormat().isEmpty() ? null : getResponseFormat(), getBatchSize(), true, getOutputCol(), null)

@@ -178,21 +178,31 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
         int prompt = res.getInt(ResultColumns.PROMPT_TOKENS);
         int completion = res.getInt(ResultColumns.COMPLETION_TOKENS);
         int cached = res.getInt(ResultColumns.CACHED_PROMPT_TOKENS);
-        count(!finish.equals(ERROR), prompt, completion, cached);
+        // views of the result batch's nested vectors, copied by Spark's projection as the row is pulled
+        ArrayData samples = res.getArray(ResultColumns.SAMPLES);
+        // the run's counts take every sample's tokens (the row's completion_tokens is sample 0's); the prompt was
+        // computed once for all of them
+        int generatedTokens = 0;
+        for (int k = 0; k < samples.numElements(); k++) {
+            generatedTokens += samples.getStruct(k, NestedResultCodecs.SAMPLE_FIELDS).getInt(
+                    NestedResultCodecs.SAMPLE_COMPLETION_TOKENS);
+        }
+        count(!finish.equals(ERROR), prompt, generatedTokens, cached);
+        Object logprobs = res.isNullAt(ResultColumns.LOGPROBS) ? null : res.getArray(ResultColumns.LOGPROBS);
         UTF8String label = res.isNullAt(ResultColumns.LABEL) ? null : res.getUTF8String(ResultColumns.LABEL);
         // a scoring row's labels and log-probabilities as a map; null for a generating row
         ArrayData names = res.getArray(ResultColumns.LABEL_NAMES);
         MapData scores = label == null || names.numElements() == 0 ? null
                 : new ArrayBasedMapData(names.copy(), res.getArray(ResultColumns.LABEL_LOGPROBS).copy());
         return values(res.getUTF8String(ResultColumns.GENERATION), finish, prompt, completion, cached, error,
-                res.getLong(ResultColumns.LATENCY_MS), params, label, scores);
+                res.getLong(ResultColumns.LATENCY_MS), params, label, scores, samples, logprobs);
     }
 
     /** The generation's columns for a row that never reached the engine. */
     private InternalRow errorRow(PreparedRow p) {
         count(false, 0, 0, 0);
         return values(UTF8String.EMPTY_UTF8, ERROR, 0, 0, 0, UTF8String.fromString(p.error()), 0L, p.shown(), null,
-                null);
+                null, null, null);
     }
 
     private static final UTF8String ERROR = UTF8String.fromString("error");
@@ -209,10 +219,19 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
     }
 
     private InternalRow values(UTF8String generation, UTF8String finish, int prompt, int completion, int cachedPrompt,
-                               UTF8String error, long latency, ParamsUsed p, UTF8String label, MapData labelScores) {
-        return new GenericInternalRow(new Object[] {generation, finish, prompt, completion, cachedPrompt, error,
-            latency, modelName, p.maxNewTokens(), p.temperature(), p.topP(), p.topK(), p.seed(), stop(p.stop()),
-            label, labelScores});
+                               UTF8String error, long latency, ParamsUsed p, UTF8String label, MapData labelScores,
+                               Object samples, Object logprobs) {
+        List<Object> cells = new ArrayList<>(List.of(generation, finish, prompt, completion, cachedPrompt));
+        // null-tolerant from here on (List.of refuses nulls)
+        cells.addAll(java.util.Arrays.asList(error, latency, modelName, p.maxNewTokens(), p.temperature(), p.topP(),
+                p.topK(), p.seed(), stop(p.stop()), label, labelScores));
+        if (f.samplesColumn) {
+            cells.add(samples);
+        }
+        if (f.logprobsColumn) {
+            cells.add(logprobs);
+        }
+        return new GenericInternalRow(cells.toArray());
     }
 
     private static GenericArrayData stop(List<String> stop) {

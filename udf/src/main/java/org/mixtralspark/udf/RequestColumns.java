@@ -55,6 +55,7 @@ final class RequestColumns {
                     SamplingParams.Builder::stopTokenIds),
             param("ignore_eos", ArrowCodec.BOOL, SamplingParams::ignoreEos, SamplingParams.Builder::ignoreEos),
             param("logprobs", ArrowCodec.INT32, SamplingParams::logprobs, SamplingParams.Builder::logprobs),
+            param("n", ArrowCodec.INT32, SamplingParams::n, SamplingParams.Builder::n),
             // the format's compact JSON (null = free text); parsing it again hits the engine's compiled-grammar cache
             ArrowColumn.of("response_format", ArrowCodec.NULLABLE_UTF8,
                     r -> r.responseFormat() == null ? null : r.responseFormat().json(),

@@ -6,6 +6,7 @@ import org.mixtralspark.engine.serving.LabelScores;
 
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.IntFunction;
 
 /**
  * The columns of the {@link ArrowResultBatch}, the one place that lists them; row i answers row i of the request
@@ -24,12 +25,26 @@ import java.util.function.Function;
  *   label             utf8    null unless the row scored labels: the best one
  *   label_names       list&lt;utf8&gt;    each label of a scoring row, in its order (empty for a generating row)
  *   label_logprobs    list&lt;float64&gt; each label's log-probability, as label_names (empty for a generating row)
+ *   samples           list&lt;struct&lt;generation, finish_reason, completion_tokens&gt;&gt;  not null  every sample, 0 first
+ *   logprobs          list&lt;struct&lt;token, token_id, logprob, top&gt;&gt;  null unless asked for  sample 0's
  * </pre>
+ * The row's other columns are sample 0's.
  */
 final class ResultColumns {
 
-    /** One row's source: the engine's result and how long the request took, as the udf saw it. */
-    record Answered(GenerationResult result, long latencyMs) {
+    /**
+     * One row's source: the engine's results (one per sample, sample 0 first), how long the request took as the udf
+     * saw it, and the vocabulary piece of a token id (for the log-probabilities' {@code token}).
+     */
+    record Answered(List<GenerationResult> samples, long latencyMs, IntFunction<String> piece) {
+        GenerationResult result() {
+            return samples.get(0);
+        }
+
+        /** Sample 0's log-probabilities, or null when the request asked for none. */
+        NestedResultCodecs.Logprobs logprobs() {
+            return result().logprobs().isEmpty() ? null : new NestedResultCodecs.Logprobs(result().logprobs(), piece);
+        }
     }
 
     static final List<ArrowColumn<Answered, Void>> ALL = List.of(
@@ -46,7 +61,9 @@ final class ResultColumns {
             column("label_names", ArrowCodec.UTF8_LIST, a -> a.result().labelScores() == null ? List.of()
                     : a.result().labelScores().labels().stream().map(LabelScores.Label::label).toList()),
             column("label_logprobs", ArrowCodec.FLOAT64_LIST, a -> a.result().labelScores() == null ? new double[0]
-                    : a.result().labelScores().labels().stream().mapToDouble(LabelScores.Label::logprob).toArray()));
+                    : a.result().labelScores().labels().stream().mapToDouble(LabelScores.Label::logprob).toArray()),
+            column("samples", NestedResultCodecs.SAMPLES, Answered::samples),
+            column("logprobs", NestedResultCodecs.LOGPROBS, Answered::logprobs));
 
     static final Schema SCHEMA = ArrowColumn.schema(ALL);
 
@@ -61,6 +78,8 @@ final class ResultColumns {
     static final int LABEL = index("label");
     static final int LABEL_NAMES = index("label_names");
     static final int LABEL_LOGPROBS = index("label_logprobs");
+    static final int SAMPLES = index("samples");
+    static final int LOGPROBS = index("logprobs");
 
     private ResultColumns() {
     }

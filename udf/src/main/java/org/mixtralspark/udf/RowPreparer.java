@@ -63,6 +63,7 @@ final class RowPreparer {
         Integer topK = intParam(row, InputLayout.TOP_K, defaults.topK(), problems);
         Long seed = seedParam(row, id, problems);
         List<String> stop = stopParam(row, problems);
+        Integer n = intParam(row, InputLayout.N, defaults.n(), problems);
         ResponseFormat format = responseFormatParam(row, problems);
         List<String> labels = labelsParam(row, problems);
         ParamsUsed used = new ParamsUsed(maxNew, temperature, topP, topK, seed, stop);
@@ -85,6 +86,7 @@ final class RowPreparer {
                     .topK(topK)
                     .seed(seed)
                     .stopStrings(stop)
+                    .n(n)
                     .build();
         } catch (IllegalArgumentException bad) {
             return PreparedRow.error(id, used, "bad parameter: " + bad.getMessage());

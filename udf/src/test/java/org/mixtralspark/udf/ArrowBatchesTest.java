@@ -4,11 +4,13 @@ import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.mixtralspark.engine.sampling.FinishReason;
 import org.mixtralspark.engine.sampling.SamplingParams;
+import org.mixtralspark.engine.sampling.TokenLogprob;
 import org.mixtralspark.engine.constrain.ResponseFormat;
 import org.mixtralspark.engine.serving.GenerationRequest;
 import org.mixtralspark.engine.serving.GenerationResult;
@@ -138,6 +140,7 @@ class ArrowBatchesTest {
                 .stopTokenIds(stopIds)
                 .ignoreEos(rnd.nextBoolean())
                 .logprobs(rnd.nextInt(SamplingParams.MAX_LOGPROBS + 1))
+                .n(1 + rnd.nextInt(SamplingParams.MAX_N))
                 .build();
         // a response format cannot go with stop strings or ignore_eos (the request refuses them)
         ResponseFormat format = stop.isEmpty() && !p.ignoreEos() && rnd.nextBoolean()
@@ -241,6 +244,50 @@ class ArrowBatchesTest {
             }
             assertThrows(RuntimeException.class, () -> ArrowResultBatch.of(tiny, many, new long[100]));
             assertEquals(0, tiny.getAllocatedMemory());
+        }
+    }
+
+    @Test
+    void samplesAndLogprobsAreReadThroughSparksColumnVectorsNullsAmongThem() {
+        TokenLogprob first = new TokenLogprob(7, -0.25f, List.of(new TokenLogprob.Alternative(7, -0.25f),
+                new TokenLogprob.Alternative(9, -1.5f)));
+        TokenLogprob second = new TokenLogprob(3, -2.125f, List.of(new TokenLogprob.Alternative(4, -0.5f)));
+        GenerationResult a0 = new GenerationResult("a", new int[] {1}, new int[] {7, 3}, "x y", FinishReason.LENGTH,
+                List.of(first, second), null, 1, 1);
+        GenerationResult a1 = new GenerationResult("a", new int[] {1}, new int[] {5}, "z", FinishReason.STOP,
+                List.of(new TokenLogprob(5, -0.75f, List.of())), null, 1, 1);
+        GenerationResult c0 = new GenerationResult("c", new int[] {1}, new int[] {2}, "é", FinishReason.STOP,
+                List.of(new TokenLogprob(2, -3f, List.of(new TokenLogprob.Alternative(2, -3f)))), null, 1, 1);
+        List<List<GenerationResult>> in = List.of(List.of(a0, a1), List.of(GenerationResult.failed("b", new int[] {1},
+                "no")), List.of(c0));
+        try (ArrowResultBatch batch = ArrowResultBatch.ofSamples(allocator, in, new long[] {1, 2, 3},
+                id -> "piece" + id)) {
+            InternalRow a = batch.row(0);
+            ArrayData samples = a.getArray(ResultColumns.SAMPLES);
+            assertEquals(2, samples.numElements());
+            assertEquals("z", samples.getStruct(1, 3).getUTF8String(0).toString());
+            assertEquals("stop", samples.getStruct(1, 3).getUTF8String(1).toString());
+            assertEquals(1, samples.getStruct(1, 3).getInt(2));
+            assertEquals("x y", a.getUTF8String(ResultColumns.GENERATION).toString(), "the row is sample 0");
+            ArrayData lp = a.getArray(ResultColumns.LOGPROBS);
+            assertEquals(2, lp.numElements(), "sample 0's tokens only");
+            InternalRow t1 = lp.getStruct(1, 4);
+            assertEquals("piece3", t1.getUTF8String(0).toString());
+            assertEquals(3, t1.getInt(1));
+            assertEquals(-2.125, t1.getDouble(2));
+            assertEquals(4, t1.getArray(3).getStruct(0, 3).getInt(1));
+            assertEquals(2, lp.getStruct(0, 4).getArray(3).numElements());
+
+            InternalRow b = batch.row(1);
+            assertTrue(b.isNullAt(ResultColumns.LOGPROBS), "no log-probabilities: null");
+            assertEquals(1, b.getArray(ResultColumns.SAMPLES).numElements());
+            assertEquals("error", b.getArray(ResultColumns.SAMPLES).getStruct(0, 3).getUTF8String(1).toString());
+
+            InternalRow c = batch.row(2);
+            assertEquals("é", c.getArray(ResultColumns.SAMPLES).getStruct(0, 3).getUTF8String(0).toString());
+            InternalRow ct = c.getArray(ResultColumns.LOGPROBS).getStruct(0, 4);
+            assertEquals(-3.0, ct.getDouble(2));
+            assertEquals("piece2", ct.getArray(3).getStruct(0, 3).getUTF8String(0).toString());
         }
     }
 }

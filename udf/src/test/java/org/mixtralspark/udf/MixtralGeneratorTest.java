@@ -68,8 +68,8 @@ class MixtralGeneratorTest {
             assertFalse(p.doc().isBlank(), p.name());
             assertEquals(g.uid(), p.parent());
         }
-        assertEquals(List.of("batchSize", "device", "idCol", "inputCol", "kvType", "labels", "maxBatchSize", "maxNewTokens",
-                "messagesCol", "model", "outputCol", "prefixCache", "responseFormat", "seed", "temperature", "threads", "topK", "topP",
+        assertEquals(List.of("batchSize", "device", "idCol", "inputCol", "kvType", "labels", "logprobs", "maxBatchSize",
+                "maxNewTokens", "messagesCol", "model", "n", "outputCol", "prefixCache", "responseFormat", "seed", "temperature", "threads", "topK", "topP",
                 "weightMemory"),
                 Arrays.stream(g.params()).map(Param::name).sorted().toList());
         assertEquals("id", g.getIdCol());
@@ -101,6 +101,12 @@ class MixtralGeneratorTest {
                 && badFormat.getMessage().contains("'not'"), badFormat.getMessage());
         assertThrows(IllegalArgumentException.class, () -> g.setResponseFormat("{\"type\":"));
         assertEquals("", g.getResponseFormat(), "a rejected value leaves the Param as it was");
+        assertEquals(1, g.getN(), "issue 11: one sample per row by default");
+        assertEquals(0, g.getLogprobs(), "issue 11: no logprobs by default");
+        assertThrows(IllegalArgumentException.class, () -> g.setN(0));
+        assertThrows(IllegalArgumentException.class, () -> g.setN(65));
+        assertThrows(IllegalArgumentException.class, () -> g.setLogprobs(-1));
+        assertThrows(IllegalArgumentException.class, () -> g.setLogprobs(21));
 
         MixtralGenerator copy = g.setSeed(5).setTemperature(0.3).copy(new org.apache.spark.ml.param.ParamMap());
         assertEquals(g.uid(), copy.uid());
@@ -129,6 +135,35 @@ class MixtralGeneratorTest {
             assertEquals(r.<String>getAs("expected"), r.getAs("completion"), r.toString());
             assertEquals(r.<String>getAs("text").isEmpty(), "error".equals(r.getAs("finish_reason")), r.toString());
         }
+    }
+
+    @Test
+    void nAndLogprobsParamsAddTheSamplesAndLogprobsColumns() {
+        Map<Integer, String> texts = new LinkedHashMap<>();
+        texts.put(1, "abc");
+        texts.put(2, "hello world");
+        Dataset<Row> in = withExpected(texts);
+        MixtralGenerator g = new MixtralGenerator().setModel(model).setInputCol("text").setOutputCol("completion")
+                .setMaxNewTokens(5).setTemperature(1.0).setSeed(3).setN(3).setLogprobs(2);
+        Dataset<Row> out = g.transform(in);
+        assertEquals(g.transformSchema(in.schema()), out.schema());
+        List<String> columns = List.of(out.columns());
+        assertEquals(List.of("samples", "logprobs"), columns.subList(columns.size() - 2, columns.size()));
+        for (Row r : out.collectAsList()) {
+            List<Row> samples = r.getList(r.fieldIndex("samples"));
+            assertEquals(3, samples.size(), r.toString());
+            assertEquals(r.<String>getAs("completion"), samples.get(0).getAs("generation"), "the column is sample 0");
+            List<Row> logprobs = r.getList(r.fieldIndex("logprobs"));
+            assertEquals((int) r.getAs("completion_tokens"), logprobs.size(), "one entry per generated token");
+            logprobs.forEach(t -> assertEquals(2, t.getList(t.fieldIndex("top")).size()));
+        }
+        // sample 0 is what n = 1 gives
+        Dataset<Row> single = new MixtralGenerator().setModel(model).setInputCol("text").setOutputCol("completion")
+                .setMaxNewTokens(5).setTemperature(1.0).setSeed(3).transform(in);
+        assertFalse(List.of(single.columns()).contains("samples"));
+        Map<Integer, String> one = new LinkedHashMap<>();
+        single.collectAsList().forEach(r -> one.put(r.getAs("id"), r.getAs("completion")));
+        out.collectAsList().forEach(r -> assertEquals(one.get(r.<Integer>getAs("id")), r.getAs("completion")));
     }
 
     private static final String CHOICE = "{\"type\":\"choice\",\"choices\":[\"yes\",\"no\",\"maybe\"]}";
@@ -169,7 +204,7 @@ class MixtralGeneratorTest {
     void saveAndLoadKeepTheParams(@TempDir Path dir) throws Exception {
         MixtralGenerator g = new MixtralGenerator().setModel("/models/x.gguf").setInputCol("text").setSeed(99)
                 .setTemperature(0.8).setTopK(40).setDevice("cpu").setWeightMemory("heap").setPrefixCache(false)
-                .setKvType("f32").setResponseFormat(CHOICE);
+                .setKvType("f32").setResponseFormat(CHOICE).setN(4).setLogprobs(2);
         String path = dir.resolve("gen").toString();
         g.save(path);
         MixtralGenerator back = MixtralGenerator.load(path);
@@ -184,6 +219,8 @@ class MixtralGeneratorTest {
         assertFalse(back.getPrefixCache());
         assertEquals("f32", back.getKvType());
         assertEquals(CHOICE, back.getResponseFormat());
+        assertEquals(4, back.getN());
+        assertEquals(2, back.getLogprobs());
 
         // Inside a Pipeline too.
         PipelineModel fitted = new Pipeline().setStages(new PipelineStage[] {

@@ -18,7 +18,7 @@ final class BatchRequests {
     private static final Set<String> FIELDS = Set.of("id", "prompt", "prompt_ids", "messages", "max_new_tokens",
             "temperature", "top_k", "top_p", "min_p", "repetition_penalty", "presence_penalty", "frequency_penalty",
             "seed", "stop", "stop_token_ids", "ignore_eos", "logprobs", "response_format", "prompt_logprobs", "labels",
-            "normalize");
+            "normalize", "n");
 
     private BatchRequests() {
     }
@@ -64,6 +64,7 @@ final class BatchRequests {
         if (n.has("stop_token_ids")) b.stopTokenIds(intArray(n.get("stop_token_ids"), "stop_token_ids"));
         if (n.has("ignore_eos")) b.ignoreEos(n.get("ignore_eos").asBoolean());
         if (n.has("logprobs")) b.logprobs(integer(n, "logprobs"));
+        if (n.has("n")) b.n(integer(n, "n"));
         ResponseFormat format = defaultFormat;
         if (n.has("response_format")) {
             JsonNode f = n.get("response_format");

@@ -75,6 +75,11 @@ final class GenerateCommand implements Callable<Integer> {
                     + "not taken from the prefix cache.")
     Integer promptLogprobs;
 
+    @Option(names = "--n", paramLabel = "N", description = "Independent samples of each prompt, 1 to "
+            + SamplingParams.MAX_N + " (default ${DEFAULT-VALUE}); the prompt is computed once. Sample i is seeded "
+            + "from --seed and i; sample 0 is what --n 1 gives. In batch mode, the default for lines without n.")
+    int n = 1;
+
     @Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -94,7 +99,12 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        SamplingParams defaults = sampling.builder().build();
+        SamplingParams defaults;
+        try {
+            defaults = sampling.builder().n(n).build();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         ResponseFormat format = responseFormat();
         if (promptLogprobs != null && (promptLogprobs < 0 || promptLogprobs > SamplingParams.MAX_LOGPROBS)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--prompt-logprobs: " + promptLogprobs
@@ -129,18 +139,29 @@ final class GenerateCommand implements Callable<Integer> {
         if (promptLogprobs != null) {
             request = request.withPromptLogprobs(promptLogprobs);
         }
-        GenerationResult r = engine.submit(request).join();
+        List<GenerationResult> samples = engine.submitN(request).join();
+        GenerationResult r = samples.get(0);
         if (!r.ok()) {
             System.err.println("mixtral generate: error: " + r.error());
             return 1;
         }
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        out.println(json ? Json.write(ResultJson.of(r)) : r.text());
+        if (json) {
+            out.println(Json.write(ResultJson.of(samples)));
+        } else if (samples.size() == 1) {
+            out.println(r.text());
+        } else {
+            for (int i = 0; i < samples.size(); i++) {
+                GenerationResult s = samples.get(i);
+                out.println("=== sample " + i + " (" + s.finishReason().wireName() + ") ===");
+                out.println(s.ok() ? s.text() : "error: " + s.error());
+            }
+        }
         if (!json && promptLogprobs != null && !r.promptLogprobs().isEmpty()) {
             double sum = r.promptLogprobs().stream().mapToDouble(t -> t.logprob()).sum();
-            int n = r.promptLogprobs().size();
-            System.err.printf("prompt: %d tokens scored, log-probability %.6f, perplexity %.6f%n", n, sum,
-                    Math.exp(-sum / n));
+            int scored = r.promptLogprobs().size();
+            System.err.printf("prompt: %d tokens scored, log-probability %.6f, perplexity %.6f%n", scored, sum,
+                    Math.exp(-sum / scored));
         }
         return 0;
     }
@@ -153,7 +174,7 @@ final class GenerateCommand implements Callable<Integer> {
              BufferedWriter out = output == null
                      ? new BufferedWriter(new java.io.OutputStreamWriter(System.out, StandardCharsets.UTF_8))
                      : Files.newBufferedWriter(output, StandardCharsets.UTF_8)) {
-            Deque<Map.Entry<String, CompletableFuture<GenerationResult>>> pending = new ArrayDeque<>();
+            Deque<Map.Entry<String, CompletableFuture<List<GenerationResult>>>> pending = new ArrayDeque<>();
             String line;
             int lineNo = 0;
             while ((line = in.readLine()) != null) {
@@ -162,7 +183,7 @@ final class GenerateCommand implements Callable<Integer> {
                     continue;
                 }
                 String id = String.valueOf(lineNo);
-                CompletableFuture<GenerationResult> f;
+                CompletableFuture<List<GenerationResult>> f;
                 try {
                     JsonNode node = Json.MAPPER.readTree(line);
                     if (node == null || !node.isObject()) {
@@ -175,10 +196,10 @@ final class GenerateCommand implements Callable<Integer> {
                     if (promptLogprobs != null && !node.has("prompt_logprobs")) {
                         request = request.withPromptLogprobs(promptLogprobs);
                     }
-                    f = engine.submit(request);
+                    f = engine.submitN(request);
                 } catch (IOException | RuntimeException e) {
-                    f = CompletableFuture.completedFuture(GenerationResult.failed(id, new int[0],
-                            "line " + lineNo + ": " + e.getMessage()));
+                    f = CompletableFuture.completedFuture(List.of(GenerationResult.failed(id, new int[0],
+                            "line " + lineNo + ": " + e.getMessage())));
                 }
                 pending.addLast(Map.entry(id, f));
                 while (pending.size() >= window) {
@@ -195,12 +216,13 @@ final class GenerateCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static int writeResult(BufferedWriter out, Map.Entry<String, CompletableFuture<GenerationResult>> e)
-            throws IOException {
-        GenerationResult r = e.getValue().join();
+    private static int writeResult(BufferedWriter out,
+                                   Map.Entry<String, CompletableFuture<List<GenerationResult>>> e) throws IOException {
+        List<GenerationResult> samples = e.getValue().join();
+        GenerationResult r = samples.get(0);
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("id", e.getKey());
-        o.putAll(ResultJson.of(r));
+        o.putAll(ResultJson.of(samples));
         o.put("error", r.error());
         out.write(Json.write(o));
         out.newLine();

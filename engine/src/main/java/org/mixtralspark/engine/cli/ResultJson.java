@@ -15,6 +15,30 @@ final class ResultJson {
     private ResultJson() {
     }
 
+    /**
+     * The object of a request's samples: sample 0's fields as for a single result and, when there are several,
+     * {@code samples}: every sample's {@code text}, {@code finish_reason} and {@code completion_tokens} (and
+     * {@code error} for a failed one), sample 0 first.
+     */
+    static Map<String, Object> of(List<GenerationResult> samples) {
+        Map<String, Object> o = of(samples.get(0));
+        if (samples.size() > 1) {
+            List<Map<String, Object>> all = new ArrayList<>(samples.size());
+            for (GenerationResult s : samples) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("text", s.text());
+                m.put("finish_reason", s.finishReason().wireName());
+                m.put("completion_tokens", s.tokenIds().length);
+                if (!s.ok()) {
+                    m.put("error", s.error());
+                }
+                all.add(m);
+            }
+            o.put("samples", all);
+        }
+        return o;
+    }
+
     static Map<String, Object> of(GenerationResult r) {
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("prompt_token_ids", r.promptIds());

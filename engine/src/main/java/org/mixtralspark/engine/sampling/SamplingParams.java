@@ -26,6 +26,10 @@ import java.util.Objects;
  * @param stopTokenIds      generation stops when one of these ids is generated (it is not part of the text)
  * @param ignoreEos         keep generating past the end-of-sequence token
  * @param logprobs          how many top alternatives to report with each generated token's log-probability; 0 = none
+ * @param n                 how many independent samples of the prompt to draw (vLLM's and OpenAI's {@code n}),
+ *                          in [1, {@link #MAX_N}]; sample i is seeded with {@link Seeds#sampleSeed}(seed, i), so
+ *                          sample 0 is what n = 1 gives. {@code Engine.submit} runs one sample and refuses n > 1;
+ *                          {@code Engine.submitN} runs them all on one prefill of the prompt
  */
 public record SamplingParams(
         int maxNewTokens,
@@ -40,11 +44,15 @@ public record SamplingParams(
         List<String> stopStrings,
         int[] stopTokenIds,
         boolean ignoreEos,
-        int logprobs) implements Serializable {
+        int logprobs,
+        int n) implements Serializable {
 
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 
     public static final int MAX_LOGPROBS = 20;
+
+    /** Most samples of one prompt: each is a sequence in the running batch, so a row cannot take the whole engine. */
+    public static final int MAX_N = 64;
 
     /**
      * Temperatures below this are greedy: vLLM's {@code _SAMPLING_EPS}. Dividing logits by a tinier temperature only
@@ -64,6 +72,7 @@ public record SamplingParams(
         require(frequencyPenalty >= -2 && frequencyPenalty <= 2, "frequency_penalty", frequencyPenalty,
                 "must be in [-2, 2]");
         require(logprobs >= 0 && logprobs <= MAX_LOGPROBS, "logprobs", logprobs, "must be in [0, " + MAX_LOGPROBS + "]");
+        require(n >= 1 && n <= MAX_N, "n", n, "must be in [1, " + MAX_N + "]");
         stopStrings = stopStrings == null ? List.of() : List.copyOf(stopStrings);
         for (String s : stopStrings) {
             require(!s.isEmpty(), "stop", "\"\"", "must not contain an empty string");
@@ -95,6 +104,7 @@ public record SamplingParams(
         b.stopTokenIds = stopTokenIds;
         b.ignoreEos = ignoreEos;
         b.logprobs = logprobs;
+        b.n = n;
         return b;
     }
 
@@ -114,12 +124,13 @@ public record SamplingParams(
                 && p.topK == topK && p.topP == topP && p.minP == minP && p.repetitionPenalty == repetitionPenalty
                 && p.presencePenalty == presencePenalty && p.frequencyPenalty == frequencyPenalty
                 && Objects.equals(p.seed, seed) && p.stopStrings.equals(stopStrings)
-                && Arrays.equals(p.stopTokenIds, stopTokenIds) && p.ignoreEos == ignoreEos && p.logprobs == logprobs;
+                && Arrays.equals(p.stopTokenIds, stopTokenIds) && p.ignoreEos == ignoreEos && p.logprobs == logprobs
+                && p.n == n;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(maxNewTokens, temperature, topK, topP, minP, seed, stopStrings, logprobs)
+        return Objects.hash(maxNewTokens, temperature, topK, topP, minP, seed, stopStrings, logprobs, n)
                 + Arrays.hashCode(stopTokenIds);
     }
 
@@ -144,6 +155,7 @@ public record SamplingParams(
         private int[] stopTokenIds = new int[0];
         private boolean ignoreEos = false;
         private int logprobs = 0;
+        private int n = 1;
 
         public Builder maxNewTokens(int v) { maxNewTokens = v; return this; }
         public Builder temperature(float v) { temperature = v; return this; }
@@ -159,10 +171,11 @@ public record SamplingParams(
         public Builder stopTokenIds(int... v) { stopTokenIds = v; return this; }
         public Builder ignoreEos(boolean v) { ignoreEos = v; return this; }
         public Builder logprobs(int v) { logprobs = v; return this; }
+        public Builder n(int v) { n = v; return this; }
 
         public SamplingParams build() {
             return new SamplingParams(maxNewTokens, temperature, topK, topP, minP, repetitionPenalty, presencePenalty,
-                    frequencyPenalty, seed, stopStrings, stopTokenIds, ignoreEos, logprobs);
+                    frequencyPenalty, seed, stopStrings, stopTokenIds, ignoreEos, logprobs, n);
         }
     }
 }

@@ -15,6 +15,8 @@ public final class Seeds {
 
     /** SplitMix64's increment: the odd integer closest to 2^64 / phi. */
     static final long GOLDEN_GAMMA = 0x9e3779b97f4a7c15L;
+    /** The increment between samples' seeds: an odd constant with mixed bits, other than {@link #GOLDEN_GAMMA}. */
+    static final long SAMPLE_GAMMA = 0xd1b54a32d192ed03L;
     static final long FNV64_OFFSET_BASIS = 0xcbf29ce484222325L;
     static final long FNV64_PRIME = 0x100000001b3L;
 
@@ -52,6 +54,22 @@ public final class Seeds {
             throw new IllegalArgumentException("step = " + step + ": must be >= 0");
         }
         return mix64(mix64(seed) + (step + 1) * GOLDEN_GAMMA);
+    }
+
+    /**
+     * The seed of sample {@code index} of a request seeded with {@code seed} (n samples of one prompt): the seed
+     * itself for sample 0, so that asking for more samples never changes the first one (n = 1 is sample 0);
+     * otherwise {@code mix64(mix64(seed) + index * SAMPLE_GAMMA)}. {@code SAMPLE_GAMMA} is another odd constant than
+     * the step stream's {@link #GOLDEN_GAMMA}, so that sample i's seed is not the seed of some step's draw of sample 0
+     * ({@link #stepSeed}), and scrambling the seed first keeps nearby row seeds from sharing samples.
+     *
+     * @throws IllegalArgumentException if {@code index < 0}
+     */
+    public static long sampleSeed(long seed, int index) {
+        if (index < 0) {
+            throw new IllegalArgumentException("sample index = " + index + ": must be >= 0");
+        }
+        return index == 0 ? seed : mix64(mix64(seed) + index * SAMPLE_GAMMA);
     }
 
     /** The first output of a SplitMix64 generator whose state is {@code x}: {@code mix64(x + GOLDEN_GAMMA)}. */

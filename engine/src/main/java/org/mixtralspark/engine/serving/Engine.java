@@ -29,12 +29,27 @@ public interface Engine extends AutoCloseable {
     CompletableFuture<GenerationResult> submit(GenerationRequest request);
 
     /**
+     * Queues the {@link org.mixtralspark.engine.sampling.SamplingParams#n() n} samples of {@code request}
+     * ({@link Samples#of}): one is {@link #submit}ted as it is; more share one computation of the prompt
+     * ({@link #submitSamples}). The future completes with the n results in sample order, each one what
+     * {@link #submit} of that sample alone gives; a request that cannot be run gives n error results.
+     */
+    default CompletableFuture<List<GenerationResult>> submitN(GenerationRequest request) {
+        List<GenerationRequest> samples = Samples.of(request);
+        List<CompletableFuture<GenerationResult>> futures = samples.size() == 1 ? List.of(submit(samples.get(0)))
+                : submitSamples(samples);
+        return CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new))
+                .thenApply(done -> futures.stream().map(CompletableFuture::join).toList());
+    }
+
+    /**
      * Queues samples of one prompt (n completions, or one per candidate's parameters): every request has the same
      * prompt ids and its own id and sampling parameters. The engine computes the prompt once and forks it into one
      * sequence per request, sharing its KV blocks (copy-on-write); each result is what {@link #submit} of that request
      * alone gives, bit for bit. This default submits them one by one (no sharing), for engines that cannot fork.
      *
-     * @throws IllegalArgumentException when the list is empty or the prompts differ
+     * @throws IllegalArgumentException when the list is empty, the prompts differ or a request asks for n > 1 (expand
+     *                                  it first: {@link Samples#of})
      */
     default List<CompletableFuture<GenerationResult>> submitSamples(List<GenerationRequest> samples) {
         checkSamples(samples);
@@ -55,6 +70,10 @@ public interface Engine extends AutoCloseable {
             if (!java.util.Arrays.equals(prompt, r.promptIds())) {
                 throw new IllegalArgumentException("samples: request " + r.id() + " has another prompt than "
                         + samples.get(0).id() + "; samples share one prompt");
+            }
+            if (r.params().n() != 1) {
+                throw new IllegalArgumentException("samples: request " + r.id() + " asks for n = " + r.params().n()
+                        + "; each sample is one request with n = 1 (Samples.of)");
             }
         }
     }

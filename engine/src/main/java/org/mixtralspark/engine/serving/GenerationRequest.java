@@ -51,6 +51,16 @@ public record GenerationRequest(String id, int[] promptIds, SamplingParams param
             throw new IllegalArgumentException("labels cannot be combined with response_format: a scoring request"
                     + " generates nothing");
         }
+        if (labels != null && params.n() > 1) {
+            throw new IllegalArgumentException("labels cannot be combined with n = " + params.n() + ": a scoring"
+                    + " request samples nothing (n must be 1)");
+        }
+        if (promptLogprobs >= 0 && params.n() > 1) {
+            // The n samples share one prefill through the prefix cache and forks, while prompt log-probabilities need
+            // the logits of every prompt position (computed whole, without the cache): ask for them with n = 1.
+            throw new IllegalArgumentException("prompt_logprobs cannot be combined with n = " + params.n()
+                    + ": the prompt's log-probabilities are the same for every sample; ask for them with n = 1");
+        }
         promptIds = promptIds.clone();
     }
 

@@ -168,6 +168,9 @@ final class LocalEngine implements Engine {
     }
 
     private String validate(GenerationRequest r) {
+        if (r.params().n() != 1) {
+            return "n = " + r.params().n() + ": submit runs one sample; Engine.submitN runs the n samples";
+        }
         int vocab = model.config().vocabSize();
         for (int id : r.promptIds()) {
             if (id < 0 || id >= vocab) {

@@ -81,4 +81,30 @@ class SeedsTest {
             assertEquals(expected, new SplittableRandom(s).nextDouble());
         }
     }
+
+    @Test
+    void sampleSeedKeepsSampleZeroAndIsPinnedToItsSpecifiedAlgorithm() {
+        assertEquals(42L, Seeds.sampleSeed(42, 0), "sample 0 is the request's own seed: n changes no existing output");
+        // computed by an independent (Python) implementation of mix64(mix64(seed) + i * 0xd1b54a32d192ed03)
+        assertEquals(-4808161007672687233L, Seeds.sampleSeed(42, 1));
+        assertEquals(9034345343107874802L, Seeds.sampleSeed(42, 2));
+        assertEquals(1142913930897291854L, Seeds.sampleSeed(-1, 63));
+        assertEquals(-9076525107929867504L, Seeds.sampleSeed(0, 1));
+        assertThrows(IllegalArgumentException.class, () -> Seeds.sampleSeed(1, -1));
+    }
+
+    @Test
+    void sampleSeedsDifferAcrossSamplesAndRowsAndFromTheStepStream() {
+        Set<Long> seen = new HashSet<>();
+        for (int row = 0; row < 200; row++) {
+            long seed = Seeds.deriveSeed(5, "row-" + row);
+            for (int i = 0; i < 64; i++) {
+                seen.add(Seeds.sampleSeed(seed, i));
+            }
+        }
+        assertEquals(200 * 64, seen.size(), "every (row, sample) pair gets its own seed");
+        for (int i = 1; i < 64; i++) {
+            assertNotEquals(Seeds.stepSeed(7, i - 1), Seeds.sampleSeed(7, i), "sample " + i + " is not a step's seed");
+        }
+    }
 }

@@ -477,6 +477,83 @@ class ClusterIT {
         log("scoring: " + asked.size() + " rows scored on the executors");
     }
 
+    /** The schema of the structured-output run; the same text is validated by networknt's validator. */
+    private static final String PERSON = "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\"},"
+            + "\"ok\":{\"type\":\"boolean\"},\"tag\":{\"enum\":[\"red\",\"green\"]}},"
+            + "\"required\":[\"n\",\"ok\",\"tag\"],\"additionalProperties\":false}";
+
+    @Test
+    @Order(9)
+    void structuredOutputRowsThatStopParseAndValidate() throws Exception {
+        StructType schema = new StructType().add("id", DataTypes.StringType).add("prompt", DataTypes.StringType)
+                .add("response_format", DataTypes.StringType);
+        String format = "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"t\",\"schema\":" + PERSON + "}}";
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            rows.add(RowFactory.create("j" + i, "record " + i, format));
+        }
+        rows.add(RowFactory.create("bad", "record", "{\"type\":\"json_schema\",\"schema\":{\"not\":{}}}"));
+        Path in = work.resolve("structured-in");
+        local.createDataFrame(rows, schema).repartition(3).write().parquet(in.toString());
+        String out = work.resolve("out/structured").toString();
+        // temperature 1 on random weights: unconstrained, these tokens would be noise
+        submit("structured", "--input", in.toString(), "--output", out, "--max-new-tokens", "48",
+                "--temperature", "1");
+
+        com.networknt.schema.JsonSchema validator = com.networknt.schema.JsonSchemaFactory
+                .getInstance(com.networknt.schema.SpecVersion.VersionFlag.V202012).getSchema(JSON.readTree(PERSON));
+        List<Row> written = local.read().parquet(out).collectAsList();
+        assertEquals(rows.size(), written.size(), "one output row per input row");
+        int stopped = 0;
+        for (Row r : written) {
+            String id = r.getAs("id");
+            if (id.equals("bad")) {
+                assertEquals("error", r.getAs("finish_reason"));
+                assertTrue(r.<String>getAs("error").contains("'not'"), r.<String>getAs("error"));
+                continue;
+            }
+            assertTrue(r.isNullAt(r.fieldIndex("error")), id + ": " + r.getAs("error"));
+            if (r.<String>getAs("finish_reason").equals("stop")) {
+                stopped++;
+                JsonNode value = JSON.readTree(r.<String>getAs("generation"));
+                assertTrue(validator.validate(value).isEmpty(), id + ": " + r.getAs("generation") + " "
+                        + validator.validate(value));
+            } else {
+                assertEquals("length", r.getAs("finish_reason"), id);
+            }
+        }
+        assertTrue(stopped > 0, "at least one row completed its object");
+        log("structured output: " + stopped + " of 16 rows stopped, all valid");
+    }
+
+    @Test
+    @Order(10)
+    void nSamplesPerRowWithLogprobsOnTheExecutors() throws Exception {
+        StructType schema = new StructType().add("id", DataTypes.StringType).add("prompt", DataTypes.StringType)
+                .add("n", DataTypes.IntegerType);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            rows.add(RowFactory.create("s" + i, "sample me " + i, i % 2 == 0 ? null : 4));
+        }
+        Path in = work.resolve("samples-in");
+        local.createDataFrame(rows, schema).repartition(2).write().parquet(in.toString());
+        String out = work.resolve("out/samples").toString();
+        submit("samples", "--input", in.toString(), "--output", out, "--n", "3", "--logprobs", "2");
+
+        List<Row> written = local.read().parquet(out).collectAsList();
+        assertEquals(rows.size(), written.size(), "one output row per input id");
+        for (Row r : written) {
+            String id = r.getAs("id");
+            assertTrue(r.isNullAt(r.fieldIndex("error")), id + ": " + r.getAs("error"));
+            List<Row> samples = r.getList(r.fieldIndex("samples"));
+            assertEquals(Integer.parseInt(id.substring(1)) % 2 == 0 ? 3 : 4, samples.size(), id);
+            assertEquals(r.<String>getAs("generation"), samples.get(0).getAs("generation"), id);
+            List<Row> logprobs = r.getList(r.fieldIndex("logprobs"));
+            assertEquals(r.<Integer>getAs("completion_tokens"), logprobs.size(), id);
+            logprobs.forEach(t -> assertEquals(2, t.getList(t.fieldIndex("top")).size()));
+        }
+    }
+
     private static void deleteRecursively(Path p) throws Exception {
         if (!Files.exists(p)) {
             return;
