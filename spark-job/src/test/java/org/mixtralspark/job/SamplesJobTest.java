@@ -148,10 +148,12 @@ class SamplesJobTest {
         }
         Dataset<Row> inPart = spark.read().parquet(part.toString());
         String firstId = inPart.orderBy("id").first().getAs("id");
-        Dataset<Row> kept = inPart.filter(col(GenerationColumns.SAMPLE_INDEX).notEqual(1)
-                .and(col("id").notEqual(firstId).or(col(GenerationColumns.SAMPLE_INDEX).notEqual(2))));
+        org.apache.spark.sql.Column keep = col(GenerationColumns.SAMPLE_INDEX).notEqual(1)
+                .and(col("id").notEqual(firstId).or(col(GenerationColumns.SAMPLE_INDEX).notEqual(2)));
+        Dataset<Row> kept = inPart.filter(keep);
         Set<String> lost = new TreeSet<>();
-        inPart.except(kept).collectAsList().forEach(r -> lost.add(r.getAs("id") + "#"
+        // the complement by filter, not except(): set operations refuse the map column label_logprobs
+        inPart.filter(org.apache.spark.sql.functions.not(keep)).collectAsList().forEach(r -> lost.add(r.getAs("id") + "#"
                 + r.getAs(GenerationColumns.SAMPLE_INDEX)));
         assertTrue(lost.size() >= 2, lost.toString());
         Set<String> lostIds = new TreeSet<>();

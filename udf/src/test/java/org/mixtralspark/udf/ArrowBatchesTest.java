@@ -140,14 +140,15 @@ class ArrowBatchesTest {
                 .stopTokenIds(stopIds)
                 .ignoreEos(rnd.nextBoolean())
                 .logprobs(rnd.nextInt(SamplingParams.MAX_LOGPROBS + 1))
-                .n(1 + rnd.nextInt(SamplingParams.MAX_N))
+                .n(rnd.nextBoolean() ? 1 : 1 + rnd.nextInt(SamplingParams.MAX_N))
                 .build();
         // a response format cannot go with stop strings or ignore_eos (the request refuses them)
         ResponseFormat format = stop.isEmpty() && !p.ignoreEos() && rnd.nextBoolean()
                 ? ResponseFormat.parse(FORMATS.get(rnd.nextInt(FORMATS.size()))) : null;
+        // prompt log-probabilities and labels go with one sample only (the request refuses them with n > 1)
         GenerationRequest r = new GenerationRequest("row-" + i + (i % 7 == 0 ? "-ü字" : ""), prompt, p, format)
-                .withPromptLogprobs(rnd.nextInt(SamplingParams.MAX_LOGPROBS + 2) - 1);
-        if (format == null && rnd.nextInt(3) == 0) {
+                .withPromptLogprobs(p.n() > 1 ? -1 : rnd.nextInt(SamplingParams.MAX_LOGPROBS + 2) - 1);
+        if (format == null && p.n() == 1 && rnd.nextInt(3) == 0) {
             // labels as given (any text, even a bad list: the engine judges it) with their ids
             List<String> texts = new ArrayList<>();
             List<int[]> ids = new ArrayList<>();
