@@ -181,8 +181,9 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
 
     /** The generation's columns for a row that never reached the engine. */
     private InternalRow errorRow(PreparedRow p) {
-        count(false, 0, 0, 0);
-        return values(UTF8String.EMPTY_UTF8, ERROR, 0, 0, 0, UTF8String.fromString(p.error()), 0L, p.shown());
+        count(false, 0, 0, 0);     // the summary's prompt_tokens are those sent to the engine
+        return values(UTF8String.EMPTY_UTF8, ERROR, p.promptTokens(), 0, 0, UTF8String.fromString(p.error()), 0L,
+                p.shown());
     }
 
     private static final UTF8String ERROR = UTF8String.fromString("error");
@@ -198,7 +199,8 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
         }
     }
 
-    private InternalRow values(UTF8String generation, UTF8String finish, int prompt, int completion, int cachedPrompt,
+    private InternalRow values(UTF8String generation, UTF8String finish, Integer prompt, int completion,
+                               int cachedPrompt,
                                UTF8String error, long latency, ParamsUsed p) {
         return new GenericInternalRow(new Object[] {generation, finish, prompt, completion, cachedPrompt, error,
             latency, modelName, p.maxNewTokens(), p.temperature(), p.topP(), p.topK(), p.seed(), stop(p.stop())});

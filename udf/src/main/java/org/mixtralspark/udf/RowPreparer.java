@@ -98,7 +98,7 @@ final class RowPreparer {
         // token out of the request batch, and its error row says so in the engine's words.
         String tooLong = ContextLimit.promptError(promptIds.length, contextLength);
         if (tooLong != null) {
-            return PreparedRow.error(id, used, tooLong);
+            return PreparedRow.error(id, used, tooLong, promptIds.length);
         }
         try {
             return new PreparedRow(id, new GenerationRequest(engineId, promptIds, params, format), used, null);

@@ -96,7 +96,11 @@ class GenerateFunctionTest {
         }
         rows.add(RowFactory.create("null-prompt", null, null, null, null));
         rows.add(RowFactory.create("empty-prompt", "  ", null, null, null));
-        rows.add(RowFactory.create("too-long", "the quick brown fox jumps over the lazy dog ".repeat(20), null, null,
+        rows.add(RowFactory.create("too-long", TinyModels.promptsOfTokenCounts(TinyModels.tiny(), 70).get(70), null,
+                null, null));
+        rows.add(RowFactory.create("much-too-long", "the quick brown fox jumps over the lazy dog ".repeat(20), null,
+                null, null));
+        rows.add(RowFactory.create("huge", "All work and no play makes Jack a dull boy. ".repeat(113_637), null, null,
                 null));
         rows.add(RowFactory.create("neg-temp", "hi", -1.0, null, null));
         rows.add(RowFactory.create("zero-max", "hi", null, 0, null));
@@ -125,6 +129,17 @@ class GenerateFunctionTest {
         assertError(m.get("null-prompt"), "the prompt is null");
         assertError(m.get("empty-prompt"), "the prompt is empty");
         assertError(m.get("too-long"), "tokens, but the context length is 64");
+        // a prompt that was tokenized reports its true count; one rejected by the character bound before tokenizing
+        // says "at least" and leaves the count unknown (null), never 0
+        assertEquals(70, (int) m.get("too-long").getAs("prompt_tokens"));
+        assertError(m.get("too-long"), "the prompt has 70 tokens, but the context length is 64");
+        assertError(m.get("much-too-long"), "the prompt has at least ");
+        assertNull(m.get("much-too-long").getAs("prompt_tokens"));
+        assertError(m.get("huge"), "the prompt has at least ");
+        assertError(m.get("huge"), "5000028 bytes of text");
+        assertNull(m.get("huge").getAs("prompt_tokens"));
+        assertNull(m.get("null-prompt").getAs("prompt_tokens"));
+        assertNull(m.get("neg-temp").getAs("prompt_tokens"));
         assertError(m.get("neg-temp"), "bad parameter: temperature = -1.0: must be >= 0");
         assertEquals(-1.0, (double) m.get("neg-temp").getAs("temperature"));
         assertError(m.get("zero-max"), "bad parameter: max_new_tokens = 0: must be >= 1");
