@@ -1,6 +1,7 @@
 package org.mixtralspark.job;
 
 import org.mixtralspark.engine.constrain.ResponseFormat;
+import org.mixtralspark.engine.sampling.NumberParam;
 import org.mixtralspark.engine.sampling.SamplingParams;
 import org.mixtralspark.engine.serving.EngineOptions;
 import org.mixtralspark.udf.ModelSpec;
@@ -16,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -204,7 +206,7 @@ public final class JobOptions {
         try {
             parsed = cl.parseArgs(args);
         } catch (CommandLine.ParameterException e) {
-            throw new UsageException(e.getMessage(), usage(cl));
+            throw new UsageException(explained(e, args, configPath), usage(cl));
         }
         if (parsed.isUsageHelpRequested()) {
             throw new UsageException(null, usage(cl));
@@ -222,6 +224,27 @@ public final class JobOptions {
         }
         return o;
     }
+
+    /**
+     * picocli's message, or for a numeric flag the value's problem in our words: picocli calls 1e12 "not an int",
+     * where it is a whole number out of range. A value from the config file is named as such.
+     */
+    private static String explained(CommandLine.ParameterException e, String[] args, Path configPath) {
+        if (!(e.getArgSpec() instanceof OptionSpec opt) || e.getValue() == null) {
+            return e.getMessage();
+        }
+        String flag = opt.longestName();
+        String why = NumberParam.whyNot(flag, e.getValue(), opt.type(), LEAST.getOrDefault(flag, 0));
+        if (why == null) {
+            return e.getMessage();
+        }
+        boolean onCommandLine = Arrays.stream(args).anyMatch(a -> a.equals(flag) || a.startsWith(flag + "="));
+        return onCommandLine || configPath == null ? why : "--config " + configPath + ": " + why;
+    }
+
+    /** The least value of the whole-number flags whose least value is not 0, for out-of-range messages. */
+    private static final Map<String, Integer> LEAST = Map.of("--max-new-tokens", 1, "--batch-size", 1,
+            "--max-batch-size", 1);
 
     private static Path findConfig(String[] args) {
         for (int i = 0; i < args.length; i++) {
@@ -336,8 +359,10 @@ public final class JobOptions {
      */
     public SamplingParams sampling() {
         try {
-            return SamplingParams.builder().maxNewTokens(maxNewTokens).temperature((float) temperature)
-                    .topP((float) topP).topK(topK).stopStrings(stop).build();
+            // held as floats by the engine: a double beyond a float's range would be reported as "Infinity"
+            return SamplingParams.builder().maxNewTokens(maxNewTokens)
+                    .temperature((float) NumberParam.finiteFloat("temperature", temperature))
+                    .topP((float) NumberParam.finiteFloat("top_p", topP)).topK(topK).stopStrings(stop).build();
         } catch (IllegalArgumentException e) {
             // SamplingParams names the parameter as a column ("top_p = 2.0: ..."); name the flag instead.
             String m = e.getMessage();
