@@ -107,12 +107,8 @@ public final class JobRunner {
         LOG.info("run {}: generating {} input rows ({}) with {} over {} partitions into {} (mode {})",
                 lock.runId(), inputRows, resuming ? "skipping ids already in the output" : "all",
                 o.modelSpec().path(), partitions, out.describe(), o.mode());
-        ProgressListener progress = new ProgressListener(metrics, inputRows);
-        spark.sparkContext().addSparkListener(progress);
-        try {
+        try (ProgressListener progress = ProgressListener.start(spark.sparkContext(), metrics, inputRows)) {
             out.write(generated, o.mode(), lock);
-        } finally {
-            spark.sparkContext().removeSparkListener(progress);
         }
         double wall = (System.nanoTime() - t0) / 1e9;
         long outputRows = out.read().count();
