@@ -111,6 +111,11 @@ public final class JobOptions {
             + "size spark.executor.memory for it) or auto: heap if they fit in the free heap (default: ${DEFAULT-VALUE}).")
     String weightMemory;
 
+    @Option(names = "--kv-cache-memory", defaultValue = "0", converter = ByteSize.class, paramLabel = "SIZE",
+            description = "Memory for each executor engine's KV cache (e.g. 2g, 512m); 0 = automatic: enough for "
+            + "--max-batch-size full contexts, at most a quarter of the heap on the CPU (default: ${DEFAULT-VALUE}).")
+    long kvCacheMemory;
+
     @Option(names = "--cpu-math", defaultValue = "fast", description = "CPU: the numeric mode of the matrix products: "
             + "fast (int8 activations, as llama.cpp, on the native kernels the job jar carries; the Java kernels where "
             + "they cannot load, said in the executor log) or exact (fp32 activations) (default: ${DEFAULT-VALUE}).")
@@ -125,6 +130,23 @@ public final class JobOptions {
     @Option(names = "--kv-type", defaultValue = "f16", description = "CPU: how the KV cache stores keys and values: f16 "
             + "(half the memory of f32, as llama.cpp's default), bf16, or f32 (exact) (default: ${DEFAULT-VALUE}).")
     String kvType;
+
+    /** A size as Spark writes them: bytes, or a number with a unit k, m, g or t (powers of 1024). */
+    static final class ByteSize implements CommandLine.ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            try {
+                long bytes = org.apache.spark.network.util.JavaUtils.byteStringAsBytes(value.trim());
+                if (bytes < 0) {
+                    throw new NumberFormatException("negative");
+                }
+                return bytes;
+            } catch (RuntimeException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not a size: a number of bytes, or "
+                        + "one with a unit k, m, g or t, e.g. 512m or 4g");
+            }
+        }
+    }
 
     /** A switch spelled on|off; true|false too, as YAML 1.1 reads a bare {@code off} in a config file as false. */
     static final class OnOff implements CommandLine.ITypeConverter<Boolean> {
@@ -230,7 +252,8 @@ public final class JobOptions {
      * where it is a whole number out of range. A value from the config file is named as such.
      */
     private static String explained(CommandLine.ParameterException e, String[] args, Path configPath) {
-        if (!(e.getArgSpec() instanceof OptionSpec opt) || e.getValue() == null) {
+        // a flag with its own converter (a size, a switch) has said what is wrong already
+        if (!(e.getArgSpec() instanceof OptionSpec opt) || e.getValue() == null || opt.converters().length > 0) {
             return e.getMessage();
         }
         String flag = opt.longestName();
@@ -388,7 +411,7 @@ public final class JobOptions {
     public ModelSpec modelSpec() {
         try {
             return new ModelSpec(model, new EngineOptions(device, threads, maxBatchSize, contextLength)
-                    .withWeightMemory(weightMemory).withCpuMath(cpuMath).withPrefixCache(prefixCache)
+                    .withKvCacheBytes(kvCacheMemory).withWeightMemory(weightMemory).withCpuMath(cpuMath).withPrefixCache(prefixCache)
                     .withKvType(kvType));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--device/--threads/--max-batch-size/--context-length/--weight-memory/"
@@ -433,6 +456,7 @@ public final class JobOptions {
         m.put("max_batch_size", maxBatchSize);
         m.put("prefix_cache", prefixCache ? "on" : "off");
         m.put("kv_type", kvType);
+        m.put("kv_cache_memory", kvCacheMemory);
         return m;
     }
 

@@ -93,6 +93,8 @@ public final class JobRunner {
                 .drop(RANK, POSITION);
 
         checkModelVisible(spark, o);
+        // before any task: an executor that cannot hold the model would die of OutOfMemoryError, one after another
+        ModelFit.check(spark.sparkContext(), o.modelSpec().path(), o.modelSpec().engineOptions());
         GenerationMetrics metrics = GenerationMetrics.register(spark.sparkContext());
         GenerateFunction fn;
         try {

@@ -39,7 +39,8 @@ public final class MixtralCli {
     }
 
     private static CommandLine.ParameterException explained(CommandLine.ParameterException e) {
-        if (e.getArgSpec() instanceof CommandLine.Model.OptionSpec opt && e.getValue() != null) {
+        if (e.getArgSpec() instanceof CommandLine.Model.OptionSpec opt && e.getValue() != null
+                && opt.converters().length == 0) {
             String why = NumberParam.whyNot(opt.longestName(), e.getValue(), opt.type(),
                     opt.longestName().equals("--max-new-tokens") ? 1 : 0);
             if (why != null) {
