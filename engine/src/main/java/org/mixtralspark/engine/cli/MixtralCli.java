@@ -24,6 +24,10 @@ public final class MixtralCli {
         // picocli would replace an argument "@file" by the file's words; "--response-format @schema.json" reads the
         // file itself, whole (the interface of issue 11), so the expansion is off for every command
         cli.setExpandAtFiles(false);
+        // picocli reads 1e39 as a float Infinity, which the sampling rules would then call "Infinity"
+        CommandLine.ITypeConverter<Float> finite = text -> (float) NumberParam.finiteFloat("value", text);
+        cli.registerConverter(Float.class, finite);
+        cli.registerConverter(float.class, finite);
         // picocli calls 1e12 "not an int" where it is a whole number out of range: say what is wrong with a number
         CommandLine.IParameterExceptionHandler usage = cli.getParameterExceptionHandler();
         cli.setParameterExceptionHandler((e, badArgs) -> usage.handleParseException(explained(e), badArgs));

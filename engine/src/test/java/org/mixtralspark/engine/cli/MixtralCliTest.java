@@ -98,6 +98,8 @@ class MixtralCliTest {
         "--seed           | 1e19        | --seed = 1e19: out of range: must be a whole number in [-9223372036854775808, 9223372036854775807]",
         "--logprobs       | ten         | --logprobs = \"ten\": not a number",
         "--threads        | 1e10        | --threads = 1e10: out of range: must be a whole number in [0, 2147483647]",
+        "--temperature    | 1e39        | --temperature = 1e39: out of range: must be a number in [-3.4028235E38, 3.4028235E38]",
+        "--top-p          | NaN         | --top-p = NaN: not a finite number",
     })
     void numericFlagsSayWhatIsWrongWithTheValue(String flag, String value, String expected) {
         Run r = run("generate", "--model", "unused.gguf", "--prompt", "hi", flag, value);
