@@ -1,6 +1,7 @@
 package org.mixtralspark.job;
 
 import org.mixtralspark.engine.constrain.ResponseFormat;
+import org.mixtralspark.engine.sampling.NumberParam;
 import org.mixtralspark.engine.sampling.SamplingParams;
 import org.mixtralspark.engine.serving.EngineOptions;
 import org.mixtralspark.udf.ModelSpec;
@@ -16,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -128,6 +130,11 @@ public final class JobOptions {
             + "size spark.executor.memory for it) or auto: heap if they fit in the free heap (default: ${DEFAULT-VALUE}).")
     String weightMemory;
 
+    @Option(names = "--kv-cache-memory", defaultValue = "0", converter = ByteSize.class, paramLabel = "SIZE",
+            description = "Memory for each executor engine's KV cache (e.g. 2g, 512m); 0 = automatic: enough for "
+            + "--max-batch-size full contexts, at most a quarter of the heap on the CPU (default: ${DEFAULT-VALUE}).")
+    long kvCacheMemory;
+
     @Option(names = "--cpu-math", defaultValue = "fast", description = "CPU: the numeric mode of the matrix products: "
             + "fast (int8 activations, as llama.cpp, on the native kernels the job jar carries; the Java kernels where "
             + "they cannot load, said in the executor log) or exact (fp32 activations) (default: ${DEFAULT-VALUE}).")
@@ -142,6 +149,23 @@ public final class JobOptions {
     @Option(names = "--kv-type", defaultValue = "f16", description = "CPU: how the KV cache stores keys and values: f16 "
             + "(half the memory of f32, as llama.cpp's default), bf16, or f32 (exact) (default: ${DEFAULT-VALUE}).")
     String kvType;
+
+    /** A size as Spark writes them: bytes, or a number with a unit k, m, g or t (powers of 1024). */
+    static final class ByteSize implements CommandLine.ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            try {
+                long bytes = org.apache.spark.network.util.JavaUtils.byteStringAsBytes(value.trim());
+                if (bytes < 0) {
+                    throw new NumberFormatException("negative");
+                }
+                return bytes;
+            } catch (RuntimeException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not a size: a number of bytes, or "
+                        + "one with a unit k, m, g or t, e.g. 512m or 4g");
+            }
+        }
+    }
 
     /** A switch spelled on|off; true|false too, as YAML 1.1 reads a bare {@code off} in a config file as false. */
     static final class OnOff implements CommandLine.ITypeConverter<Boolean> {
@@ -223,7 +247,7 @@ public final class JobOptions {
         try {
             parsed = cl.parseArgs(args);
         } catch (CommandLine.ParameterException e) {
-            throw new UsageException(e.getMessage(), usage(cl));
+            throw new UsageException(explained(e, args, configPath), usage(cl));
         }
         if (parsed.isUsageHelpRequested()) {
             throw new UsageException(null, usage(cl));
@@ -241,6 +265,28 @@ public final class JobOptions {
         }
         return o;
     }
+
+    /**
+     * picocli's message, or for a numeric flag the value's problem in our words: picocli calls 1e12 "not an int",
+     * where it is a whole number out of range. A value from the config file is named as such.
+     */
+    private static String explained(CommandLine.ParameterException e, String[] args, Path configPath) {
+        // a flag with its own converter (a size, a switch) has said what is wrong already
+        if (!(e.getArgSpec() instanceof OptionSpec opt) || e.getValue() == null || opt.converters().length > 0) {
+            return e.getMessage();
+        }
+        String flag = opt.longestName();
+        String why = NumberParam.whyNot(flag, e.getValue(), opt.type(), LEAST.getOrDefault(flag, 0));
+        if (why == null) {
+            return e.getMessage();
+        }
+        boolean onCommandLine = Arrays.stream(args).anyMatch(a -> a.equals(flag) || a.startsWith(flag + "="));
+        return onCommandLine || configPath == null ? why : "--config " + configPath + ": " + why;
+    }
+
+    /** The least value of the whole-number flags whose least value is not 0, for out-of-range messages. */
+    private static final Map<String, Integer> LEAST = Map.of("--max-new-tokens", 1, "--batch-size", 1,
+            "--max-batch-size", 1);
 
     private static Path findConfig(String[] args) {
         for (int i = 0; i < args.length; i++) {
@@ -366,8 +412,11 @@ public final class JobOptions {
      */
     public SamplingParams sampling() {
         try {
-            return SamplingParams.builder().maxNewTokens(maxNewTokens).temperature((float) temperature)
-                    .topP((float) topP).topK(topK).stopStrings(stop).n(n).logprobs(logprobs).build();
+            // held as floats by the engine: a double beyond a float's range would be reported as "Infinity"
+            return SamplingParams.builder().maxNewTokens(maxNewTokens)
+                    .temperature((float) NumberParam.finiteFloat("temperature", temperature))
+                    .topP((float) NumberParam.finiteFloat("top_p", topP)).topK(topK).stopStrings(stop).n(n)
+                    .logprobs(logprobs).build();
         } catch (IllegalArgumentException e) {
             // SamplingParams names the parameter as a column ("top_p = 2.0: ..."); name the flag instead.
             String m = e.getMessage();
@@ -398,7 +447,7 @@ public final class JobOptions {
     public ModelSpec modelSpec() {
         try {
             return new ModelSpec(model, new EngineOptions(device, threads, maxBatchSize, contextLength)
-                    .withWeightMemory(weightMemory).withCpuMath(cpuMath).withPrefixCache(prefixCache)
+                    .withKvCacheBytes(kvCacheMemory).withWeightMemory(weightMemory).withCpuMath(cpuMath).withPrefixCache(prefixCache)
                     .withKvType(kvType));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--device/--threads/--max-batch-size/--context-length/--weight-memory/"
@@ -447,6 +496,7 @@ public final class JobOptions {
         m.put("max_batch_size", maxBatchSize);
         m.put("prefix_cache", prefixCache ? "on" : "off");
         m.put("kv_type", kvType);
+        m.put("kv_cache_memory", kvCacheMemory);
         return m;
     }
 

@@ -103,6 +103,8 @@ public final class JobRunner {
                 .drop(RANK, POSITION);
 
         checkModelVisible(spark, o);
+        // before any task: an executor that cannot hold the model would die of OutOfMemoryError, one after another
+        ModelFit.check(spark.sparkContext(), o.modelSpec().path(), o.modelSpec().engineOptions());
         GenerationMetrics metrics = GenerationMetrics.register(spark.sparkContext());
         GenerateFunction fn;
         try {
@@ -124,12 +126,8 @@ public final class JobRunner {
         LOG.info("run {}: generating {} input rows ({}) with {} over {} partitions into {} (mode {})",
                 lock.runId(), inputRows, resuming ? "skipping ids already in the output" : "all",
                 o.modelSpec().path(), partitions, out.describe(), o.mode());
-        ProgressListener progress = new ProgressListener(metrics, inputRows);
-        spark.sparkContext().addSparkListener(progress);
-        try {
+        try (ProgressListener progress = ProgressListener.start(spark.sparkContext(), metrics, inputRows)) {
             out.write(generated, o.mode(), lock);
-        } finally {
-            spark.sparkContext().removeSparkListener(progress);
         }
         double wall = (System.nanoTime() - t0) / 1e9;
         long outputRows = out.read().count();

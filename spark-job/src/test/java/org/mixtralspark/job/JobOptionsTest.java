@@ -2,6 +2,8 @@ package org.mixtralspark.job;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -132,9 +134,43 @@ class JobOptionsTest {
         assertEquals("--device/--threads/--max-batch-size/--context-length/--weight-memory/--cpu-math/--kv-type: "
                 + "KV type = f8: must be f32, f16 or bf16", message(with("--kv-type", "f8")));
         assertEquals("--input is required: a Parquet path or a table name", message("--model", "m", "--output", "o"));
-        assertTrue(message(with("--partitions", "many")).contains("'many' is not an int"));
+        assertEquals("--partitions = \"many\": not a number", message(with("--partitions", "many")));
         String pc = message(with("--prefix-cache", "maybe"));
         assertTrue(pc.contains("--prefix-cache") && pc.contains("maybe") && pc.contains("on") && pc.contains("off"), pc);
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource(delimiter = '|', value = {
+        "--max-new-tokens | 1e12        | --max-new-tokens = 1e12: out of range: must be a whole number in [1, 2147483647]",
+        "--max-new-tokens | 10000000000 | --max-new-tokens = 10000000000: out of range: must be a whole number in [1, 2147483647]",
+        "--max-new-tokens | 2.5         | --max-new-tokens = 2.5: must be a whole number",
+        "--top-k          | 1e10        | --top-k = 1e10: out of range: must be a whole number in [0, 2147483647]",
+        "--partitions     | 3e9         | --partitions = 3e9: out of range: must be a whole number in [0, 2147483647]",
+        "--batch-size     | -1e10       | --batch-size = -1e10: out of range: must be a whole number in [1, 2147483647]",
+        "--max-batch-size | 1e11        | --max-batch-size = 1e11: out of range: must be a whole number in [1, 2147483647]",
+        "--context-length | 1e11        | --context-length = 1e11: out of range: must be a whole number in [0, 2147483647]",
+        "--threads        | 0.5         | --threads = 0.5: must be a whole number",
+        "--show           | lots        | --show = \"lots\": not a number",
+        "--seed           | 1e30        | --seed = 1e30: out of range: must be a whole number in [-9223372036854775808, 9223372036854775807]",
+        "--seed           | 1.5         | --seed = 1.5: must be a whole number",
+        "--temperature    | 1e39        | --temperature = 1.0E39: out of range: must be a number in [-3.4028235E38, 3.4028235E38]",
+        "--temperature    | NaN         | --temperature = NaN: not a finite number",
+        "--top-p          | abc         | --top-p = \"abc\": not a number",
+    })
+    void numericFlagsSayWhatIsWrongWithTheValue(String flag, String value, String expected) {
+        assertEquals(expected, message(with(flag, value)));
+    }
+
+    @Test
+    void aNumericValueFromTheConfigFileIsNamedAsSuch(@TempDir Path dir) throws Exception {
+        Path yaml = dir.resolve("job.yaml");
+        Files.writeString(yaml, "max-new-tokens: 1e12\n");
+        String m = message(with("--config", yaml.toString()));
+        assertTrue(m.startsWith("--config " + yaml + ": --max-new-tokens = "), m);
+        assertTrue(m.endsWith(": out of range: must be a whole number in [1, 2147483647]"), m);
+        // the same value on the command line is the flag's
+        assertEquals("--max-new-tokens = 1e12: out of range: must be a whole number in [1, 2147483647]",
+                message(with("--config", yaml.toString(), "--max-new-tokens", "1e12")));
     }
 
     @Test

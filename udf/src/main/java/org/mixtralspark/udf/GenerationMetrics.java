@@ -91,6 +91,18 @@ public final class GenerationMetrics implements Serializable {
         return !a.available() ? a : !b.available() ? b : a.total() >= b.total() ? a : b;
     }
 
+    /**
+     * The ids of the row, error and completion-token accumulators: the driver finds a running task's partial counts
+     * under them in the executors' heartbeats (the accumulators themselves are merged only when a task ends).
+     */
+    public LiveIds liveIds() {
+        return new LiveIds(rows.id(), errors.id(), completionTokens.id());
+    }
+
+    /** Accumulator ids, as {@link #liveIds()} gives them. */
+    public record LiveIds(long rows, long errors, long completionTokens) implements Serializable {
+    }
+
     public long rows() {
         return rows.value();
     }

@@ -200,9 +200,9 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
 
     /** The generation's columns for a row that never reached the engine. */
     private InternalRow errorRow(PreparedRow p) {
-        count(false, 0, 0, 0);
-        return values(UTF8String.EMPTY_UTF8, ERROR, 0, 0, 0, UTF8String.fromString(p.error()), 0L, p.shown(), null,
-                null, null, null);
+        count(false, 0, 0, 0);     // the summary's prompt_tokens are those sent to the engine
+        return values(UTF8String.EMPTY_UTF8, ERROR, p.promptTokens(), 0, 0, UTF8String.fromString(p.error()), 0L,
+                p.shown(), null, null, null, null);
     }
 
     private static final UTF8String ERROR = UTF8String.fromString("error");
@@ -218,13 +218,13 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
         }
     }
 
-    private InternalRow values(UTF8String generation, UTF8String finish, int prompt, int completion, int cachedPrompt,
-                               UTF8String error, long latency, ParamsUsed p, UTF8String label, MapData labelScores,
-                               Object samples, Object logprobs) {
-        List<Object> cells = new ArrayList<>(List.of(generation, finish, prompt, completion, cachedPrompt));
-        // null-tolerant from here on (List.of refuses nulls)
-        cells.addAll(java.util.Arrays.asList(error, latency, modelName, p.maxNewTokens(), p.temperature(), p.topP(),
-                p.topK(), p.seed(), stop(p.stop()), label, labelScores));
+    private InternalRow values(UTF8String generation, UTF8String finish, Integer prompt, int completion,
+                               int cachedPrompt, UTF8String error, long latency, ParamsUsed p, UTF8String label,
+                               MapData labelScores, Object samples, Object logprobs) {
+        List<Object> cells = new ArrayList<>(List.of(generation, finish));
+        // null-tolerant from here on (List.of refuses nulls; prompt_tokens is null for a prompt never tokenized)
+        cells.addAll(java.util.Arrays.asList(prompt, completion, cachedPrompt, error, latency, modelName,
+                p.maxNewTokens(), p.temperature(), p.topP(), p.topK(), p.seed(), stop(p.stop()), label, labelScores));
         if (f.samplesColumn) {
             cells.add(samples);
         }

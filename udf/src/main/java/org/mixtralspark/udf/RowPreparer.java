@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.spark.sql.Row;
 import org.mixtralspark.engine.constrain.ResponseFormat;
 import org.mixtralspark.engine.sampling.ContextLimit;
+import org.mixtralspark.engine.sampling.NumberParam;
 import org.mixtralspark.engine.sampling.SamplingParams;
 import org.mixtralspark.engine.serving.Engine;
 import org.mixtralspark.engine.serving.GenerationRequest;
@@ -57,13 +58,13 @@ final class RowPreparer {
     PreparedRow prepare(Row row, String engineId) {
         Object id = row.get(layout.idIndex());
         List<String> problems = new ArrayList<>();
-        Integer maxNew = intParam(row, InputLayout.MAX_NEW_TOKENS, defaults.maxNewTokens(), problems);
+        Integer maxNew = intParam(row, InputLayout.MAX_NEW_TOKENS, defaults.maxNewTokens(), 1, problems);
         Double temperature = doubleParam(row, InputLayout.TEMPERATURE, shown(defaults.temperature()), problems);
         Double topP = doubleParam(row, InputLayout.TOP_P, shown(defaults.topP()), problems);
-        Integer topK = intParam(row, InputLayout.TOP_K, defaults.topK(), problems);
+        Integer topK = intParam(row, InputLayout.TOP_K, defaults.topK(), 0, problems);
         Long seed = seedParam(row, id, problems);
         List<String> stop = stopParam(row, problems);
-        Integer n = intParam(row, InputLayout.N, defaults.n(), problems);
+        Integer n = intParam(row, InputLayout.N, defaults.n(), 1, problems);
         ResponseFormat format = responseFormatParam(row, problems);
         List<String> labels = labelsParam(row, problems);
         ParamsUsed used = new ParamsUsed(maxNew, temperature, topP, topK, seed, stop);
@@ -103,7 +104,7 @@ final class RowPreparer {
         // token out of the request batch, and its error row says so in the engine's words.
         String tooLong = ContextLimit.promptError(promptIds.length, contextLength);
         if (tooLong != null) {
-            return PreparedRow.error(id, used, tooLong);
+            return PreparedRow.error(id, used, tooLong, promptIds.length);
         }
         try {
             GenerationRequest request = new GenerationRequest(engineId, promptIds, params, format);
@@ -178,22 +179,16 @@ final class RowPreparer {
         return out == null ? List.of() : out;
     }
 
-    private Integer intParam(Row row, int which, int dflt, List<String> problems) {
+    /** A whole-number cell; {@code min} is the parameter's least value, for the out-of-range message. */
+    private Integer intParam(Row row, int which, int dflt, int min, List<String> problems) {
         int i = layout.parameter(which);
         if (i < 0 || row.isNullAt(i)) {
             return dflt;
         }
-        String name = GenerationColumns.PARAMETER_COLUMNS.get(which);
-        Object v = row.get(i);
         try {
-            double d = v instanceof Number n ? n.doubleValue() : Double.parseDouble(v.toString().trim());
-            if (d != Math.rint(d) || Math.abs(d) > Integer.MAX_VALUE) {
-                problems.add("bad parameter: " + name + " = " + v + ": must be a whole number");
-                return null;
-            }
-            return (int) d;
-        } catch (NumberFormatException e) {
-            problems.add("bad parameter: " + name + " = \"" + v + "\": not a number");
+            return NumberParam.wholeInt(GenerationColumns.PARAMETER_COLUMNS.get(which), row.get(i), min);
+        } catch (IllegalArgumentException bad) {
+            problems.add("bad parameter: " + bad.getMessage());
             return null;
         }
     }
@@ -203,12 +198,13 @@ final class RowPreparer {
         if (i < 0 || row.isNullAt(i)) {
             return dflt;
         }
-        String name = GenerationColumns.PARAMETER_COLUMNS.get(which);
         Object v = row.get(i);
         try {
-            return v instanceof Number n ? Double.valueOf(n.toString()) : Double.parseDouble(v.toString().trim());
-        } catch (NumberFormatException e) {
-            problems.add("bad parameter: " + name + " = \"" + v + "\": not a number");
+            double d = NumberParam.finiteFloat(GenerationColumns.PARAMETER_COLUMNS.get(which), v);
+            // a float or double cell as written (0.8, not 0.800000011920929), a text cell as parsed
+            return v instanceof Number n ? Double.valueOf(n.toString()) : d;
+        } catch (IllegalArgumentException bad) {
+            problems.add("bad parameter: " + bad.getMessage());
             return null;
         }
     }
@@ -216,19 +212,10 @@ final class RowPreparer {
     private Long seedParam(Row row, Object id, List<String> problems) {
         int i = layout.parameter(InputLayout.SEED);
         if (i >= 0 && !row.isNullAt(i)) {
-            Object v = row.get(i);
             try {
-                if (v instanceof Number n) {
-                    double d = n.doubleValue();
-                    if ((v instanceof Double || v instanceof Float) && d != Math.rint(d)) {
-                        problems.add("bad parameter: seed = " + v + ": must be a whole number");
-                        return null;
-                    }
-                    return n.longValue();
-                }
-                return Long.parseLong(v.toString().trim());
-            } catch (NumberFormatException e) {
-                problems.add("bad parameter: seed = \"" + v + "\": must be a whole number");
+                return NumberParam.wholeLong("seed", row.get(i));
+            } catch (IllegalArgumentException bad) {
+                problems.add("bad parameter: " + bad.getMessage());
                 return null;
             }
         }

@@ -96,7 +96,11 @@ class GenerateFunctionTest {
         }
         rows.add(RowFactory.create("null-prompt", null, null, null, null));
         rows.add(RowFactory.create("empty-prompt", "  ", null, null, null));
-        rows.add(RowFactory.create("too-long", "the quick brown fox jumps over the lazy dog ".repeat(20), null, null,
+        rows.add(RowFactory.create("too-long", TinyModels.promptsOfTokenCounts(TinyModels.tiny(), 70).get(70), null,
+                null, null));
+        rows.add(RowFactory.create("much-too-long", "the quick brown fox jumps over the lazy dog ".repeat(20), null,
+                null, null));
+        rows.add(RowFactory.create("huge", "All work and no play makes Jack a dull boy. ".repeat(113_637), null, null,
                 null));
         rows.add(RowFactory.create("neg-temp", "hi", -1.0, null, null));
         rows.add(RowFactory.create("zero-max", "hi", null, 0, null));
@@ -125,6 +129,17 @@ class GenerateFunctionTest {
         assertError(m.get("null-prompt"), "the prompt is null");
         assertError(m.get("empty-prompt"), "the prompt is empty");
         assertError(m.get("too-long"), "tokens, but the context length is 64");
+        // a prompt that was tokenized reports its true count; one rejected by the character bound before tokenizing
+        // says "at least" and leaves the count unknown (null), never 0
+        assertEquals(70, (int) m.get("too-long").getAs("prompt_tokens"));
+        assertError(m.get("too-long"), "the prompt has 70 tokens, but the context length is 64");
+        assertError(m.get("much-too-long"), "the prompt has at least ");
+        assertNull(m.get("much-too-long").getAs("prompt_tokens"));
+        assertError(m.get("huge"), "the prompt has at least ");
+        assertError(m.get("huge"), "5000028 bytes of text");
+        assertNull(m.get("huge").getAs("prompt_tokens"));
+        assertNull(m.get("null-prompt").getAs("prompt_tokens"));
+        assertNull(m.get("neg-temp").getAs("prompt_tokens"));
         assertError(m.get("neg-temp"), "bad parameter: temperature = -1.0: must be >= 0");
         assertEquals(-1.0, (double) m.get("neg-temp").getAs("temperature"));
         assertError(m.get("zero-max"), "bad parameter: max_new_tokens = 0: must be >= 1");
@@ -258,6 +273,55 @@ class GenerateFunctionTest {
             }
         }
         assertError(m.get("s11"), "bad parameter: top_k = -4: must be >= 0");
+    }
+
+    @Test
+    void badNumbersInParameterColumnsSayWhatIsWrong() {
+        StructType schema = new StructType()
+                .add("id", DataTypes.StringType)
+                .add("prompt", DataTypes.StringType)
+                .add("max_new_tokens", DataTypes.DoubleType)
+                .add("top_k", DataTypes.StringType)
+                .add("seed", DataTypes.StringType)
+                .add("temperature", DataTypes.StringType);
+        Map<String, Object[]> cells = new LinkedHashMap<>();
+        Map<String, String> expected = new LinkedHashMap<>();
+        cells.put("huge-max", new Object[] {1e12, null, null, null});
+        expected.put("huge-max", "max_new_tokens = 1.0E12: out of range: must be a whole number in [1, 2147483647]");
+        cells.put("half-max", new Object[] {2.5, null, null, null});
+        expected.put("half-max", "max_new_tokens = 2.5: must be a whole number");
+        cells.put("nan-max", new Object[] {Double.NaN, null, null, null});
+        expected.put("nan-max", "max_new_tokens = NaN: not a finite number");
+        cells.put("zero-max", new Object[] {0.0, null, null, null});
+        expected.put("zero-max", "max_new_tokens = 0: must be >= 1");
+        cells.put("huge-k", new Object[] {null, "1e10", null, null});
+        expected.put("huge-k", "top_k = 1e10: out of range: must be a whole number in [0, 2147483647]");
+        cells.put("text-k", new Object[] {null, "ten", null, null});
+        expected.put("text-k", "top_k = \"ten\": not a number");
+        cells.put("huge-seed", new Object[] {null, null, "1e30", null});
+        expected.put("huge-seed", "seed = 1e30: out of range: must be a whole number in [-9223372036854775808, "
+                + "9223372036854775807]");
+        cells.put("half-seed", new Object[] {null, null, "0.5", null});
+        expected.put("half-seed", "seed = 0.5: must be a whole number");
+        cells.put("huge-temp", new Object[] {null, null, null, "1e39"});
+        expected.put("huge-temp", "temperature = 1e39: out of range: must be a number in [-3.4028235E38, "
+                + "3.4028235E38]");
+        cells.put("inf-temp", new Object[] {null, null, null, "inf"});
+        expected.put("inf-temp", "temperature = inf: not a finite number");
+        List<Row> rows = new ArrayList<>();
+        cells.forEach((id, c) -> rows.add(RowFactory.create(id, "hi", c[0], c[1], c[2], c[3])));
+        rows.add(RowFactory.create("whole", "hi", 3.0, "2", "42", "0.5"));
+        SamplingParams d = TinyModels.jobDefaults().maxNewTokens(4).build();
+        GenerateFunction fn = new GenerateFunction(schema, "id", "prompt", null, spec(), d, 3L, 4, false,
+                GenerationColumns.GENERATION, null);
+        Map<String, Row> m = byId(fn.apply(spark.createDataFrame(rows, schema)).collectAsList());
+        expected.forEach((id, message) -> assertError(m.get(id), "bad parameter: " + message));
+        Row whole = m.get("whole");
+        assertNull(whole.getAs("error"), whole::toString);
+        assertEquals(3, (int) whole.getAs("max_new_tokens"));
+        assertEquals(2, (int) whole.getAs("top_k"));
+        assertEquals(42L, (long) whole.getAs("seed"));
+        assertEquals(0.5, (double) whole.getAs("temperature"));
     }
 
     @Test

@@ -2,6 +2,7 @@ package org.mixtralspark.engine.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.mixtralspark.engine.constrain.ResponseFormat;
+import org.mixtralspark.engine.sampling.NumberParam;
 import org.mixtralspark.engine.sampling.SamplingParams;
 import org.mixtralspark.engine.serving.Engine;
 import org.mixtralspark.engine.serving.GenerationRequest;
@@ -51,20 +52,20 @@ final class BatchRequests {
             ids = Prompts.fromMessages(engine, GenerateCommand.parseMessages(n.get("messages")));
         }
         SamplingParams.Builder b = defaults.toBuilder();
-        if (n.has("max_new_tokens")) b.maxNewTokens(integer(n, "max_new_tokens"));
+        if (n.has("max_new_tokens")) b.maxNewTokens(integer(n, "max_new_tokens", 1));
         if (n.has("temperature")) b.temperature(number(n, "temperature"));
-        if (n.has("top_k")) b.topK(integer(n, "top_k"));
+        if (n.has("top_k")) b.topK(integer(n, "top_k", 0));
         if (n.has("top_p")) b.topP(number(n, "top_p"));
         if (n.has("min_p")) b.minP(number(n, "min_p"));
         if (n.has("repetition_penalty")) b.repetitionPenalty(number(n, "repetition_penalty"));
         if (n.has("presence_penalty")) b.presencePenalty(number(n, "presence_penalty"));
         if (n.has("frequency_penalty")) b.frequencyPenalty(number(n, "frequency_penalty"));
-        if (n.has("seed")) b.seed(n.get("seed").isNull() ? null : n.get("seed").asLong());
+        if (n.has("seed")) b.seed(n.get("seed").isNull() ? null : NumberParam.wholeLong("seed", numeric(n, "seed")));
         if (n.has("stop")) b.stopStrings(strings(n.get("stop")));
         if (n.has("stop_token_ids")) b.stopTokenIds(intArray(n.get("stop_token_ids"), "stop_token_ids"));
         if (n.has("ignore_eos")) b.ignoreEos(n.get("ignore_eos").asBoolean());
-        if (n.has("logprobs")) b.logprobs(integer(n, "logprobs"));
-        if (n.has("n")) b.n(integer(n, "n"));
+        if (n.has("logprobs")) b.logprobs(integer(n, "logprobs", 0));
+        if (n.has("n")) b.n(integer(n, "n", 1));
         ResponseFormat format = defaultFormat;
         if (n.has("response_format")) {
             JsonNode f = n.get("response_format");
@@ -72,7 +73,7 @@ final class BatchRequests {
         }
         GenerationRequest r = new GenerationRequest(id, ids, b.build(), format);
         if (n.has("prompt_logprobs") && !n.get("prompt_logprobs").isNull()) {
-            r = r.withPromptLogprobs(integer(n, "prompt_logprobs"));
+            r = r.withPromptLogprobs(integer(n, "prompt_logprobs", 0));
         }
         if (n.has("normalize") && !n.has("labels")) {
             throw new IllegalArgumentException("normalize applies to labels only; this line has none");
@@ -94,20 +95,22 @@ final class BatchRequests {
         return r;
     }
 
-    private static int integer(JsonNode n, String f) {
-        JsonNode v = n.get(f);
-        if (!v.canConvertToInt() || !v.isIntegralNumber()) {
-            throw new IllegalArgumentException(f + " must be an integer, got " + v);
-        }
-        return v.asInt();
+    /** A whole-number field; {@code min} is its least value, for the out-of-range message. */
+    private static int integer(JsonNode n, String f, int min) {
+        return NumberParam.wholeInt(f, numeric(n, f), min);
     }
 
     private static float number(JsonNode n, String f) {
+        return (float) NumberParam.finiteFloat(f, numeric(n, f));
+    }
+
+    /** A field's JSON number (1e12 is a double, 10000000000 a long, more a BigInteger), for {@link NumberParam}. */
+    private static Number numeric(JsonNode n, String f) {
         JsonNode v = n.get(f);
         if (!v.isNumber()) {
-            throw new IllegalArgumentException(f + " must be a number, got " + v);
+            throw new IllegalArgumentException(f + " = " + v + ": not a number");
         }
-        return (float) v.asDouble();
+        return v.numberValue();
     }
 
     private static int[] intArray(JsonNode v, String f) {

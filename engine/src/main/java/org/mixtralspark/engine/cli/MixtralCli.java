@@ -1,5 +1,6 @@
 package org.mixtralspark.engine.cli;
 
+import org.mixtralspark.engine.sampling.NumberParam;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -23,6 +24,13 @@ public final class MixtralCli {
         // picocli would replace an argument "@file" by the file's words; "--response-format @schema.json" reads the
         // file itself, whole (the interface of issue 11), so the expansion is off for every command
         cli.setExpandAtFiles(false);
+        // picocli reads 1e39 as a float Infinity, which the sampling rules would then call "Infinity"
+        CommandLine.ITypeConverter<Float> finite = text -> (float) NumberParam.finiteFloat("value", text);
+        cli.registerConverter(Float.class, finite);
+        cli.registerConverter(float.class, finite);
+        // picocli calls 1e12 "not an int" where it is a whole number out of range: say what is wrong with a number
+        CommandLine.IParameterExceptionHandler usage = cli.getParameterExceptionHandler();
+        cli.setParameterExceptionHandler((e, badArgs) -> usage.handleParseException(explained(e), badArgs));
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             String message = e.getMessage() == null ? e.toString() : e.getMessage();
             commandLine.getErr().println("mixtral " + commandLine.getCommandName() + ": error: " + message);
@@ -32,5 +40,17 @@ public final class MixtralCli {
             return 1;
         });
         return cli.execute(args);
+    }
+
+    private static CommandLine.ParameterException explained(CommandLine.ParameterException e) {
+        if (e.getArgSpec() instanceof CommandLine.Model.OptionSpec opt && e.getValue() != null
+                && opt.converters().length == 0) {
+            String why = NumberParam.whyNot(opt.longestName(), e.getValue(), opt.type(),
+                    opt.longestName().equals("--max-new-tokens") ? 1 : 0);
+            if (why != null) {
+                return new CommandLine.ParameterException(e.getCommandLine(), why, e, e.getArgSpec(), e.getValue());
+            }
+        }
+        return e;
     }
 }

@@ -22,7 +22,24 @@ public final class ContextLimit {
         if (promptTokens < contextLength) {
             return null;
         }
-        return "the prompt has " + promptTokens + " tokens, but the context length is " + contextLength
+        return tooLong("the prompt has " + promptTokens + " tokens", contextLength);
+    }
+
+    /**
+     * Why a prompt known (without tokenizing it) to have at least {@code minTokens} tokens cannot run, or null when
+     * that lower bound leaves room for a new token (the prompt may still be too long once tokenized).
+     *
+     * @param why how the lower bound was found, e.g. "5000000 bytes of text, at most 48 bytes a token"
+     */
+    public static String promptErrorAtLeast(long minTokens, int contextLength, String why) {
+        if (minTokens < contextLength) {
+            return null;
+        }
+        return tooLong("the prompt has at least " + minTokens + " tokens (" + why + ")", contextLength);
+    }
+
+    private static String tooLong(String prompt, int contextLength) {
+        return prompt + ", but the context length is " + contextLength
                 + " (prompt + generated tokens): no room for a new token; shorten the prompt to at most "
                 + (contextLength - 1) + " tokens";
     }

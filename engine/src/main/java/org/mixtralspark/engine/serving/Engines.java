@@ -143,14 +143,18 @@ public final class Engines {
 
     /** The KV cache budget: the option, or enough for maxBatchSize full-context sequences within heap/4. */
     static long kvBudget(MixtralConfig c, EngineOptions options) {
+        return kvBudget(c, options, Runtime.getRuntime().maxMemory());
+    }
+
+    /** {@link #kvBudget(MixtralConfig, EngineOptions)} in a JVM whose maximum heap is {@code maxHeap}. */
+    static long kvBudget(MixtralConfig c, EngineOptions options, long maxHeap) {
         if (options.kvCacheBytes() > 0) {
             return options.kvCacheBytes();
         }
         int context = options.effectiveContextLength(c.contextLength());
         long perPosition = PagedKvCache.bytesPerBlock(c, 1, options.kvStorage());
         long wanted = perPosition * context * options.maxBatchSize();
-        return Math.max(perPosition * BlockAllocator.DEFAULT_BLOCK_SIZE, Math.min(wanted,
-                Runtime.getRuntime().maxMemory() / 4));
+        return Math.max(perPosition * BlockAllocator.DEFAULT_BLOCK_SIZE, Math.min(wanted, maxHeap / 4));
     }
 
     /**

@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * A Hugging Face {@code tokenizer.json} run by DJL's binding of the Rust {@code tokenizers} library.
@@ -46,9 +47,11 @@ public final class HfTokenizer implements Tokenizer {
     private final boolean addBosByDefault;
     private final String chatTemplateSource;
     private final ChatTemplate chatTemplate;
+    private final OptionalInt maxTextBytesPerToken;
 
     private HfTokenizer(HuggingFaceTokenizer djl, String[] pieces, boolean[] special, int bosId, int eosId,
-                        boolean addBosByDefault, String chatTemplateSource, ChatTemplate chatTemplate) {
+                        boolean addBosByDefault, String chatTemplateSource, ChatTemplate chatTemplate,
+                        OptionalInt maxTextBytesPerToken) {
         this.djl = djl;
         this.pieces = pieces;
         this.special = special;
@@ -57,6 +60,7 @@ public final class HfTokenizer implements Tokenizer {
         this.addBosByDefault = addBosByDefault;
         this.chatTemplateSource = chatTemplateSource;
         this.chatTemplate = chatTemplate;
+        this.maxTextBytesPerToken = maxTextBytesPerToken;
     }
 
     /**
@@ -132,7 +136,8 @@ public final class HfTokenizer implements Tokenizer {
             // The Rust side reports a bad definition as a plain RuntimeException with serde's message.
             throw new IllegalArgumentException("tokenizers cannot load this tokenizer.json: " + e.getMessage(), e);
         }
-        return new HfTokenizer(djl, pieces, special, bosId, eosId, addBos, config.chatTemplate(), chatTemplate);
+        return new HfTokenizer(djl, pieces, special, bosId, eosId, addBos, config.chatTemplate(), chatTemplate,
+                TextPerTokenBound.of(root, pieces));
     }
 
     @Override
@@ -201,6 +206,12 @@ public final class HfTokenizer implements Tokenizer {
     }
 
     /** Whether {@code id} is a special added token ({@code <unk>}, {@code <s>}, {@code </s>}): decode skips it. */
+    /** See {@link TextPerTokenBound}: computed once at load, from the definition and the longest piece. */
+    @Override
+    public OptionalInt maxTextBytesPerToken() {
+        return maxTextBytesPerToken;
+    }
+
     @Override
     public boolean isSpecial(int id) {
         checkId(id);

@@ -1,5 +1,7 @@
 package org.mixtralspark.engine.tokenizer;
 
+import java.util.OptionalInt;
+
 /**
  * Text to token ids and back, for one model's vocabulary. Never truncates: length limits are the caller's.
  * Implementations are thread-safe.
@@ -40,6 +42,15 @@ public interface Tokenizer extends AutoCloseable {
      */
     default boolean isSpecial(int id) {
         return false;
+    }
+
+    /**
+     * The most UTF-8 bytes of input text one token can stand for, when the tokenizer can say: a text of {@code b}
+     * bytes then has at least {@code ceil(b / bound)} tokens (BOS not counted), which lets a caller reject a prompt
+     * that cannot fit without tokenizing it. Empty (the default) when no such bound is known.
+     */
+    default OptionalInt maxTextBytesPerToken() {
+        return OptionalInt.empty();
     }
 
     /** The piece of one id as stored in the vocabulary (e.g. {@code "▁the"}, {@code "<0x0A>"}), for display. */

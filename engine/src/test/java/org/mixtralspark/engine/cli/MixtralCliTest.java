@@ -90,6 +90,57 @@ class MixtralCliTest {
         assertTrue(Json.MAPPER.readTree(lines.get(5)).get("error").asText().contains("temprature"));
     }
 
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource(delimiter = '|', value = {
+        "--max-new-tokens | 1e12        | --max-new-tokens = 1e12: out of range: must be a whole number in [1, 2147483647]",
+        "--max-new-tokens | 2.5         | --max-new-tokens = 2.5: must be a whole number",
+        "--top-k          | 5000000000  | --top-k = 5000000000: out of range: must be a whole number in [0, 2147483647]",
+        "--seed           | 1e19        | --seed = 1e19: out of range: must be a whole number in [-9223372036854775808, 9223372036854775807]",
+        "--logprobs       | ten         | --logprobs = \"ten\": not a number",
+        "--threads        | 1e10        | --threads = 1e10: out of range: must be a whole number in [0, 2147483647]",
+        "--temperature    | 1e39        | --temperature = 1e39: out of range: must be a number in [-3.4028235E38, 3.4028235E38]",
+        "--top-p          | NaN         | --top-p = NaN: not a finite number",
+    })
+    void numericFlagsSayWhatIsWrongWithTheValue(String flag, String value, String expected) {
+        Run r = run("generate", "--model", "unused.gguf", "--prompt", "hi", flag, value);
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().startsWith(expected + System.lineSeparator()), r.err());
+    }
+
+    @Test
+    void numericFieldsOfBatchLinesSayWhatIsWrong(@TempDir Path tmp) throws Exception {
+        Path model = tmp.resolve("m.gguf");
+        assertEquals(0, run("random-model", "--out", model.toString(), "--type", "q8_0").code());
+        Path in = tmp.resolve("in.jsonl");
+        Files.write(in, List.of(
+                "{\"id\": \"a\", \"prompt\": \"x\", \"max_new_tokens\": 1e12}",
+                "{\"id\": \"b\", \"prompt\": \"x\", \"max_new_tokens\": 10000000000}",
+                "{\"id\": \"c\", \"prompt\": \"x\", \"top_k\": 2.5}",
+                "{\"id\": \"d\", \"prompt\": \"x\", \"seed\": \"abc\"}",
+                "{\"id\": \"e\", \"prompt\": \"x\", \"temperature\": 1e39}",
+                "{\"id\": \"f\", \"prompt\": \"x\", \"seed\": 1e30}",
+                "{\"id\": \"g\", \"prompt\": \"x\", \"max_new_tokens\": 2.0, \"seed\": 12}"));
+        Path out = tmp.resolve("out.jsonl");
+        Run r = run("generate", "--model", model.toString(), "--input", in.toString(), "--output", out.toString());
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = Files.readAllLines(out);
+        String[] expected = {
+            "max_new_tokens = 1.0E12: out of range: must be a whole number in [1, 2147483647]",
+            "max_new_tokens = 10000000000: out of range: must be a whole number in [1, 2147483647]",
+            "top_k = 2.5: must be a whole number",
+            "seed = \"abc\": not a number",
+            "temperature = 1.0E39: out of range: must be a number in [-3.4028235E38, 3.4028235E38]",
+            "seed = 1.0E30: out of range: must be a whole number in [-9223372036854775808, 9223372036854775807]",
+        };
+        for (int i = 0; i < expected.length; i++) {
+            String error = Json.MAPPER.readTree(lines.get(i)).get("error").asText();
+            assertTrue(error.contains(expected[i]), error);
+        }
+        JsonNode whole = Json.MAPPER.readTree(lines.get(6));
+        assertTrue(whole.get("error").isNull(), lines.get(6));
+        assertEquals(2, whole.get("token_ids").size(), "2.0 is the whole number 2");
+    }
+
     @Test
     void theContextLengthRuleInBatchMode(@TempDir Path tmp) throws Exception {
         Path model = tmp.resolve("m.gguf");
