@@ -65,6 +65,25 @@
 /* Most tokens whose accumulators live on the stack at once; larger batches are cut into blocks of this many. */
 #define TB 64
 
+/* The lanes of v summed in a fixed order: halves folded (4 + 4, then 2 + 2, then 1 + 1). */
+INLINE float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+#if defined(MK_AVX512BF16)
+/*
+ * The int8 kernels of this variant are avx512vnni's, linked from that object: AVX512-BF16 changes nothing in them,
+ * and compiling them once keeps the library small.
+ */
+void row_tile_avx512vnni(int type, const uint8_t *w, size_t rowBytes, int cols, int r0, int R, const mk_act *a,
+                         int t0, int tb, float *out, size_t outStride);
+#define INT8_ROW_TILE row_tile_avx512vnni
+#else
+#define INT8_ROW_TILE MK(row_tile)
+
 /* Where a tile takes its weight quants from: the stored blocks of this type, or a staged chunk. */
 enum { SRC_STAGED = 100, SRC_STAGED_SIGNED = 101 };
 
@@ -87,14 +106,6 @@ INLINE __m256i dot_u8s8(__m256i u, __m256i s) {
 #else
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 #endif
-}
-
-/* The lanes of v summed in a fixed order: halves folded (4 + 4, then 2 + 2, then 1 + 1). */
-INLINE float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
 }
 
 /* Lanes [0, n) all ones, the rest zero (n in 0..8). */
@@ -380,7 +391,7 @@ INLINE void kern_rows(const int TYPE, const int Q6, const uint8_t *const *rows, 
         }
         chunk_body(TYPE, Q6, ch, rows, a, t, k, 8, acc, N);
     }
-    if (nb % 8) { /* a Q8_0/Q4_0 row's last, partial chunk */
+    if ((TYPE == MK_Q8_0 || TYPE == MK_Q4_0) && nb % 8) { /* a Q8_0/Q4_0 row's last, partial chunk */
         for (int r = 0; r < RT; r++) {
             scales(TYPE, rows[r], whole, nb % 8, &ch[r]);
         }
@@ -461,8 +472,11 @@ static int type_index(int type) {
 }
 
 /* Rows [r0, r0 + R) (R <= RT) for tokens [t0, t0 + tb) (tb <= TB). */
-static void row_tile(int type, const uint8_t *w, size_t rowBytes, int cols, int r0, int R, const mk_act *a, int t0,
-                     int tb, float *out, size_t outStride) {
+/* (not static: the avx512bf16 variant calls this one's as row_tile_avx512vnni) */
+void MK(row_tile)(int type, const uint8_t *w, size_t rowBytes, int cols, int r0, int R, const mk_act *a, int t0,
+                  int tb, float *out, size_t outStride);
+void MK(row_tile)(int type, const uint8_t *w, size_t rowBytes, int cols, int r0, int R, const mk_act *a, int t0,
+                  int tb, float *out, size_t outStride) {
     const uint8_t *rows[RT];
     for (int r = 0; r < RT; r++) {
         rows[r] = w + (size_t) (r0 + (r < R ? r : R - 1)) * rowBytes;
@@ -496,6 +510,8 @@ static void row_tile(int type, const uint8_t *w, size_t rowBytes, int cols, int 
     }
 }
 
+#endif
+
 #include "kernels_float.h"
 
 static void MK(matmul)(int type, const uint8_t *w, size_t rowBytes, int cols, int r0, int r1, const mk_act *a,
@@ -508,7 +524,7 @@ static void MK(matmul)(int type, const uint8_t *w, size_t rowBytes, int cols, in
             if (mk_is_float(type)) {
                 float_row_tile(type, w, rowBytes, cols, r, R, a, t0, tb, out, outStride);
             } else {
-                row_tile(type, w, rowBytes, cols, r, R, a, t0, tb, out, outStride);
+                INT8_ROW_TILE(type, w, rowBytes, cols, r, R, a, t0, tb, out, outStride);
             }
         }
     }
