@@ -91,7 +91,8 @@ enum { SRC_STAGED = 100, SRC_STAGED_SIGNED = 101 };
 typedef struct {
     _Alignas(32) uint8_t q[256]; /* staged unsigned quants (AVX2 Q8_0: |w|) */
     _Alignas(32) int8_t s[256];  /* staged, AVX2 Q8_0 only: the signed weights, whose signs go onto the activations */
-    _Alignas(32) float sw[16];   /* per 32-block the weight scale (8); Q6_K: per 16 values (16) */
+    _Alignas(32) float sw[8];    /* per 32-block the weight scale (not Q6_K) */
+    _Alignas(32) float sv6[8][8]; /* Q6_K: per 32-block, the scale of each 16-value half in its 4 int32 lanes */
     _Alignas(32) float m[16];    /* per 16 values, what to subtract per unit of bx */
 } chunk;
 
@@ -177,8 +178,11 @@ INLINE void scales_q6_k(const uint8_t *b, chunk *c) {
     __m128i sc = _mm_loadu_si128((const __m128i *) (b + 192));
     __m256 lo = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc)));
     __m256 hi = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8))));
-    _mm256_store_ps(c->sw, lo);
-    _mm256_store_ps(c->sw + 8, hi);
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) {
+        __m256i idx = _mm256_add_epi32(_mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), _mm256_set1_epi32(2 * (j % 4)));
+        _mm256_store_ps(c->sv6[j], _mm256_permutevar8x32_ps(j < 4 ? lo : hi, idx));
+    }
     _mm256_store_ps(c->m, _mm256_mul_ps(lo, _mm256_set1_ps(32.0f)));
     _mm256_store_ps(c->m + 8, _mm256_mul_ps(hi, _mm256_set1_ps(32.0f)));
 }
@@ -269,20 +273,15 @@ INLINE void chunk_body(const int SRC, const int Q6, const chunk *ch, const uint8
                        int t, int k, int nblk, __m256 acc[RT][TT], const int N) {
     const int SIGNED = SRC == SRC_STAGED_SIGNED || (SRC == MK_Q8_0 && Q8_SIGNED);
     const int nb = a->cols / 32;
-    /* scale_w[j] * d_x[j] per (row, token): 8 lanes (Q6_K: per 16 values, 16 lanes) */
-    _Alignas(32) float sx[RT][TT][16];
+    /* scale_w[j] * d_x[j] per (row, token), 8 blocks at a time (not Q6_K, whose scales are per 16 values) */
+    _Alignas(32) float sx[RT][TT][8];
     const __m256i dmask = first_lanes(nblk);
 #pragma GCC unroll 4
-    for (int n = 0; n < N; n++) {
+    for (int n = 0; n < N && !Q6; n++) {
         __m256 dx = _mm256_maskload_ps(a->d + (size_t) (t + n) * nb + 8 * k, dmask);
 #pragma GCC unroll 4
         for (int r = 0; r < RT; r++) {
-            if (Q6) {
-                _mm256_store_ps(sx[r][n], _mm256_mul_ps(_mm256_load_ps(ch[r].sw), pairs_lo(dx)));
-                _mm256_store_ps(sx[r][n] + 8, _mm256_mul_ps(_mm256_load_ps(ch[r].sw + 8), pairs_hi(dx)));
-            } else {
-                _mm256_store_ps(sx[r][n], _mm256_mul_ps(_mm256_load_ps(ch[r].sw), dx));
-            }
+            _mm256_store_ps(sx[r][n], _mm256_mul_ps(_mm256_load_ps(ch[r].sw), dx));
         }
     }
     /* read the table back from memory: each scale is then an FMA's broadcast operand, not a shuffle in registers */
@@ -305,16 +304,14 @@ INLINE void chunk_body(const int SRC, const int Q6, const chunk *ch, const uint8
         }
 #pragma GCC unroll 4
         for (int n = 0; n < N; n++) {
-            __m256i xv = loadu(a->q + ((size_t) (t + n) * nb + 8 * k + j) * 32);
+            size_t blk = (size_t) (t + n) * nb + 8 * k + j;
+            __m256i xv = loadu(a->q + blk * 32);
 #pragma GCC unroll 4
             for (int r = 0; r < RT; r++) {
                 __m256i p = SIGNED ? dot_u8s8(wq[r], _mm256_sign_epi8(xv, ws[r])) : dot_u8s8(wq[r], xv);
                 __m256 s;
                 if (Q6) {
-                    /* lanes 0-3 the scale of values 0-15, lanes 4-7 that of values 16-31 */
-                    const __m256i idx = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
-                    s = _mm256_permutevar8x32_ps(_mm256_load_ps(sx[r][n] + 8 * (j / 4)),
-                                                 _mm256_add_epi32(idx, _mm256_set1_epi32(2 * (j % 4))));
+                    s = _mm256_mul_ps(_mm256_load_ps(ch[r].sv6[j]), _mm256_broadcast_ss(a->d + blk));
                 } else {
                     s = _mm256_set1_ps(sx[r][n][j]);
                 }
