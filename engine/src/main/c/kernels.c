@@ -24,7 +24,8 @@
  * vectors (scale_w, min_w: the Q8_0/Q4_0 half-precision scales gathered 8 at a time, the K-quants' packed 6-bit scales
  * unpacked with byte shuffles), and each (row, token) pair's 8 products scale_w[j] * d_x[j] are formed by one vector
  * multiply into a small table on the stack; the 32-block loop then costs one vpdpbusd, one conversion and one FMA
- * whose scale operand is broadcast from that table, per (row, token), plus the weights' unpacking per row. The
+ * whose scale operand is broadcast from that table, per (row, token), plus the weights' unpacking per row (Q6_K,
+ * whose scales are per 16 values, multiplies its per-block scale vector by the token's d_x instead). The
  * weights' quants are unpacked straight from the stored blocks in registers ("direct": one-token decode reads each
  * weight byte once, with nothing stored and loaded again) or, for batches of more than TT tokens, unpacked once per
  * chunk into a staged copy that every token tile reads ("staged"). Both give the same quants, so the same numbers.
