@@ -2,8 +2,9 @@
 # Compiles the engine's native CPU kernels (engine/src/main/c) into one shared library,
 # OUT_DIR/libmixtralkernels.so, which the Maven build puts in the engine jar under native/linux-x86_64/
 # (NativeKernels extracts and loads it). kernels.c is compiled three times, once per instruction-set variant
-# (AVX2 + FMA + F16C; that plus AVX-512 F/BW/VL/VNNI; that plus AVX512-BF16), jni.c once for baseline x86-64; the library picks a
-# variant at run time from the CPU's features.
+# (AVX2 + FMA + F16C; that plus AVX-512 F/BW/VL/VNNI; that plus AVX512-BF16; the last one links the int8 kernels of the
+# second rather than carry a copy), jni.c once for baseline x86-64; the library picks a variant at run time from the
+# CPU's features.
 #
 #   build.sh SRC_DIR OUT_DIR [GCC] [JAVA_HOME]
 #
