@@ -34,8 +34,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * error naming both counts.
  *
  * <p>The prompt is {@value #DEFAULT_TOKENS} tokens here, to keep the test well under a minute on two cores: the fp32
- * attention path costs about 18 s of CPU for each 4 096-token prefill on this layout, and attention is quadratic, so
- * 32 768 tokens cost 64 times that (about 20 minutes of CPU a prefill). {@code -Dmixtral.test.longContextTokens=N}
+ * attention path costs about 30 s of CPU for each 4 096-token prefill on this layout, and attention is quadratic, so
+ * 32 768 tokens cost 64 times that (about half an hour of CPU a prefill). {@code -Dmixtral.test.longContextTokens=N}
  * runs the same checks on N tokens (up to 32 765; the heap needs 256 MiB of KV cache per 32 768 tokens).
  */
 class LongContextTest {
