@@ -30,7 +30,7 @@ public final class Rope {
     }
 
     /** The angle of pair {@code i} at position {@code pos}, as the tables hold it (before rounding to float). */
-    public double angle(int pos, int i) {
+    private double angle(int pos, int i) {
         return pos * inverseFrequency[i];
     }
 
