@@ -146,6 +146,13 @@ public final class JobOptions {
             + "(default: ${DEFAULT-VALUE}).")
     boolean prefixCache;
 
+    @Option(names = "--sort-prompts", arity = "1", defaultValue = "on", converter = OnOff.class, description = "on: "
+            + "within each partition the rows run in the order of their prompt (or messages) text, so that rows "
+            + "sharing a head run one after another while its KV blocks are in the prefix cache; no output changes, "
+            + "only the order of rows within the output files; off: input order. Only with --prefix-cache on "
+            + "(default: ${DEFAULT-VALUE}).")
+    boolean sortPrompts;
+
     @Option(names = "--kv-type", defaultValue = "f16", description = "CPU: how the KV cache stores keys and values: f16 "
             + "(half the memory of f32, as llama.cpp's default), bf16, or f32 (exact) (default: ${DEFAULT-VALUE}).")
     String kvType;
@@ -395,6 +402,9 @@ public final class JobOptions {
     public String mode() { return mode; }
     public int partitions() { return partitions; }
     public int batchSize() { return batchSize; }
+
+    /** Whether each partition's rows run in prompt order: asked for, and of use (the prefix cache is on). */
+    public boolean sortsPrompts() { return sortPrompts && prefixCache; }
     public String master() { return master; }
     public String summaryPath() { return summary; }
     public String routingStatsPath() { return routingStats; }
@@ -495,6 +505,7 @@ public final class JobOptions {
         m.put("batch_size", batchSize);
         m.put("max_batch_size", maxBatchSize);
         m.put("prefix_cache", prefixCache ? "on" : "off");
+        m.put("sort_prompts", sortsPrompts() ? "on" : "off");
         m.put("kv_type", kvType);
         m.put("kv_cache_memory", kvCacheMemory);
         return m;

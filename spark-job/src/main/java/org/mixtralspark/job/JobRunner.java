@@ -22,6 +22,7 @@ import java.util.Map;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.monotonically_increasing_id;
 import static org.apache.spark.sql.functions.row_number;
+import static org.apache.spark.sql.functions.to_json;
 import static org.apache.spark.sql.functions.when;
 
 /**
@@ -114,6 +115,9 @@ public final class JobRunner {
         } catch (IllegalArgumentException e) {
             throw new JobException("input " + o.input() + ": " + e.getMessage(), e);
         }
+        if (o.sortsPrompts()) {
+            rows = rows.sortWithinPartitions(promptOrder(rows, o));
+        }
         Dataset<Row> generated = TestDelay.apply(fn.apply(rows));
         if (o.explodeSamples()) {
             generated = SampleRows.explode(generated, id);
@@ -196,6 +200,19 @@ public final class JobRunner {
             throw new JobException("cannot read --input " + o.input() + " (" + o.inputFormat() + "): "
                     + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The order that puts the rows of a partition sharing a prompt head next to each other: the prompt text, or the
+     * messages (as JSON when they are not a string). Lexical order keeps every shared head contiguous, however long,
+     * so its blocks are computed once and reused by the rows after it while they are still cached. The order cannot
+     * change an output: a row's seed comes from its id and its tokens do not depend on the batch (issue 10's batch
+     * invariance); duplicates were marked in input order before it.
+     */
+    private static Column promptOrder(Dataset<Row> rows, JobOptions o) {
+        String name = o.messagesCol() != null ? o.messagesCol() : o.promptCol() != null ? o.promptCol() : "prompt";
+        Column c = rows.col(quote(name));
+        return rows.select(c).schema().fields()[0].dataType().equals(DataTypes.StringType) ? c : to_json(c);
     }
 
     private static boolean hasColumn(Dataset<Row> df, String name) {

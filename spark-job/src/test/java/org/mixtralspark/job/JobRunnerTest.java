@@ -127,6 +127,57 @@ class JobRunnerTest {
     }
 
     @Test
+    void sortingPromptsRunsSharedHeadsTogetherForMoreCacheHitsWithoutChangingAnyOutput() throws Exception {
+        // four heads of several blocks, six rows each, ids shuffled against heads: in id order (the order a partition
+        // reaches the engine without sorting) the heads alternate
+        String[] heads = new String[4];
+        for (int h = 0; h < heads.length; h++) {
+            heads[h] = ("rule set " + h + " says: ").repeat(6);
+        }
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            order.add(i);
+        }
+        java.util.Collections.shuffle(order, new java.util.Random(7));
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            int k = order.get(i);
+            rows.add(RowFactory.create(String.format("r%02d", i), heads[k % 4] + "question " + k, null));
+        }
+        String in = dir.resolve("shuffled-heads").toString();
+        spark.createDataFrame(rows, PROMPTS).write().parquet(in);
+        Map<String, Map<String, Row>> outs = new HashMap<>();
+        Map<String, JobSummary> summaries = new HashMap<>();
+        for (String sort : List.of("off", "on")) {
+            String out = dir.resolve("sort-" + sort).toString();
+            // a fresh engine each run (its cache empty), one sequence at a time, and a KV cache of one 128-token
+            // sequence: a head stays cached only until a row with another head needs its blocks
+            ExecutorEngines.closeAll();
+            summaries.put(sort, JobRunner.run(spark, options(in, out, "--partitions", "1", "--max-batch-size", "1",
+                    "--context-length", "128", "--sort-prompts", sort)));
+            outs.put(sort, byId(spark.read().parquet(out)));
+        }
+        ExecutorEngines.closeAll();
+        assertEquals(24, outs.get("on").size());
+        for (String id : outs.get("off").keySet()) {
+            Row off = outs.get("off").get(id);
+            Row on = outs.get("on").get(id);
+            for (String col : List.of("generation", "finish_reason", "prompt_tokens", "completion_tokens", "error")) {
+                assertEquals(off.<Object>getAs(col), on.<Object>getAs(col), id + " " + col);
+            }
+        }
+        long sorted = summaries.get("on").cachedPromptTokens();
+        long unsorted = summaries.get("off").cachedPromptTokens();
+        assertTrue(sorted > unsorted, "sorted " + sorted + " cached prompt tokens, unsorted " + unsorted);
+        // sorted, each head is computed once: the other 20 rows find its whole blocks cached
+        long hits = outs.get("on").values().stream().mapToInt(r -> r.<Integer>getAs("cached_prompt_tokens"))
+                .filter(c -> c > 0).count();
+        assertEquals(20, hits, "rows that found their head cached, sorted");
+        JsonNode json = new ObjectMapper().readTree(new File(dir.resolve("sort-on") + ".summary.json"));
+        assertEquals("on", json.get("options").get("sort_prompts").asText());
+    }
+
+    @Test
     void prefixCacheReusesSharedHeadsWithoutChangingAnyGeneration() throws Exception {
         String head = "you are a careful assistant who answers in one short sentence and never repeats the question "
                 + "back to the user, here are the rules of the game that every answer has to follow exactly: ";

@@ -61,6 +61,9 @@ final class InspectCommand implements Callable<Integer> {
                             + " rope theta %.0f, rms eps %g, context %d%n",
                     c.vocabSize(), c.dim(), c.hiddenDim(), c.layers(), c.heads(), c.kvHeads(), c.headDim(),
                     c.experts(), c.expertsUsed(), c.ropeTheta(), c.rmsEps(), c.contextLength());
+            if (!c.ropeScaling().isNone()) {
+                out.printf("  rope scaling %s%n", c.ropeScaling());
+            }
             out.printf("  %d tensors, %,d bytes; %,d bytes of weights read per token%n", tensors.size(), bytes,
                     m.weights().activeBytesPerToken());
             for (TensorInfo t : m.source().tensors().values()) {

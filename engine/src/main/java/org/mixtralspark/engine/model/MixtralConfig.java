@@ -19,6 +19,8 @@ package org.mixtralspark.engine.model;
  * @param contextLength the model's trained context (32768)
  * @param slidingWindow attend to this many last positions only (Mistral v0.1's {@code sliding_window}: 4096);
  *                      0 = every earlier position (Mixtral)
+ * @param ropeScaling   how RoPE's frequencies are stretched past the trained context ({@code rope_scaling}); never
+ *                      null ({@link RopeScaling#none()})
  */
 public record MixtralConfig(
         int vocabSize,
@@ -33,7 +35,8 @@ public record MixtralConfig(
         double ropeTheta,
         float rmsEps,
         int contextLength,
-        int slidingWindow) {
+        int slidingWindow,
+        RopeScaling ropeScaling) {
 
     /** A model that attends to every earlier position (no sliding window). */
     public MixtralConfig(int vocabSize, int dim, int hiddenDim, int layers, int heads, int kvHeads, int headDim,
@@ -42,7 +45,18 @@ public record MixtralConfig(
                 contextLength, 0);
     }
 
+    /** A model without RoPE scaling. */
+    public MixtralConfig(int vocabSize, int dim, int hiddenDim, int layers, int heads, int kvHeads, int headDim,
+                         int experts, int expertsUsed, double ropeTheta, float rmsEps, int contextLength,
+                         int slidingWindow) {
+        this(vocabSize, dim, hiddenDim, layers, heads, kvHeads, headDim, experts, expertsUsed, ropeTheta, rmsEps,
+                contextLength, slidingWindow, RopeScaling.none());
+    }
+
     public MixtralConfig {
+        if (ropeScaling == null) {
+            ropeScaling = RopeScaling.none();
+        }
         positive("vocab_size", vocabSize);
         positive("hidden_size", dim);
         positive("intermediate_size", hiddenDim);
@@ -62,6 +76,11 @@ public record MixtralConfig(
         }
         if (headDim % 2 != 0) {
             throw new IllegalArgumentException("head_dim = " + headDim + ": RoPE needs an even head dimension");
+        }
+        double[] divisors = ropeScaling.frequencyDivisors();
+        if (divisors != null && divisors.length != headDim / 2) {
+            throw new IllegalArgumentException("rope_freqs.weight has " + divisors.length + " entries; head_dim "
+                    + headDim + " needs " + headDim / 2);
         }
         if (expertsUsed > experts) {
             throw new IllegalArgumentException("num_experts_per_tok = " + expertsUsed
@@ -102,7 +121,18 @@ public record MixtralConfig(
     /** A copy with another layer count (e.g. a 2-layer slice of 8x7B for benchmarks). */
     public MixtralConfig withLayers(int n) {
         return new MixtralConfig(vocabSize, dim, hiddenDim, n, heads, kvHeads, headDim, experts, expertsUsed,
-                ropeTheta, rmsEps, contextLength, slidingWindow);
+                ropeTheta, rmsEps, contextLength, slidingWindow, ropeScaling);
+    }
+
+    /** A copy with another RoPE scaling. */
+    public MixtralConfig withRopeScaling(RopeScaling scaling) {
+        return new MixtralConfig(vocabSize, dim, hiddenDim, layers, heads, kvHeads, headDim, experts, expertsUsed,
+                ropeTheta, rmsEps, contextLength, slidingWindow, scaling);
+    }
+
+    /** RoPE's {@code headDim / 2} inverse frequencies, scaled as {@link #ropeScaling} says (every backend's table). */
+    public double[] ropeInverseFrequencies() {
+        return ropeScaling.inverseFrequencies(headDim, ropeTheta);
     }
 
     /**

@@ -30,7 +30,7 @@ public final class ModelLoader {
 
     private final TensorSource source;
     private final TensorNames names;
-    private final MixtralConfig config;
+    private MixtralConfig config;
     private final Set<String> used = new HashSet<>();
 
     private ModelLoader(TensorSource source, TensorNames names, MixtralConfig config) {
@@ -63,8 +63,9 @@ public final class ModelLoader {
         GgufFile gguf = GgufFile.open(path);
         try {
             Map<String, Object> md = gguf.metadata();
-            MixtralConfig config = GgufConfigs.read(md, path);
-            MixtralWeights weights = new ModelLoader(gguf, TensorNames.GGUF, config).weights();
+            ModelLoader loader = new ModelLoader(gguf, TensorNames.GGUF, GgufConfigs.read(md, path));
+            MixtralConfig config = loader.withRopeFrequencyDivisors();
+            MixtralWeights weights = loader.weights();
             Object name = md.get("general.name");
             return new LoadedModel(path, "gguf", name instanceof String s ? s : path.getFileName().toString(), config,
                     weights, gguf, md);
@@ -72,6 +73,27 @@ public final class ModelLoader {
             gguf.close();
             throw e;
         }
+    }
+
+    /**
+     * llama.cpp's converter writes Llama 3.1's rope scaling as the tensor {@code rope_freqs.weight}: one divisor per
+     * RoPE frequency (headDim / 2, F32). When the file has it, the config's scaling carries it.
+     */
+    private MixtralConfig withRopeFrequencyDivisors() {
+        String name = "rope_freqs.weight";
+        if (source.tensors().containsKey(name)) {
+            float[] f = vector(name, config.headDim() / 2);
+            double[] divisors = new double[f.length];
+            for (int i = 0; i < f.length; i++) {
+                divisors[i] = f[i];
+            }
+            try {
+                config = config.withRopeScaling(config.ropeScaling().withFrequencyDivisors(divisors));
+            } catch (IllegalArgumentException e) {
+                throw new ModelFormatException(source.path(), "tensor " + name + ": " + e.getMessage(), e);
+            }
+        }
+        return config;
     }
 
     private MixtralWeights weights() {

@@ -52,7 +52,7 @@ public final class BatchForward {
         this.cache = cache;
         this.w = weights;
         this.c = weights.config();
-        this.rope = new Rope(c.headDim(), c.ropeTheta());
+        this.rope = new Rope(c);
         this.matmul = matmul;
         this.team = team;
         this.moe = new MoeBlock(c, matmul, team);

@@ -24,7 +24,7 @@ final class CudaForward implements AutoCloseable {
     private final int sms;
     private final int qkvRows;
     private final float scale;
-    private final DeviceBuffer invFreq; // (headDim / 2) double: theta^(-2i / headDim), as Rope
+    private final DeviceBuffer invFreq; // (headDim / 2) double: MixtralConfig.ropeInverseFrequencies, as Rope
     private StepBuffers buf;
     private DeviceBuffer ints;
     private PinnedBuffer intsHost;
@@ -53,10 +53,7 @@ final class CudaForward implements AutoCloseable {
         this.headsPerBlock = StepPlan.headsPerBlock(c.groupSize());
         this.qkvRows = c.qDim() + 2 * c.kvDim();
         this.scale = (float) (1.0 / Math.sqrt(c.headDim()));
-        double[] inv = new double[c.headDim() / 2];
-        for (int i = 0; i < inv.length; i++) {
-            inv[i] = 1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / c.headDim());
-        }
+        double[] inv = c.ropeInverseFrequencies(); // the CPU's table: rope_scaling applied in one place
         this.invFreq = mem.allocate("rope_inv_freq", (long) inv.length * Double.BYTES);
         invFreq.copyFromHost(Pointer.to(inv), 0, (long) inv.length * Double.BYTES);
         this.buf = new StepBuffers(c, k.precision(), stepTokens, mem);

@@ -6,6 +6,7 @@ import org.mixtralspark.engine.tensor.GgmlType;
 import org.mixtralspark.engine.io.gguf.GgufWriter;
 import org.mixtralspark.engine.io.safetensors.SafetensorsWriter;
 import org.mixtralspark.engine.model.MixtralConfig;
+import org.mixtralspark.engine.model.RopeScaling;
 import org.mixtralspark.engine.model.TensorNames;
 import org.mixtralspark.engine.model.TensorNames.Proj;
 import org.mixtralspark.engine.tokenizer.GgufTokenizers;
@@ -78,6 +79,7 @@ public final class CheckpointWriter {
                 cfg.put("num_experts_per_tok", c.expertsUsed());
             }
             cfg.put("rope_theta", c.ropeTheta());
+            putRopeScaling(cfg, c.ropeScaling());
             cfg.put("rms_norm_eps", c.rmsEps());
             cfg.put("max_position_embeddings", c.contextLength());
             if (c.slidingWindow() > 0) {
@@ -130,6 +132,19 @@ public final class CheckpointWriter {
         w.putUInt32("llama.attention.head_count_kv", c.kvHeads());
         w.putUInt32("llama.rope.dimension_count", c.headDim());
         w.putFloat32("llama.rope.freq_base", (float) c.ropeTheta());
+        RopeScaling scaling = c.ropeScaling();
+        if (scaling.kind() == RopeScaling.Kind.LINEAR) {
+            w.putString("llama.rope.scaling.type", "linear");
+            w.putFloat32("llama.rope.scaling.factor", (float) scaling.factor());
+        } else if (scaling.kind() == RopeScaling.Kind.LLAMA3) {
+            // convert_hf_to_gguf writes llama3 as per-frequency divisors (LlamaModel.generate_extra_tensors)
+            double[] divisors = scaling.llama3Divisors(c.headDim(), c.ropeTheta());
+            float[] f = new float[divisors.length];
+            for (int i = 0; i < f.length; i++) {
+                f[i] = (float) divisors[i];
+            }
+            w.addTensor("rope_freqs.weight", GgmlType.F32, new long[] {f.length}, f);
+        }
         w.putFloat32("llama.attention.layer_norm_rms_epsilon", c.rmsEps());
         w.putUInt32("llama.vocab_size", c.vocabSize());
         if (c.isMoe()) {
@@ -177,6 +192,18 @@ public final class CheckpointWriter {
         matrix(w, g.outputNorm(), GgmlType.F32, tensor(ckpt, h.outputNorm()));
         matrix(w, g.lmHead(), type, tensor(ckpt, h.lmHead()));
         w.write(file);
+    }
+
+    /** config.json's {@code rope_scaling} as transformers 4 writes it ({@code rope_type} and its parameters). */
+    private static void putRopeScaling(ObjectNode cfg, RopeScaling s) {
+        switch (s.kind()) {
+            case NONE -> cfg.putNull("rope_scaling");
+            case LINEAR -> cfg.putObject("rope_scaling").put("rope_type", "linear").put("factor", s.factor());
+            case LLAMA3 -> cfg.putObject("rope_scaling").put("rope_type", "llama3").put("factor", s.factor())
+                    .put("low_freq_factor", s.lowFreqFactor()).put("high_freq_factor", s.highFreqFactor())
+                    .put("original_max_position_embeddings", s.originalContextLength());
+            default -> throw new IllegalStateException(s.kind().toString());
+        }
     }
 
     private static void matrix(GgufWriter w, String name, GgmlType type, Checkpoint.Tensor t) {

@@ -21,7 +21,7 @@ public final class ReferenceForward {
     public ReferenceForward(MixtralWeights weights) {
         this.w = weights;
         this.c = weights.config();
-        this.rope = new Rope(c.headDim(), c.ropeTheta());
+        this.rope = new Rope(c);
     }
 
     /** The KV cache of one sequence: keys and values of every position so far, per layer. */

@@ -1,10 +1,13 @@
 package org.mixtralspark.engine.model.mixtral;
 
+import org.mixtralspark.engine.model.MixtralConfig;
+
 /**
  * Rotary position embedding on the interleaved layout (GGUF's, llama.cpp's "NORM" mode): dimensions {@code 2i} and
  * {@code 2i+1} of each head form a pair rotated by {@code pos * theta^(-2i / headDim)}. HF checkpoints are permuted to
  * this layout at load. Angles are computed in double (DESIGN §2 pitfalls), then kept as float cos/sin tables that
- * grow with the longest position seen.
+ * grow with the longest position seen. A model's {@code rope_scaling} changes only the inverse frequencies
+ * ({@link MixtralConfig#ropeInverseFrequencies}).
  */
 public final class Rope {
 
@@ -15,12 +18,20 @@ public final class Rope {
     private volatile float[] cos = new float[0]; // (position, pair)
     private volatile float[] sin = new float[0];
 
-    public Rope(int headDim, double theta) {
-        this.pairs = headDim / 2;
-        this.inverseFrequency = new double[pairs];
-        for (int i = 0; i < pairs; i++) {
-            inverseFrequency[i] = 1.0 / Math.pow(theta, (2.0 * i) / headDim);
-        }
+    /** The model's RoPE, its scaling included. */
+    public Rope(MixtralConfig c) {
+        this(c.ropeInverseFrequencies());
+    }
+
+    /** RoPE with these {@code headDim / 2} inverse frequencies (pair i turns by {@code pos * inverseFrequency[i]}). */
+    public Rope(double[] inverseFrequency) {
+        this.pairs = inverseFrequency.length;
+        this.inverseFrequency = inverseFrequency.clone();
+    }
+
+    /** The angle of pair {@code i} at position {@code pos}, as the tables hold it (before rounding to float). */
+    private double angle(int pos, int i) {
+        return pos * inverseFrequency[i];
     }
 
     /** Rotates {@code heads} consecutive heads of {@code vec}, starting at {@code offset}, for position {@code pos}. */
@@ -55,7 +66,7 @@ public final class Rope {
         float[] s = java.util.Arrays.copyOf(sin, n * pairs);
         for (int p = have; p < n; p++) {
             for (int i = 0; i < pairs; i++) {
-                double angle = p * inverseFrequency[i];
+                double angle = angle(p, i);
                 c[p * pairs + i] = (float) Math.cos(angle);
                 s[p * pairs + i] = (float) Math.sin(angle);
             }
