@@ -2,8 +2,11 @@ package org.mixtralspark.engine.tokenizer;
 
 import ai.djl.engine.EngineException;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.mixtralspark.engine.io.BoundedFiles;
+import org.mixtralspark.engine.io.JsonErrors;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -37,6 +40,15 @@ import java.util.Optional;
 public final class HfTokenizer implements Tokenizer {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The largest real tokenizer.json files (Gemma 3's 262k vocabulary with its merges) are about 33 MB. */
+    static final long MAX_TOKENIZER_JSON_BYTES = 64L << 20;
+    /**
+     * tokenizer_config.json is kilobytes; with added_tokens_decoder for thousands of reserved tokens (Gemma) about
+     * 1 MB, and chat templates are kilobytes.
+     */
+    static final long MAX_TOKENIZER_CONFIG_BYTES = 16L << 20;
+    /** Ids at or above this are refused: the largest real vocabularies have about 260k tokens. */
+    static final int MAX_VOCABULARY = 1 << 22;
 
     private final HuggingFaceTokenizer djl;
     private final String[] pieces;      // id -> piece (model vocabulary, then added tokens)
@@ -70,10 +82,12 @@ public final class HfTokenizer implements Tokenizer {
         Path file = Files.isDirectory(tokenizerJsonOrFolder)
                 ? tokenizerJsonOrFolder.resolve("tokenizer.json") : tokenizerJsonOrFolder;
         Path configFile = file.resolveSibling("tokenizer_config.json");
-        HfTokenizerConfig config = Files.isRegularFile(configFile)
-                ? withFile(configFile, () -> HfTokenizerConfig.parse(readUtf8(configFile)))
+        HfTokenizerConfig config = Files.exists(configFile) && !Files.isDirectory(configFile)
+                ? withFile(configFile, () -> HfTokenizerConfig.parse(BoundedFiles.readUtf8(configFile,
+                        "tokenizer_config.json", MAX_TOKENIZER_CONFIG_BYTES)))
                 : HfTokenizerConfig.NONE;
-        return withFile(file, () -> fromJson(readUtf8(file), config, configFile + " (chat_template)"));
+        return withFile(file, () -> fromJson(BoundedFiles.readUtf8(file, "tokenizer.json", MAX_TOKENIZER_JSON_BYTES),
+                config, configFile + " (chat_template)"));
     }
 
     /**
@@ -97,8 +111,8 @@ public final class HfTokenizer implements Tokenizer {
         JsonNode root;
         try {
             root = JSON.readTree(tokenizerJson);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("tokenizer.json is not valid JSON: " + e.getMessage(), e);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("tokenizer.json is not valid JSON: " + JsonErrors.oneLine(e), e);
         }
         if (root == null || !root.isObject() || !root.path("model").isObject()) {
             throw new IllegalArgumentException("tokenizer.json has no \"model\" object");
@@ -107,7 +121,7 @@ public final class HfTokenizer implements Tokenizer {
         String[] pieces = readPieces(root, idsByPiece);
         boolean[] special = new boolean[pieces.length];
         for (JsonNode added : root.path("added_tokens")) {
-            special[added.path("id").asInt()] = added.path("special").asBoolean(false);
+            special[tokenId(added.path("id"), "added_tokens", pieces.length)] = added.path("special").asBoolean(false);
         }
         int bosId = resolveBos(root, config, idsByPiece);
         int eosId = idOf(config.eosToken() != null ? config.eosToken() : "</s>", idsByPiece);
@@ -251,7 +265,7 @@ public final class HfTokenizer implements Tokenizer {
         if (vocab != null && vocab.isObject()) {
             for (Iterator<Map.Entry<String, JsonNode>> it = vocab.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
-                idsByPiece.put(e.getKey(), e.getValue().asInt());
+                idsByPiece.put(e.getKey(), tokenId(e.getValue(), "model.vocab", MAX_VOCABULARY));
             }
         } else if (vocab != null && vocab.isArray()) {
             for (int id = 0; id < vocab.size(); id++) {
@@ -261,18 +275,25 @@ public final class HfTokenizer implements Tokenizer {
             throw new IllegalArgumentException("tokenizer.json has no model.vocab");
         }
         for (JsonNode added : root.path("added_tokens")) {
-            idsByPiece.put(added.path("content").asText(), added.path("id").asInt());
+            idsByPiece.put(added.path("content").asText(), tokenId(added.path("id"), "added_tokens", MAX_VOCABULARY));
         }
         int size = idsByPiece.values().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
         String[] pieces = new String[size];
         Arrays.fill(pieces, "");
-        idsByPiece.forEach((piece, id) -> {
-            if (id < 0) {
-                throw new IllegalArgumentException("tokenizer.json gives piece " + piece + " the id " + id);
-            }
-            pieces[id] = piece;
-        });
+        idsByPiece.forEach((piece, id) -> pieces[id] = piece);
         return pieces;
+    }
+
+    /**
+     * A token id from the definition: an integer in [0, {@code limit}). The pieces array is sized by the largest id,
+     * so an id of 2^31 - 1 would otherwise ask for gigabytes.
+     */
+    private static int tokenId(JsonNode id, String where, int limit) {
+        if (!id.isIntegralNumber() || !id.canConvertToInt() || id.intValue() < 0 || id.intValue() >= limit) {
+            throw new IllegalArgumentException(where + " has the token id " + id
+                    + ", expected an integer in [0, " + limit + ") (" + where + ")");
+        }
+        return id.intValue();
     }
 
     private static int resolveBos(JsonNode root, HfTokenizerConfig config, Map<String, Integer> idsByPiece) {
@@ -296,14 +317,6 @@ public final class HfTokenizer implements Tokenizer {
     private static int idOf(String piece, Map<String, Integer> idsByPiece) {
         Integer id = idsByPiece.get(piece);
         return id == null ? -1 : id;
-    }
-
-    private static String readUtf8(Path file) {
-        try {
-            return Files.readString(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file, e);
-        }
     }
 
     private static <T> T withFile(Path file, java.util.function.Supplier<T> read) {
