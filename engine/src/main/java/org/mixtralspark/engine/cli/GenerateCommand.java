@@ -116,7 +116,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         GenerationResult r = engine.submit(new GenerationRequest("0", ids, defaults, format)).join();
         if (!r.ok()) {
-            System.err.println("mixtral generate: error: " + r.error());
+            System.err.println("mixtral: error: " + ErrorLine.of(new IllegalStateException(r.error())));
             return 1;
         }
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
