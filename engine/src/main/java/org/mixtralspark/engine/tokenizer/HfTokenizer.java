@@ -119,6 +119,12 @@ public final class HfTokenizer implements Tokenizer {
         }
         Map<String, Integer> idsByPiece = new HashMap<>();
         String[] pieces = readPieces(root, idsByPiece);
+        JsonNode unk = root.path("model").path("unk_token");
+        if (unk.isTextual() && !idsByPiece.containsKey(unk.textValue())) {
+            // tokenizers accepts this at load and fails every text with a character outside the vocabulary
+            throw new IllegalArgumentException("model.unk_token = \"" + unk.textValue()
+                    + "\" is not in the vocabulary (model.unk_token)");
+        }
         boolean[] special = new boolean[pieces.length];
         for (JsonNode added : root.path("added_tokens")) {
             special[tokenId(added.path("id"), "added_tokens", pieces.length)] = added.path("special").asBoolean(false);
@@ -151,7 +157,16 @@ public final class HfTokenizer implements Tokenizer {
 
     @Override
     public int[] encode(String text, boolean addBos) {
-        long[] ids = djl.encode(text, false, false).getIds();
+        long[] ids;
+        try {
+            ids = djl.encode(text, false, false).getIds();
+        } catch (EngineException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // The Rust side reports what its definition cannot do only when asked (found by fuzzing: a BPE model
+            // whose unk_token is not in its vocabulary loads, then fails on the first unknown character).
+            throw new IllegalArgumentException("the tokenizer cannot encode this text: " + e.getMessage(), e);
+        }
         boolean withBos = addBos && bosId >= 0;
         int offset = withBos ? 1 : 0;
         int[] out = new int[ids.length + offset];

@@ -56,14 +56,15 @@ final class Declared {
     }
 
     /**
-     * Runs {@code read}; a {@link ModelFormatException} must start with {@code file}, an
+     * Runs {@code read}; a {@link ModelFormatException} must start with {@code file} (or satisfy
+     * {@code namesTheProblem}, when another file may be at fault: a shard the index names), an
      * {@link IllegalArgumentException} must satisfy {@code namesTheProblem}.
      */
     static void run(Path file, Predicate<String> namesTheProblem, Runnable read) {
         try {
             read.run();
         } catch (ModelFormatException e) {
-            if (e.getMessage() == null || !e.getMessage().startsWith(file + ": ")) {
+            if (e.getMessage() == null || !(e.getMessage().startsWith(file + ": ") || namesTheProblem.test(e.getMessage()))) {
                 throw new AssertionError("a ModelFormatException that does not start with the file " + file, e);
             }
         } catch (IllegalArgumentException e) {

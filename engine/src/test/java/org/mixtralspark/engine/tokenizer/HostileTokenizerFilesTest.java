@@ -67,6 +67,16 @@ class HostileTokenizerFilesTest {
     }
 
     @Test
+    void anUnknownTokenOutsideTheVocabularyIsRefusedAtLoad() throws Exception {
+        // Found by the fuzzer: tokenizers loads it, then every text with an unknown character fails to encode.
+        Path file = Files.writeString(tmp.resolve("tokenizer.json"),
+                TINY.replace("\"type\": \"BPE\",", "\"type\": \"BPE\", \"unk_token\": \"<unk2>\","));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Tokenizers.load(tmp));
+        assertTrue(e.getMessage().startsWith(file + ": model.unk_token = \"<unk2>\" is not in the vocabulary"),
+                e.getMessage());
+    }
+
+    @Test
     void aHugeTokenIdIsRefusedBeforeSizingTheVocabularyByIt() throws Exception {
         // The pieces array is sized by the largest id: 2^31 - 1 would have asked for 16 GB.
         Path file = Files.writeString(tmp.resolve("tokenizer.json"), TINY.replace("\"b\": 2", "\"b\": 2147483647"));

@@ -126,7 +126,7 @@ public final class SafetensorsCheckpoint implements TensorSource {
         JsonNode root;
         try {
             // Mixtral 8x7B's index is 90 KB; the largest real ones (thousands of tensors) a few MB.
-            root = SafetensorsHeader.JSON.readTree(BoundedFiles.read(index, INDEX_FILE, 16 << 20));
+            root = SafetensorsHeader.JSON.readTree(BoundedFiles.readUtf8(index, INDEX_FILE, 16 << 20));
         } catch (JsonProcessingException e) {
             throw new ModelFormatException(index, "not valid JSON: " + JsonErrors.oneLine(e), e);
         } catch (IOException e) {

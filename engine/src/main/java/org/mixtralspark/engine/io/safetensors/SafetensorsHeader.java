@@ -16,6 +16,9 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -61,9 +64,18 @@ final class SafetensorsHeader {
                     + (headerLength == 0 ? "an empty header" : String.format("the byte %02x", json.get(0) & 0xFF))
                     + " (header length)");
         }
+        // Decoded as strict UTF-8 first, as the reference library does (from_utf8, else InvalidHeader): given bytes,
+        // Jackson would guess the encoding (UTF-16/32 from the first bytes) and fail with an IOException of its own.
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(json).toString();
+        } catch (CharacterCodingException e) {
+            throw new ModelFormatException(file, "safetensors header is not valid UTF-8 (header length)");
+        }
         JsonNode root;
         try {
-            root = JSON.readTree(json.array());
+            root = JSON.readTree(text);
         } catch (JsonProcessingException e) {
             throw new ModelFormatException(file, "safetensors header is not valid JSON: " + JsonErrors.oneLine(e), e);
         } catch (IOException e) {

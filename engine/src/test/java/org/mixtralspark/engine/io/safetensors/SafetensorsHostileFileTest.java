@@ -168,6 +168,20 @@ class SafetensorsHostileFileTest {
     }
 
     @Test
+    void headerBytesThatLookLikeUtf32AreRefusedAsJson() {
+        // Found by the fuzzer: from bytes "{ 00 00 00" Jackson guessed UTF-32 and threw an IOException of its own.
+        assertRejected(file("utf32.safetensors", "{\u0000\u0000\u0000\"a\":1}", 0), "not valid JSON");
+    }
+
+    @Test
+    void headerThatIsNotUtf8() {
+        byte[] j = {'{', '"', (byte) 0xFF, '"', ':', '1', '}', ' '};
+        ByteBuffer b = ByteBuffer.allocate(8 + j.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(j.length).put(j);
+        assertRejected(write("latin1.safetensors", b.array()), "not valid UTF-8");
+    }
+
+    @Test
     void metadataThatIsNotAMapOfStrings() {
         assertRejected(file("meta.safetensors", "{\"__metadata__\":{\"format\":1}," + entry("a", "F32", "[1]", 0, 4)
                 + "}", 4), "__metadata__.format");
