@@ -5,13 +5,13 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.mixtralspark.engine.io.BoundedFiles;
 import org.mixtralspark.engine.io.JsonErrors;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -142,8 +142,7 @@ public final class HfTokenizer implements Tokenizer {
                 "addSpecialTokens", "false");
         HuggingFaceTokenizer djl;
         try {
-            djl = HuggingFaceTokenizer.newInstance(
-                    new ByteArrayInputStream(tokenizerJson.getBytes(StandardCharsets.UTF_8)), options);
+            djl = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(withoutPostProcessor(root)), options);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (EngineException e) {
@@ -153,6 +152,23 @@ public final class HfTokenizer implements Tokenizer {
             throw new IllegalArgumentException("tokenizers cannot load this tokenizer.json: " + e.getMessage(), e);
         }
         return new HfTokenizer(djl, pieces, special, bosId, eosId, addBos, config.chatTemplate(), chatTemplate);
+    }
+
+    /**
+     * The definition DJL gets: without its post-processor. We never want it (encode adds no special tokens; BOS is put
+     * in front here, from what the post-processor says, read above), and the Rust library runs it on every encode
+     * anyway, where a template naming a sequence that a single input does not have ({"Sequence": {"id": "B"}} in
+     * "single") panics inside the native call and aborts the JVM (found by fuzzing; tokenizers 0.21.4,
+     * processors/template.rs). Ids and decoding do not depend on it.
+     */
+    private static byte[] withoutPostProcessor(JsonNode root) {
+        ObjectNode copy = ((ObjectNode) root).deepCopy();
+        copy.putNull("post_processor");
+        try {
+            return JSON.writeValueAsBytes(copy);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write back a parsed tokenizer.json", e);
+        }
     }
 
     @Override

@@ -77,6 +77,21 @@ class HostileTokenizerFilesTest {
     }
 
     @Test
+    void aPostProcessorTemplateThatPanicsTheRustLibraryIsNeverRun() throws Exception {
+        // Found by the fuzzer: "single" naming sequence B made tokenizers 0.21.4 panic inside encode, which aborted
+        // the JVM (this test's JVM, if it came back). Ids do not depend on the post-processor; BOS is ours.
+        Files.writeString(tmp.resolve("tokenizer.json"), TINY.replace("\"added_tokens\"",
+                "\"post_processor\": {\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\":"
+                        + " {\"id\": \"<unk>\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"B\", \"type_id\": 0}}],"
+                        + " \"pair\": [{\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}], \"special_tokens\":"
+                        + " {\"<unk>\": {\"id\": \"<unk>\", \"ids\": [0], \"tokens\": [\"<unk>\"]}}},"
+                        + " \"added_tokens\""));
+        try (HfTokenizer t = HfTokenizer.load(tmp)) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {1, 2, 1}, t.encode("aba", false));
+        }
+    }
+
+    @Test
     void aHugeTokenIdIsRefusedBeforeSizingTheVocabularyByIt() throws Exception {
         // The pieces array is sized by the largest id: 2^31 - 1 would have asked for 16 GB.
         Path file = Files.writeString(tmp.resolve("tokenizer.json"), TINY.replace("\"b\": 2", "\"b\": 2147483647"));
