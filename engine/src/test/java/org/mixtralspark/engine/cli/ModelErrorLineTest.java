@@ -54,11 +54,14 @@ class ModelErrorLineTest {
         assertTrue(err.strip().endsWith("(" + key + ")"), "ends with (" + key + "): " + err);
     }
 
-    /** stderr without the engine's log lines (slf4j-simple's "[thread] LEVEL logger - ..." at INFO in tests). */
+    /**
+     * stderr without log lines: the engine's (slf4j-simple's "[thread] LEVEL logger - ..." at INFO in tests) and, when
+     * a fuzz test ran earlier in the same test JVM, the Jazzer agent's ("INFO: Instrumented ...").
+     */
     private static String errorLines(Run r) {
         StringBuilder kept = new StringBuilder();
         for (String line : r.err().split("(?<=\n)")) {
-            if (!line.matches("\\[[^]]+\\] (TRACE|DEBUG|INFO|WARN) .*\\R?")) {
+            if (!line.matches("(\\[[^]]+\\] (TRACE|DEBUG|INFO|WARN) |INFO: ).*\\R?")) {
                 kept.append(line);
             }
         }
