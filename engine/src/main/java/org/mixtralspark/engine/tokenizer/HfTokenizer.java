@@ -119,6 +119,7 @@ public final class HfTokenizer implements Tokenizer {
         }
         Map<String, Integer> idsByPiece = new HashMap<>();
         String[] pieces = readPieces(root, idsByPiece);
+        checkStripDecoders(root.path("decoder"));
         JsonNode unk = root.path("model").path("unk_token");
         if (unk.isTextual() && !idsByPiece.containsKey(unk.textValue())) {
             // tokenizers accepts this at load and fails every text with a character outside the vocabulary
@@ -152,6 +153,21 @@ public final class HfTokenizer implements Tokenizer {
             throw new IllegalArgumentException("tokenizers cannot load this tokenizer.json: " + e.getMessage(), e);
         }
         return new HfTokenizer(djl, pieces, special, bosId, eosId, addBos, config.chatTemplate(), chatTemplate);
+    }
+
+    /**
+     * tokenizers 0.21.4's Strip decoder indexes {@code len - i - 1} for i up to {@code stop} and panics (aborting the
+     * JVM) on a token shorter than that (found by fuzzing); real tokenizers strip at the start only ({@code stop: 0},
+     * Llama/Mistral's leading space), so a non-zero stop is refused here.
+     */
+    private static void checkStripDecoders(JsonNode decoder) {
+        if ("Strip".equals(decoder.path("type").asText()) && decoder.path("stop").asLong(0) != 0) {
+            throw new IllegalArgumentException("decoder Strip with stop = " + decoder.path("stop")
+                    + " is not supported: only stop = 0 (decoder.stop)");
+        }
+        for (JsonNode d : decoder.path("decoders")) {
+            checkStripDecoders(d);
+        }
     }
 
     /**

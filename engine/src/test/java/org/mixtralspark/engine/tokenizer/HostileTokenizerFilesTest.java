@@ -92,6 +92,16 @@ class HostileTokenizerFilesTest {
     }
 
     @Test
+    void aStripDecoderThatWouldPanicOnShortTokensIsRefusedAtLoad() throws Exception {
+        // Found by the fuzzer: Strip with stop = 8 panicked inside decode (index len - i - 1 underflowing).
+        Path file = Files.writeString(tmp.resolve("tokenizer.json"), TINY.replace("\"added_tokens\"",
+                "\"decoder\": {\"type\": \"Sequence\", \"decoders\": [{\"type\": \"Fuse\"}, {\"type\": \"Strip\","
+                        + " \"content\": \" \", \"start\": 1, \"stop\": 8}]}, \"added_tokens\""));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Tokenizers.load(tmp));
+        assertTrue(e.getMessage().startsWith(file + ": decoder Strip with stop = 8"), e.getMessage());
+    }
+
+    @Test
     void aHugeTokenIdIsRefusedBeforeSizingTheVocabularyByIt() throws Exception {
         // The pieces array is sized by the largest id: 2^31 - 1 would have asked for 16 GB.
         Path file = Files.writeString(tmp.resolve("tokenizer.json"), TINY.replace("\"b\": 2", "\"b\": 2147483647"));

@@ -286,6 +286,14 @@ class JinjaSandboxTest {
     }
 
     @Test
+    void aNumberArgumentThatIsNotANumberIsARenderError() {
+        // Found by fuzzing: indent(width=undefined) reached a cast to Long (ClassCastException).
+        TemplateException e = assertThrows(TemplateException.class, () -> parse("{{ 'a'|indent(nope) }}").render(vars()));
+        assertEquals(TemplateException.Kind.RENDER, e.kind());
+        assertTrue(e.getMessage().contains("expected an integer"), e.getMessage());
+    }
+
+    @Test
     void aHugeTemplateIsRefusedBeforeItIsLexed() {
         TemplateException e = assertThrows(TemplateException.class, () -> parse("x".repeat((256 << 10) + 1)));
         assertEquals(TemplateException.Kind.LIMIT, e.kind());
