@@ -142,7 +142,7 @@ final class GenerateCommand implements Callable<Integer> {
         List<GenerationResult> samples = engine.submitN(request).join();
         GenerationResult r = samples.get(0);
         if (!r.ok()) {
-            System.err.println("mixtral generate: error: " + r.error());
+            System.err.println("mixtral: error: " + ErrorLine.of(new IllegalStateException(r.error())));
             return 1;
         }
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);

@@ -18,7 +18,10 @@ public final class MixtralCli {
         System.exit(run(args));
     }
 
-    /** Runs the command line and returns the exit code (0 = success). Errors go to stderr as one clear line. */
+    /**
+     * Runs the command line and returns the exit code (0 = success). A failure is one line on stderr,
+     * {@code mixtral: error: <what>}; the stack trace only with {@code -Dmixtral.debug=true}.
+     */
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new MixtralCli());
         // picocli would replace an argument "@file" by the file's words; "--response-format @schema.json" reads the
@@ -32,8 +35,9 @@ public final class MixtralCli {
         CommandLine.IParameterExceptionHandler usage = cli.getParameterExceptionHandler();
         cli.setParameterExceptionHandler((e, badArgs) -> usage.handleParseException(explained(e), badArgs));
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            String message = e.getMessage() == null ? e.toString() : e.getMessage();
-            commandLine.getErr().println("mixtral " + commandLine.getCommandName() + ": error: " + message);
+            // "mixtral: error: <file>: <what> (<tensor or key>)": the exceptions of a bad model file name the file
+            // first and the key or tensor last; the message is made one line whatever it holds.
+            commandLine.getErr().println("mixtral: error: " + ErrorLine.of(e));
             if (Boolean.getBoolean("mixtral.debug")) {
                 e.printStackTrace(commandLine.getErr());
             }

@@ -23,7 +23,9 @@ public final class GgufConfigs {
         }
         int dim = integer(md, "llama.embedding_length", file, null);
         int heads = integer(md, "llama.attention.head_count", file, null);
-        int headDim = integer(md, "llama.rope.dimension_count", file, dim / heads);
+        int headDim = md.containsKey("llama.rope.dimension_count")
+                ? integer(md, "llama.rope.dimension_count", file, null) : MixtralConfig.headDimOf(dim, heads, file,
+                "llama.embedding_length", "llama.attention.head_count", "llama.rope.dimension_count");
         RopeScaling ropeScaling = ropeScaling(md, file);
         Integer vocab = md.containsKey("llama.vocab_size") ? integer(md, "llama.vocab_size", file, null) : null;
         if (vocab == null) {

@@ -1,11 +1,12 @@
 package org.mixtralspark.engine.model;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.mixtralspark.engine.io.BoundedFiles;
+import org.mixtralspark.engine.io.JsonErrors;
 import org.mixtralspark.engine.io.ModelFormatException;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
 
@@ -13,6 +14,8 @@ import java.util.Set;
 public final class HfConfigs {
 
     private static final Set<String> MODEL_TYPES = Set.of("mixtral", "mistral", "llama");
+    /** A real config.json is 1-3 KB (with a RoPE table or label maps, tens of KB): 1 MiB is generous. */
+    static final long MAX_CONFIG_BYTES = 1 << 20;
 
     private HfConfigs() {
     }
@@ -20,9 +23,9 @@ public final class HfConfigs {
     public static MixtralConfig read(Path configJson) {
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(configJson.toFile());
-        } catch (IOException e) {
-            throw new ModelFormatException(configJson, "cannot read config.json: " + e.getMessage(), e);
+            root = new ObjectMapper().readTree(BoundedFiles.readUtf8(configJson, "config.json", MAX_CONFIG_BYTES));
+        } catch (JsonProcessingException e) {
+            throw new ModelFormatException(configJson, "config.json is not valid JSON: " + JsonErrors.oneLine(e), e);
         }
         if (root == null || !root.isObject()) {
             throw new ModelFormatException(configJson, "config.json is not a JSON object");
@@ -34,7 +37,9 @@ public final class HfConfigs {
         RopeScaling ropeScaling = ropeScaling(root, configJson);
         int dim = integer(root, "hidden_size", configJson);
         int heads = integer(root, "num_attention_heads", configJson);
-        int headDim = root.hasNonNull("head_dim") ? integer(root, "head_dim", configJson) : dim / heads;
+        int headDim = root.hasNonNull("head_dim") ? integer(root, "head_dim", configJson)
+                : MixtralConfig.headDimOf(dim, heads, configJson,
+                        "hidden_size", "num_attention_heads", "head_dim");
         int context = integer(root, "max_position_embeddings", configJson);
         // Sliding-window attention (Mistral-7B v0.1: 4096): each token attends to the window's last positions only.
         // A window as long as the context (or null, as Mixtral's config has it) is full attention.
@@ -131,7 +136,7 @@ public final class HfConfigs {
 
     private static int integer(JsonNode root, String key, Path file, String parent) {
         JsonNode n = root.get(key);
-        if (n == null || !n.canConvertToInt()) {
+        if (n == null || !n.isIntegralNumber() || !n.canConvertToInt()) {
             throw new ModelFormatException(file, "key " + parent + key + " is missing or not an int: " + n);
         }
         return n.asInt();

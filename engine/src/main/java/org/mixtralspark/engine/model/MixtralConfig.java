@@ -67,6 +67,16 @@ public record MixtralConfig(
         positive("num_local_experts", experts);
         positive("num_experts_per_tok", expertsUsed);
         positive("max_position_embeddings", contextLength);
+        // Upper limits, far above any real model (the largest in brackets), so that the products the engine sizes
+        // arrays with (heads x head_dim, dim x vocab rows, experts x layers) stay well inside an int.
+        atMost("vocab_size", vocabSize, 1 << 20);              // Gemma: 262 144
+        atMost("hidden_size", dim, 1 << 16);                   // Llama 3.1 405B: 16 384
+        atMost("intermediate_size", hiddenDim, 1 << 18);       // Llama 3.1 405B: 53 248
+        atMost("num_hidden_layers", layers, 1 << 10);          // Llama 3.1 405B: 126
+        atMost("num_attention_heads", heads, 1 << 10);         // 128
+        atMost("head_dim", headDim, 1 << 10);                  // 256
+        atMost("num_local_experts", experts, 1 << 10);         // DeepSeek-V3: 256
+        atMost("max_position_embeddings", contextLength, 1 << 24); // Llama 4 Scout: 10 485 760
         if (slidingWindow < 0) {
             throw new IllegalArgumentException("sliding_window = " + slidingWindow + ": must be >= 0 (0 = none)");
         }
@@ -91,6 +101,32 @@ public record MixtralConfig(
         }
         if (!(rmsEps > 0) || Float.isInfinite(rmsEps)) {
             throw new IllegalArgumentException("rms_norm_eps = " + rmsEps + ": must be a positive number");
+        }
+    }
+
+    /**
+     * {@code dim / heads}, the head dimension of a config that does not state it; a
+     * {@link org.mixtralspark.engine.io.ModelFormatException} naming the key when that is not a whole number.
+     *
+     * @param keys the file's names for dim, heads and the head dimension (config.json's or GGUF's)
+     */
+    static int headDimOf(int dim, int heads, java.nio.file.Path file, String... keys) {
+        if (heads <= 0) {
+            throw new org.mixtralspark.engine.io.ModelFormatException(file, keys[1] + " = " + heads
+                    + ": must be > 0 (" + keys[1] + ")");
+        }
+        if (dim % heads != 0) {
+            throw new org.mixtralspark.engine.io.ModelFormatException(file, keys[0] + " = " + dim
+                    + " is not a multiple of " + keys[1] + " = " + heads + ", and the head dimension is not given ("
+                    + keys[2] + ")");
+        }
+        return dim / heads;
+    }
+
+    private static void atMost(String name, long v, long limit) {
+        if (v > limit) {
+            throw new IllegalArgumentException(name + " = " + v + ": over the limit of " + limit
+                    + " (no real model is that large; a corrupt file?)");
         }
     }
 

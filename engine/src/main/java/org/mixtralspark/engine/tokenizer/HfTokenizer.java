@@ -2,13 +2,16 @@ package org.mixtralspark.engine.tokenizer;
 
 import ai.djl.engine.EngineException;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.mixtralspark.engine.io.BoundedFiles;
+import org.mixtralspark.engine.io.JsonErrors;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -38,6 +41,15 @@ import java.util.OptionalInt;
 public final class HfTokenizer implements Tokenizer {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The largest real tokenizer.json files (Gemma 3's 262k vocabulary with its merges) are about 33 MB. */
+    static final long MAX_TOKENIZER_JSON_BYTES = 64L << 20;
+    /**
+     * tokenizer_config.json is kilobytes; with added_tokens_decoder for thousands of reserved tokens (Gemma) about
+     * 1 MB, and chat templates are kilobytes.
+     */
+    static final long MAX_TOKENIZER_CONFIG_BYTES = 16L << 20;
+    /** Ids at or above this are refused: the largest real vocabularies have about 260k tokens. */
+    static final int MAX_VOCABULARY = 1 << 22;
 
     private final HuggingFaceTokenizer djl;
     private final String[] pieces;      // id -> piece (model vocabulary, then added tokens)
@@ -74,10 +86,12 @@ public final class HfTokenizer implements Tokenizer {
         Path file = Files.isDirectory(tokenizerJsonOrFolder)
                 ? tokenizerJsonOrFolder.resolve("tokenizer.json") : tokenizerJsonOrFolder;
         Path configFile = file.resolveSibling("tokenizer_config.json");
-        HfTokenizerConfig config = Files.isRegularFile(configFile)
-                ? withFile(configFile, () -> HfTokenizerConfig.parse(readUtf8(configFile)))
+        HfTokenizerConfig config = Files.exists(configFile) && !Files.isDirectory(configFile)
+                ? withFile(configFile, () -> HfTokenizerConfig.parse(BoundedFiles.readUtf8(configFile,
+                        "tokenizer_config.json", MAX_TOKENIZER_CONFIG_BYTES)))
                 : HfTokenizerConfig.NONE;
-        return withFile(file, () -> fromJson(readUtf8(file), config, configFile + " (chat_template)"));
+        return withFile(file, () -> fromJson(BoundedFiles.readUtf8(file, "tokenizer.json", MAX_TOKENIZER_JSON_BYTES),
+                config, configFile + " (chat_template)"));
     }
 
     /**
@@ -101,17 +115,24 @@ public final class HfTokenizer implements Tokenizer {
         JsonNode root;
         try {
             root = JSON.readTree(tokenizerJson);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("tokenizer.json is not valid JSON: " + e.getMessage(), e);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("tokenizer.json is not valid JSON: " + JsonErrors.oneLine(e), e);
         }
         if (root == null || !root.isObject() || !root.path("model").isObject()) {
             throw new IllegalArgumentException("tokenizer.json has no \"model\" object");
         }
         Map<String, Integer> idsByPiece = new HashMap<>();
         String[] pieces = readPieces(root, idsByPiece);
+        checkStripDecoders(root.path("decoder"));
+        JsonNode unk = root.path("model").path("unk_token");
+        if (unk.isTextual() && !idsByPiece.containsKey(unk.textValue())) {
+            // tokenizers accepts this at load and fails every text with a character outside the vocabulary
+            throw new IllegalArgumentException("model.unk_token = \"" + unk.textValue()
+                    + "\" is not in the vocabulary (model.unk_token)");
+        }
         boolean[] special = new boolean[pieces.length];
         for (JsonNode added : root.path("added_tokens")) {
-            special[added.path("id").asInt()] = added.path("special").asBoolean(false);
+            special[tokenId(added.path("id"), "added_tokens", pieces.length)] = added.path("special").asBoolean(false);
         }
         int bosId = resolveBos(root, config, idsByPiece);
         int eosId = idOf(config.eosToken() != null ? config.eosToken() : "</s>", idsByPiece);
@@ -126,8 +147,7 @@ public final class HfTokenizer implements Tokenizer {
                 "addSpecialTokens", "false");
         HuggingFaceTokenizer djl;
         try {
-            djl = HuggingFaceTokenizer.newInstance(
-                    new ByteArrayInputStream(tokenizerJson.getBytes(StandardCharsets.UTF_8)), options);
+            djl = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(withoutPostProcessor(root)), options);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (EngineException e) {
@@ -140,9 +160,50 @@ public final class HfTokenizer implements Tokenizer {
                 TextPerTokenBound.of(root, pieces));
     }
 
+    /**
+     * tokenizers 0.21.4's Strip decoder indexes {@code len - i - 1} for i up to {@code stop} and panics (aborting the
+     * JVM) on a token shorter than that (found by fuzzing); real tokenizers strip at the start only ({@code stop: 0},
+     * Llama/Mistral's leading space), so a non-zero stop is refused here.
+     */
+    private static void checkStripDecoders(JsonNode decoder) {
+        if ("Strip".equals(decoder.path("type").asText()) && decoder.path("stop").asLong(0) != 0) {
+            throw new IllegalArgumentException("decoder Strip with stop = " + decoder.path("stop")
+                    + " is not supported: only stop = 0 (decoder.stop)");
+        }
+        for (JsonNode d : decoder.path("decoders")) {
+            checkStripDecoders(d);
+        }
+    }
+
+    /**
+     * The definition DJL gets: without its post-processor. We never want it (encode adds no special tokens; BOS is put
+     * in front here, from what the post-processor says, read above), and the Rust library runs it on every encode
+     * anyway, where a template naming a sequence that a single input does not have ({"Sequence": {"id": "B"}} in
+     * "single") panics inside the native call and aborts the JVM (found by fuzzing; tokenizers 0.21.4,
+     * processors/template.rs). Ids and decoding do not depend on it.
+     */
+    private static byte[] withoutPostProcessor(JsonNode root) {
+        ObjectNode copy = ((ObjectNode) root).deepCopy();
+        copy.putNull("post_processor");
+        try {
+            return JSON.writeValueAsBytes(copy);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write back a parsed tokenizer.json", e);
+        }
+    }
+
     @Override
     public int[] encode(String text, boolean addBos) {
-        long[] ids = djl.encode(text, false, false).getIds();
+        long[] ids;
+        try {
+            ids = djl.encode(text, false, false).getIds();
+        } catch (EngineException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // The Rust side reports what its definition cannot do only when asked (found by fuzzing: a BPE model
+            // whose unk_token is not in its vocabulary loads, then fails on the first unknown character).
+            throw new IllegalArgumentException("the tokenizer cannot encode this text: " + e.getMessage(), e);
+        }
         boolean withBos = addBos && bosId >= 0;
         int offset = withBos ? 1 : 0;
         int[] out = new int[ids.length + offset];
@@ -262,7 +323,7 @@ public final class HfTokenizer implements Tokenizer {
         if (vocab != null && vocab.isObject()) {
             for (Iterator<Map.Entry<String, JsonNode>> it = vocab.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
-                idsByPiece.put(e.getKey(), e.getValue().asInt());
+                idsByPiece.put(e.getKey(), tokenId(e.getValue(), "model.vocab", MAX_VOCABULARY));
             }
         } else if (vocab != null && vocab.isArray()) {
             for (int id = 0; id < vocab.size(); id++) {
@@ -272,18 +333,25 @@ public final class HfTokenizer implements Tokenizer {
             throw new IllegalArgumentException("tokenizer.json has no model.vocab");
         }
         for (JsonNode added : root.path("added_tokens")) {
-            idsByPiece.put(added.path("content").asText(), added.path("id").asInt());
+            idsByPiece.put(added.path("content").asText(), tokenId(added.path("id"), "added_tokens", MAX_VOCABULARY));
         }
         int size = idsByPiece.values().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
         String[] pieces = new String[size];
         Arrays.fill(pieces, "");
-        idsByPiece.forEach((piece, id) -> {
-            if (id < 0) {
-                throw new IllegalArgumentException("tokenizer.json gives piece " + piece + " the id " + id);
-            }
-            pieces[id] = piece;
-        });
+        idsByPiece.forEach((piece, id) -> pieces[id] = piece);
         return pieces;
+    }
+
+    /**
+     * A token id from the definition: an integer in [0, {@code limit}). The pieces array is sized by the largest id,
+     * so an id of 2^31 - 1 would otherwise ask for gigabytes.
+     */
+    private static int tokenId(JsonNode id, String where, int limit) {
+        if (!id.isIntegralNumber() || !id.canConvertToInt() || id.intValue() < 0 || id.intValue() >= limit) {
+            throw new IllegalArgumentException(where + " has the token id " + id
+                    + ", expected an integer in [0, " + limit + ") (" + where + ")");
+        }
+        return id.intValue();
     }
 
     private static int resolveBos(JsonNode root, HfTokenizerConfig config, Map<String, Integer> idsByPiece) {
@@ -307,14 +375,6 @@ public final class HfTokenizer implements Tokenizer {
     private static int idOf(String piece, Map<String, Integer> idsByPiece) {
         Integer id = idsByPiece.get(piece);
         return id == null ? -1 : id;
-    }
-
-    private static String readUtf8(Path file) {
-        try {
-            return Files.readString(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file, e);
-        }
     }
 
     private static <T> T withFile(Path file, java.util.function.Supplier<T> read) {

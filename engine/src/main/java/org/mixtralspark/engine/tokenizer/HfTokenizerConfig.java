@@ -1,9 +1,9 @@
 package org.mixtralspark.engine.tokenizer;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
-import java.io.IOException;
+import org.mixtralspark.engine.io.JsonErrors;
 
 /**
  * What a tokenizer needs besides {@code tokenizer.json}: the fields of an HF {@code tokenizer_config.json} that
@@ -34,8 +34,8 @@ public record HfTokenizerConfig(Boolean addBosToken, String bosToken, String eos
         JsonNode root;
         try {
             root = JSON.readTree(tokenizerConfigJson);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("tokenizer_config.json is not valid JSON: " + e.getMessage(), e);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("tokenizer_config.json is not valid JSON: " + JsonErrors.oneLine(e), e);
         }
         if (root == null || !root.isObject()) {
             throw new IllegalArgumentException("tokenizer_config.json is not a JSON object");

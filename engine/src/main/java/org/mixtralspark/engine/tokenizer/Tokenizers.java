@@ -35,7 +35,9 @@ public final class Tokenizers {
      */
     public static HfTokenizer load(Path path) {
         if (Files.isDirectory(path)) {
-            if (!Files.isRegularFile(path.resolve("tokenizer.json"))) {
+            // exists, not isRegularFile: a pipe or device named tokenizer.json is read (up to its size limit) and
+            // refused for what it holds, not reported missing
+            if (!Files.exists(path.resolve("tokenizer.json"))) {
                 throw new IllegalArgumentException(path + " has no tokenizer.json");
             }
             return HfTokenizer.load(path);

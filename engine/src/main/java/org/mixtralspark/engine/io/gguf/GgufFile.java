@@ -42,7 +42,8 @@ public final class GgufFile implements TensorSource {
     public static GgufFile open(Path path) {
         MappedFile mapped = MappedFile.open(path);
         try {
-            GgufHeaderReader reader = new GgufHeaderReader(mapped.channel(), path, mapped.size());
+            GgufHeaderReader reader = new GgufHeaderReader(mapped.channel(), path, mapped.size(),
+                    GgufParser.MAX_HEADER_BYTES);
             return new GgufFile(mapped, GgufParser.parse(reader, path));
         } catch (RuntimeException e) {
             mapped.close();

@@ -23,16 +23,19 @@ final class GgufHeaderReader {
     private final FileChannel channel;
     private final Path file;
     private final long fileSize;
+    /** No read may go past this offset: the header's own size limit. */
+    private final long maxHeaderBytes;
     private final ByteBuffer window = ByteBuffer.allocate(WINDOW).order(ByteOrder.LITTLE_ENDIAN);
     /** File position of {@code window}'s element 0. */
     private long windowStart;
     /** File position of the next byte to read. */
     private long pos;
 
-    GgufHeaderReader(FileChannel channel, Path file, long fileSize) {
+    GgufHeaderReader(FileChannel channel, Path file, long fileSize, long maxHeaderBytes) {
         this.channel = channel;
         this.file = file;
         this.fileSize = fileSize;
+        this.maxHeaderBytes = maxHeaderBytes;
         this.window.limit(0);
     }
 
@@ -53,6 +56,10 @@ final class GgufHeaderReader {
         if (n < 0 || n > remaining()) {
             throw new ModelFormatException(file, "truncated header: " + what + " needs " + n + " bytes at offset "
                     + pos + ", but the file has " + remaining() + " bytes left (file size " + fileSize + ")");
+        }
+        if (n > maxHeaderBytes - pos) {
+            throw new ModelFormatException(file, "header too large: " + what + " would end at offset " + (pos + n)
+                    + ", past the limit of " + maxHeaderBytes + " bytes for metadata and tensor infos");
         }
     }
 

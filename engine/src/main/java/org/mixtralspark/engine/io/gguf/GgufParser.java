@@ -29,14 +29,35 @@ final class GgufParser {
     static final int DEFAULT_ALIGNMENT = 32;
     /** ggml's GGML_MAX_DIMS. */
     static final int MAX_DIMS = 4;
-    /** Spec: keys are at most 2^16 - 1 bytes. Tensor names are far shorter (ggml's GGML_MAX_NAME is 64). */
+    /** Spec: keys are at most 2^16 - 1 bytes (real keys are under 64: "tokenizer.ggml.add_space_prefix"). */
     static final int MAX_NAME_LENGTH = 65_535;
-    /** Our sanity limit on one metadata string (a chat template is kilobytes). */
-    static final int MAX_STRING_LENGTH = 64 << 20;
-    /** Our sanity limit on one metadata array (the largest vocabularies have ~260k entries). */
+    /** ggml's GGML_MAX_NAME (64, with the NUL): llama.cpp's gguf reader refuses a longer tensor name, and so do we. */
+    static final int MAX_TENSOR_NAME_LENGTH = 63;
+    /**
+     * Our limit on one metadata string value. The longest a real model has is {@code tokenizer.huggingface.json}, a
+     * whole tokenizer.json (Gemma's 256k vocabulary: 17 MB); chat templates are kilobytes (the longest tool-calling
+     * templates about 20 KB).
+     */
+    static final int MAX_STRING_LENGTH = 32 << 20;
+    /**
+     * Our limit on one string inside an array: vocabulary pieces and merges. Real pieces are short (the longest in
+     * the Llama 3, Qwen2 and Gemma vocabularies are runs of a few hundred spaces or dashes, under 1 KB); 16 KiB leaves
+     * room without letting one piece be megabytes.
+     */
+    static final int MAX_ARRAY_STRING_LENGTH = 16 << 10;
+    /** Our sanity limit on one metadata array (the largest vocabularies have ~260k entries, merges ~280k). */
     static final int MAX_ARRAY_LENGTH = 1 << 24;
     /** Arrays of arrays are legal in the spec (llama.cpp rejects them); we accept a little nesting, not unbounded. */
     static final int MAX_ARRAY_DEPTH = 4;
+    /** Our limit on tensors: Mixtral 8x7B has 995, the largest MoE files a few thousand. */
+    static final long MAX_TENSOR_COUNT = 1 << 16;
+    /** Our limit on metadata entries: real files have 20 to 60. */
+    static final long MAX_KV_COUNT = 1 << 16;
+    /**
+     * Our limit on the whole header (metadata + tensor infos), all of which is decoded onto the heap: a 256k
+     * vocabulary with scores, types, merges and an embedded tokenizer.json is about 40 MB.
+     */
+    static final long MAX_HEADER_BYTES = 256L << 20;
 
     /** Fewest bytes of a metadata entry: key length (8) + value type (4) + a one-byte value. */
     private static final int MIN_KV_BYTES = 8 + 4 + 1;
@@ -71,6 +92,8 @@ final class GgufParser {
         long kvCount = in.i64("metadata_kv_count");
         checkCount("tensor_count", tensorCount, MIN_TENSOR_INFO_BYTES, in.remaining());
         checkCount("metadata_kv_count", kvCount, MIN_KV_BYTES, in.remaining());
+        checkLimit("tensor_count", tensorCount, MAX_TENSOR_COUNT);
+        checkLimit("metadata_kv_count", kvCount, MAX_KV_COUNT);
         // Each product is now at most remaining(), so the sum cannot overflow.
         long minHeaderBytes = tensorCount * MIN_TENSOR_INFO_BYTES + kvCount * MIN_KV_BYTES;
         if (minHeaderBytes > in.remaining()) {
@@ -95,7 +118,7 @@ final class GgufParser {
                 values.put(key, readArray(key, 1, elementType));
                 elementTypes.put(key, elementType[0]);
             } else {
-                values.put(key, readScalar(type, key));
+                values.put(key, readScalar(type, key, MAX_STRING_LENGTH));
             }
             types.put(key, type);
         }
@@ -106,7 +129,7 @@ final class GgufParser {
         Map<String, TensorInfo> byName = new LinkedHashMap<>();
         for (long i = 0; i < tensorCount; i++) {
             // Spec, gguf_tensor_info_t: name, uint32 n_dimensions, uint64 dimensions[n], ggml_type type, uint64 offset.
-            String name = in.string("name of tensor #" + i, MAX_NAME_LENGTH);
+            String name = in.string("name of tensor #" + i, MAX_TENSOR_NAME_LENGTH);
             String what = "tensor '" + name + "'";
             if (byName.containsKey(name)) {
                 throw fail(what + " appears twice (second time as tensor #" + i + ")");
@@ -161,11 +184,17 @@ final class GgufParser {
         // Spec: "padding to the alignment ... tensor_data starts at an offset that is a multiple of ALIGNMENT".
         long headerEnd = in.position();
         long dataStart = alignUp(headerEnd, alignment);
-        return new Header(version, metadata, placeTensors(infos, dataStart), alignment, dataStart);
+        return new Header(version, metadata, placeTensors(infos, headerEnd, dataStart, alignment), alignment, dataStart);
     }
 
-    /** Makes offsets absolute and checks every tensor's bytes lie inside the file and overlap no other tensor. */
-    private Map<String, TensorInfo> placeTensors(List<TensorInfo> infos, long dataStart) {
+    /**
+     * Makes offsets absolute and checks the data section exactly, as llama.cpp's gguf reader does: every tensor's
+     * bytes inside the file, no overlaps, and each tensor at the offset the previous ones imply (tensor i + 1 starts
+     * where tensor i ends, padded to the alignment; the first at 0). Then the data section must end with the last
+     * tensor (its trailing padding optional): a file with bytes nobody accounts for was not written by a GGUF writer,
+     * and is most often a header whose counts are wrong, every tensor then read from the wrong place.
+     */
+    private Map<String, TensorInfo> placeTensors(List<TensorInfo> infos, long headerEnd, long dataStart, int alignment) {
         long fileSize = in.fileSize();
         Map<String, TensorInfo> placed = new LinkedHashMap<>();
         for (TensorInfo t : infos) {
@@ -189,7 +218,35 @@ final class GgufParser {
                         + prev.name() + "' at [" + prev.fileOffset() + ", " + (prev.fileOffset() + prev.byteSize()) + ")");
             }
         }
+        // gguf.cpp: "if (ti.offset != ctx->size) ... has offset %zu, expected %zu"; ctx->size += GGML_PAD(nbytes).
+        // Every size is under the file size here, so the running sum cannot overflow.
+        long expected = 0;
+        long lastEnd = 0;
+        for (TensorInfo t : infos) {
+            if (t.fileOffset() != expected) {
+                throw fail("tensor '" + t.name() + "': data offset " + t.fileOffset() + ", expected " + expected
+                        + " (tensors are stored in header order, each padded to the alignment " + alignment
+                        + "; a gap means the header and the data disagree)");
+            }
+            lastEnd = expected + t.byteSize();
+            expected = alignUp(lastEnd, alignment);
+        }
+        // With no tensors the file ends with the header, padded or not.
+        long shortest = infos.isEmpty() ? headerEnd : dataStart + lastEnd;
+        long longest = dataStart + expected;
+        if (fileSize < shortest || fileSize > longest) {
+            throw fail("the file has " + fileSize + " bytes, but its header accounts for " + shortest
+                    + (shortest == longest ? "" : " to " + longest) + " (" + infos.size() + " tensors, data from offset "
+                    + dataStart + "): " + (fileSize > longest ? (fileSize - longest) + " bytes follow the last tensor"
+                    : "the data section is cut short") + " (tensor_count)");
+        }
         return Collections.unmodifiableMap(placed);
+    }
+
+    private void checkLimit(String what, long count, long limit) {
+        if (count > limit) {
+            throw fail(what + " = " + count + " is over the limit of " + limit + " (no real model has that many)");
+        }
     }
 
     private void checkVersion(int version) {
@@ -226,7 +283,7 @@ final class GgufParser {
         return type;
     }
 
-    private Object readScalar(GgufValueType type, String key) {
+    private Object readScalar(GgufValueType type, String key, int maxStringLength) {
         String what = "value of metadata key '" + key + "'";
         return switch (type) {
             case UINT8 -> (long) in.u8(what);
@@ -245,7 +302,7 @@ final class GgufParser {
                 }
                 yield b == 1;
             }
-            case STRING -> in.string(what, MAX_STRING_LENGTH);
+            case STRING -> in.string(what, maxStringLength);
             case ARRAY -> throw new IllegalStateException("arrays are read by readArray");
         };
     }
@@ -270,7 +327,7 @@ final class GgufParser {
             if (elementType == GgufValueType.ARRAY) {
                 list.add(readArray(key, depth + 1, new GgufValueType[1]));
             } else {
-                list.add(readScalar(elementType, key));
+                list.add(readScalar(elementType, key + "[" + i + "]", MAX_ARRAY_STRING_LENGTH));
             }
         }
         return Collections.unmodifiableList(list);

@@ -3,6 +3,8 @@ package org.mixtralspark.engine.io.safetensors;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.mixtralspark.engine.io.MappedFile;
+import org.mixtralspark.engine.io.BoundedFiles;
+import org.mixtralspark.engine.io.JsonErrors;
 import org.mixtralspark.engine.io.ModelFormatException;
 import org.mixtralspark.engine.io.TensorInfo;
 import org.mixtralspark.engine.io.TensorSource;
@@ -123,14 +125,10 @@ public final class SafetensorsCheckpoint implements TensorSource {
     private static Map<String, Path> readIndex(Path folder, Path index) {
         JsonNode root;
         try {
-            long size = Files.size(index);
-            if (size > SafetensorsHeader.MAX_HEADER_BYTES) {
-                throw new ModelFormatException(index, "index of " + size + " bytes is over the limit of "
-                        + SafetensorsHeader.MAX_HEADER_BYTES);
-            }
-            root = SafetensorsHeader.JSON.readTree(Files.readAllBytes(index));
+            // Mixtral 8x7B's index is 90 KB; the largest real ones (thousands of tensors) a few MB.
+            root = SafetensorsHeader.JSON.readTree(BoundedFiles.readUtf8(index, INDEX_FILE, 16 << 20));
         } catch (JsonProcessingException e) {
-            throw new ModelFormatException(index, "not valid JSON: " + e.getOriginalMessage(), e);
+            throw new ModelFormatException(index, "not valid JSON: " + JsonErrors.oneLine(e), e);
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + index, e);
         }

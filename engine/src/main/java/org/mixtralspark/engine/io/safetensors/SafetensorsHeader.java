@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.mixtralspark.engine.tensor.GgmlType;
+import org.mixtralspark.engine.io.JsonErrors;
 import org.mixtralspark.engine.io.MappedFile;
 import org.mixtralspark.engine.io.ModelFormatException;
 import org.mixtralspark.engine.io.TensorInfo;
@@ -15,6 +16,9 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -54,11 +58,26 @@ final class SafetensorsHeader {
                     + " (the 100 MB limit and the " + size + "-byte file size)");
         }
         ByteBuffer json = readBytes(f.channel(), file, 8, (int) headerLength);
+        // The reference library (0.4 on) refuses a header that does not open a JSON object at its first byte.
+        if (headerLength == 0 || json.get(0) != '{') {
+            throw new ModelFormatException(file, "safetensors header: expected a JSON object starting at byte 8, found "
+                    + (headerLength == 0 ? "an empty header" : String.format("the byte %02x", json.get(0) & 0xFF))
+                    + " (header length)");
+        }
+        // Decoded as strict UTF-8 first, as the reference library does (from_utf8, else InvalidHeader): given bytes,
+        // Jackson would guess the encoding (UTF-16/32 from the first bytes) and fail with an IOException of its own.
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(json).toString();
+        } catch (CharacterCodingException e) {
+            throw new ModelFormatException(file, "safetensors header is not valid UTF-8 (header length)");
+        }
         JsonNode root;
         try {
-            root = JSON.readTree(json.array());
+            root = JSON.readTree(text);
         } catch (JsonProcessingException e) {
-            throw new ModelFormatException(file, "safetensors header is not valid JSON: " + e.getOriginalMessage(), e);
+            throw new ModelFormatException(file, "safetensors header is not valid JSON: " + JsonErrors.oneLine(e), e);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -72,25 +91,54 @@ final class SafetensorsHeader {
         List<TensorInfo> tensors = new ArrayList<>();
         for (Map.Entry<String, JsonNode> e : root.properties()) {
             if (e.getKey().equals("__metadata__")) {
-                continue; // free-form strings ({"format": "pt"}); nothing the engine needs
+                checkMetadata(file, e.getValue()); // free-form strings ({"format": "pt"}); nothing the engine needs
+                continue;
             }
             tensors.add(tensor(file, e.getKey(), e.getValue(), dataStart, dataSize));
         }
-        tensors.sort(Comparator.comparingLong(TensorInfo::fileOffset));
-        for (int i = 1; i < tensors.size(); i++) {
-            TensorInfo prev = tensors.get(i - 1);
-            TensorInfo cur = tensors.get(i);
-            if (cur.fileOffset() < prev.fileOffset() + prev.byteSize()) {
+        // As the reference library's Metadata::validate: sorted by offsets, the tensors must tile the data section
+        // exactly, the first at 0, each starting where the previous ends, the last ending at the end of the file.
+        // A header length one byte off, or a tensor the header forgot, shows up here.
+        tensors.sort(Comparator.comparingLong(TensorInfo::fileOffset).thenComparingLong(TensorInfo::byteSize));
+        long expected = dataStart;
+        TensorInfo prev = null;
+        for (TensorInfo cur : tensors) {
+            if (cur.fileOffset() < expected) {
                 throw new ModelFormatException(file, "tensor '" + cur.name() + "': data_offsets start at "
                         + (cur.fileOffset() - dataStart) + ", inside tensor '" + prev.name() + "' which ends at "
-                        + (prev.fileOffset() + prev.byteSize() - dataStart));
+                        + (expected - dataStart));
             }
+            if (cur.fileOffset() > expected) {
+                throw new ModelFormatException(file, "tensor '" + cur.name() + "': data_offsets start at "
+                        + (cur.fileOffset() - dataStart) + ", expected " + (expected - dataStart)
+                        + " (tensors must follow each other with no gap; data_offsets)");
+            }
+            expected = cur.fileOffset() + cur.byteSize();
+            prev = cur;
+        }
+        if (expected != size) {
+            throw new ModelFormatException(file, "the data section has " + dataSize + " bytes, but the tensors cover "
+                    + (expected - dataStart) + " (a wrong header length, or a tensor missing from the header; data_offsets)");
         }
         Map<String, TensorInfo> byName = new LinkedHashMap<>();
         for (TensorInfo t : tensors) {
             byName.put(t.name(), t);
         }
         return byName;
+    }
+
+    /** The reference library reads {@code __metadata__} as a map of string to string, and refuses anything else. */
+    private static void checkMetadata(Path file, JsonNode metadata) {
+        if (!metadata.isObject()) {
+            throw new ModelFormatException(file, "safetensors header: expected an object of strings, found "
+                    + metadata.getNodeType() + " (__metadata__)");
+        }
+        for (Map.Entry<String, JsonNode> e : metadata.properties()) {
+            if (!e.getValue().isTextual()) {
+                throw new ModelFormatException(file, "safetensors header: expected a string, found "
+                        + e.getValue().getNodeType() + " (__metadata__." + e.getKey() + ")");
+            }
+        }
     }
 
     private static TensorInfo tensor(Path file, String name, JsonNode entry, long dataStart, long dataSize) {

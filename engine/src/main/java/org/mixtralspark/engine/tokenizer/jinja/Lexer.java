@@ -217,7 +217,7 @@ final class Lexer {
                 }
             }
             char c = src.charAt(pos);
-            if (Character.isDigit(c)) {
+            if (isAsciiDigit(c)) {
                 number();
             } else if (Character.isLetter(c) || c == '_') {
                 int start = pos;
@@ -253,11 +253,19 @@ final class Lexer {
         throw JinjaError.syntax("unexpected character '" + src.charAt(pos) + "'", line);
     }
 
+    /**
+     * jinja2's number literals are ASCII ({@code [0-9]} in its lexer's regexes); {@link Character#isDigit} also takes
+     * other scripts' digits, which Java's number parsing then refuses (found by fuzzing: "1.0" + U+07C2).
+     */
+    private static boolean isAsciiDigit(char c) {
+        return c >= '0' && c <= '9';
+    }
+
     private void number() {
         int start = pos;
         digits();
         boolean isFloat = false;
-        if (pos + 1 < src.length() && src.charAt(pos) == '.' && Character.isDigit(src.charAt(pos + 1))) {
+        if (pos + 1 < src.length() && src.charAt(pos) == '.' && isAsciiDigit(src.charAt(pos + 1))) {
             pos++;
             digits();
             isFloat = true;
@@ -268,7 +276,7 @@ final class Lexer {
             if (pos < src.length() && (src.charAt(pos) == '+' || src.charAt(pos) == '-')) {
                 pos++;
             }
-            if (pos < src.length() && Character.isDigit(src.charAt(pos))) {
+            if (pos < src.length() && isAsciiDigit(src.charAt(pos))) {
                 digits();
                 isFloat = true;
             } else {
@@ -289,8 +297,8 @@ final class Lexer {
     }
 
     private void digits() {
-        while (pos < src.length() && (Character.isDigit(src.charAt(pos))
-                || (src.charAt(pos) == '_' && pos + 1 < src.length() && Character.isDigit(src.charAt(pos + 1))))) {
+        while (pos < src.length() && (isAsciiDigit(src.charAt(pos))
+                || (src.charAt(pos) == '_' && pos + 1 < src.length() && isAsciiDigit(src.charAt(pos + 1))))) {
             pos++;
         }
     }

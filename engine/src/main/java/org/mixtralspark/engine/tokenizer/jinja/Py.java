@@ -350,14 +350,21 @@ final class Py {
         if (v instanceof Boolean) {
             return (Boolean) v ? 1 : 0;
         }
-        return v instanceof Long ? (double) (Long) v : (Double) v;
+        if (v instanceof Long || v instanceof Double) {
+            return v instanceof Long ? (double) (Long) v : (Double) v;
+        }
+        throw JinjaError.render("expected a number, found " + typeName(v));
     }
 
+    /** A number argument (found by fuzzing: a filter's argument left undefined reached a bare cast). */
     static long toLong(Object v) {
         if (v instanceof Boolean) {
             return (Boolean) v ? 1 : 0;
         }
-        return (Long) v;
+        if (v instanceof Long) {
+            return (Long) v;
+        }
+        throw JinjaError.render("expected an integer, found " + typeName(v));
     }
 
     // ---- sequences -------------------------------------------------------------------------------------------

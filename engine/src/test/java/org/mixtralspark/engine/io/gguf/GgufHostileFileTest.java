@@ -266,6 +266,83 @@ class GgufHostileFileTest {
         assertRejected(f, "'deep'", "nested");
     }
 
+    /** A file from our writer with three tensors, the last one small: the shape of the "one short" find. */
+    private byte[] writtenByGgufWriter() throws IOException {
+        Path f = tmp.resolve("writer.gguf");
+        new GgufWriter().putString("general.architecture", "llama")
+                .addTensor("a", GgmlType.F32, new long[] {4, 8}, new float[32])
+                .addTensor("b", GgmlType.F32, new long[] {2, 8}, new float[16])
+                .addTensor("c", GgmlType.F32, new long[] {8}, new float[8])
+                .write(f);
+        return Files.readAllBytes(f);
+    }
+
+    @Test
+    void aFileFromOurWriterIsAcceptedWithItsOwnLayout() throws IOException {
+        try (GgufFile g = GgufFile.open(write("writer-ok.gguf", writtenByGgufWriter()))) {
+            assertEquals(3, g.tensors().size());
+        }
+    }
+
+    @Test
+    void tensorCountOneShortIsRefused() throws IOException {
+        // The header then ends inside the last tensor info: every tensor would be read from the wrong offset.
+        byte[] bytes = writtenByGgufWriter();
+        java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(8, 2);
+        assertRejected(write("one-short.gguf", bytes), "bytes follow the last tensor", "tensor_count");
+    }
+
+    @Test
+    void aGapBetweenTensorsIsRefused() {
+        // b belongs at 32 (right after a's 32 bytes); at 64 the 32 bytes between are nobody's.
+        Path f = GgufBytes.header(3, 2, 0).tensor("a", F32, 0, 8).tensor("b", F32, 64, 8).padTo(32).zeros(96)
+                .write(tmp.resolve("gap.gguf"));
+        assertRejected(f, "tensor 'b'", "data offset 64, expected 32");
+    }
+
+    @Test
+    void tensorsOutOfHeaderOrderAreRefused() {
+        Path f = GgufBytes.header(3, 2, 0).tensor("a", F32, 32, 8).tensor("b", F32, 0, 8).padTo(32).zeros(64)
+                .write(tmp.resolve("order.gguf"));
+        assertRejected(f, "tensor 'a'", "data offset 32, expected 0");
+    }
+
+    @Test
+    void bytesAfterTheLastTensorAreRefusedButItsPaddingMayBeMissing() {
+        assertRejected(valid().zeros(32).write(tmp.resolve("trailing.gguf")), "32 bytes follow the last tensor");
+        // "a" holds 4 F32 = 16 bytes; the file may end right after them or after the padding to 32.
+        GgufBytes unpadded = GgufBytes.header(3, 1, 0).tensor("a", F32, 0, 4).padTo(32).zeros(16);
+        try (GgufFile g = GgufFile.open(unpadded.write(tmp.resolve("unpadded.gguf")))) {
+            assertEquals(1, g.tensors().size());
+        }
+        try (GgufFile g = GgufFile.open(unpadded.zeros(16).write(tmp.resolve("padded.gguf")))) {
+            assertEquals(1, g.tensors().size());
+        }
+    }
+
+    @Test
+    void tensorNameLongerThanGgmlAllows() {
+        String name = "x".repeat(64);
+        Path f = GgufBytes.header(3, 1, 0).tensor(name, F32, 0, 8).padTo(32).zeros(32).write(tmp.resolve("name.gguf"));
+        assertRejected(f, "name of tensor #0", "string length 64 is over the limit of 63");
+    }
+
+    @Test
+    void aVocabularyPieceOfAMegabyteIsRefusedAtOnce() {
+        // The hang: one 1 MB piece. Pieces are array strings, limited to 16 KiB.
+        GgufBytes b = GgufBytes.header(3, 0, 1).str("tokenizer.ggml.tokens").u32(GgufValueType.ARRAY.id)
+                .u32(GgufValueType.STRING.id).u64(2).str("a").u64(1 << 20).zeros(1 << 20);
+        Path f = b.write(tmp.resolve("piece.gguf"));
+        assertAllocatesLittle(() -> assertRejected(f, "'tokenizer.ggml.tokens[1]'", "1048576", "limit of 16384"));
+    }
+
+    @Test
+    void tooManyTensorsForAnyModel() {
+        // 2^17 minimal tensor infos fit in the file, but no model has that many tensors.
+        Path f = GgufBytes.header(3, 1L << 17, 0).zeros(32 << 17).write(tmp.resolve("many.gguf"));
+        assertAllocatesLittle(() -> assertRejected(f, "tensor_count = 131072", "over the limit of 65536"));
+    }
+
     @Test
     void rangeOutsideATensor() {
         try (GgufFile g = GgufFile.open(valid().write(tmp.resolve("range.gguf")))) {

@@ -90,7 +90,7 @@ class SafetensorsHostileFileTest {
 
     @Test
     void headerThatIsNotAnObject() {
-        assertRejected(file("array.safetensors", "[1,2]", 0), "expected a JSON object", "ARRAY");
+        assertRejected(file("array.safetensors", "[1,2]", 0), "expected a JSON object", "byte 5b");
     }
 
     @Test
@@ -134,6 +134,57 @@ class SafetensorsHostileFileTest {
     void overlappingTensors() {
         assertRejected(file("overlap.safetensors", "{" + entry("a", "F32", "[2]", 0, 8) + "," + entry("b", "F32", "[2]", 4, 12) + "}", 12),
                 "tensor 'b'", "inside tensor 'a'");
+    }
+
+    @Test
+    void headerLengthOneByteShortIsRefused() {
+        // The reference writer pads the header with spaces to a multiple of 8, so the JSON still parses when the
+        // length misses the last space: every tensor would then be read one byte early.
+        String json = "{" + entry("a", "F32", "[2]", 0, 8) + "}";
+        json += " ".repeat((8 - json.length() % 8) % 8 + 8);
+        byte[] j = json.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + j.length + 8).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(j.length - 1).put(j);
+        assertRejected(write("short-header.safetensors", b.array()), "data section has 9 bytes", "cover 8");
+    }
+
+    @Test
+    void aGapBetweenTensorsIsRefused() {
+        assertRejected(file("gap.safetensors", "{" + entry("a", "F32", "[1]", 0, 4) + "," + entry("b", "F32", "[1]", 8, 12)
+                + "}", 12), "tensor 'b'", "start at 8, expected 4");
+        assertRejected(file("late.safetensors", "{" + entry("a", "F32", "[1]", 4, 8) + "}", 8), "tensor 'a'",
+                "start at 4, expected 0");
+    }
+
+    @Test
+    void bytesAfterTheLastTensorAreRefused() {
+        assertRejected(file("trailing.safetensors", "{" + entry("a", "F32", "[1]", 0, 4) + "}", 5),
+                "data section has 5 bytes", "cover 4");
+    }
+
+    @Test
+    void headerThatDoesNotStartWithABrace() {
+        assertRejected(file("space.safetensors", " {" + entry("a", "F32", "[1]", 0, 4) + "}", 4), "found the byte 20");
+    }
+
+    @Test
+    void headerBytesThatLookLikeUtf32AreRefusedAsJson() {
+        // Found by the fuzzer: from bytes "{ 00 00 00" Jackson guessed UTF-32 and threw an IOException of its own.
+        assertRejected(file("utf32.safetensors", "{\u0000\u0000\u0000\"a\":1}", 0), "not valid JSON");
+    }
+
+    @Test
+    void headerThatIsNotUtf8() {
+        byte[] j = {'{', '"', (byte) 0xFF, '"', ':', '1', '}', ' '};
+        ByteBuffer b = ByteBuffer.allocate(8 + j.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(j.length).put(j);
+        assertRejected(write("latin1.safetensors", b.array()), "not valid UTF-8");
+    }
+
+    @Test
+    void metadataThatIsNotAMapOfStrings() {
+        assertRejected(file("meta.safetensors", "{\"__metadata__\":{\"format\":1}," + entry("a", "F32", "[1]", 0, 4)
+                + "}", 4), "__metadata__.format");
     }
 
     @Test

@@ -276,6 +276,24 @@ class JinjaSandboxTest {
     }
 
     @Test
+    void digitsOfOtherScriptsAreNotPartOfANumberLiteral() {
+        // Found by fuzzing: "1.0" followed by NKo digit two (U+07C2) reached Double.parseDouble as one literal and
+        // escaped as a NumberFormatException. jinja2's literals are ASCII digits; the rest is a syntax error.
+        TemplateException e = assertThrows(TemplateException.class, () -> parse("{{ 1.0\u07c2 }}"));
+        assertEquals(TemplateException.Kind.SYNTAX, e.kind());
+        assertTrue(e.getMessage().contains(ORIGIN), e.getMessage());
+        assertEquals("1.5", parse("{{ 1.5 }}").render(vars()));
+    }
+
+    @Test
+    void aNumberArgumentThatIsNotANumberIsARenderError() {
+        // Found by fuzzing: indent(width=undefined) reached a cast to Long (ClassCastException).
+        TemplateException e = assertThrows(TemplateException.class, () -> parse("{{ 'a'|indent(nope) }}").render(vars()));
+        assertEquals(TemplateException.Kind.RENDER, e.kind());
+        assertTrue(e.getMessage().contains("expected an integer"), e.getMessage());
+    }
+
+    @Test
     void aHugeTemplateIsRefusedBeforeItIsLexed() {
         TemplateException e = assertThrows(TemplateException.class, () -> parse("x".repeat((256 << 10) + 1)));
         assertEquals(TemplateException.Kind.LIMIT, e.kind());
