@@ -12,9 +12,6 @@ import org.mixtralspark.engine.serving.Engine;
 import org.mixtralspark.engine.serving.EngineOptions;
 import org.mixtralspark.engine.serving.Engines;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -32,25 +29,6 @@ class EvalCliTest {
 
     private static final String MODEL = Oracle.model("mini-mistral-f32.gguf").toString();
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static synchronized Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int code = MixtralCli.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
     private static final List<String> TEXTS = List.of(
             "Rain fell softly on the old roof of the house by the river, and the children slept.",
             "A short one.",
@@ -63,7 +41,7 @@ class EvalCliTest {
         List<String> lines = TEXTS.stream().map(t -> Json.write(java.util.Map.of("text", t))).toList();
         Files.write(in, lines);
         int[] lengths = {6, 20};
-        Run r = run("eval", "perplexity", "--model", MODEL, "--input", in.toString(), "--lengths", "6,20", "--json",
+        CliRun r = CliRun.of("eval", "perplexity", "--model", MODEL, "--input", in.toString(), "--lengths", "6,20", "--json",
                 "--cpu-math", "exact", "--kv-type", "f32", "--threads", "2");
         assertEquals(0, r.code(), r.err());
         JsonNode o = Json.MAPPER.readTree(r.out());
@@ -101,7 +79,7 @@ class EvalCliTest {
             }
         }
         assertEquals(2, o.get("lengths").get(1).get("texts").asInt(), "the short text is left out at 20");
-        Run tooLong = run("eval", "perplexity", "--model", MODEL, "--input", in.toString(), "--lengths", "4096");
+        CliRun tooLong = CliRun.of("eval", "perplexity", "--model", MODEL, "--input", in.toString(), "--lengths", "4096");
         assertEquals(1, tooLong.code());
         assertTrue(tooLong.err().contains("context of 4096"), tooLong.err());
     }
@@ -125,7 +103,7 @@ class EvalCliTest {
             }
             assertThrows(IllegalArgumentException.class, () -> PasskeyPrompt.build(e.tokenizer(), 30, 0.5, "1"));
         }
-        Run r = run("eval", "passkey", "--model", MODEL, "--lengths", "120,240", "--depths", "0,0.5,1", "--trials",
+        CliRun r = CliRun.of("eval", "passkey", "--model", MODEL, "--lengths", "120,240", "--depths", "0,0.5,1", "--trials",
                 "2", "--json", "--threads", "2");
         assertEquals(0, r.code(), r.err());
         JsonNode o = Json.MAPPER.readTree(r.out());
@@ -138,7 +116,7 @@ class EvalCliTest {
             correct += c.get("correct").asInt();
         }
         assertEquals(correct / 12.0, o.get("accuracy").asDouble(), 1e-12);
-        Run bad = run("eval", "passkey", "--model", MODEL, "--lengths", "120", "--depths", "1.5");
+        CliRun bad = CliRun.of("eval", "passkey", "--model", MODEL, "--lengths", "120", "--depths", "1.5");
         assertEquals(2, bad.code());
     }
 }

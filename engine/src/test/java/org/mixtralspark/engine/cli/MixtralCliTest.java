@@ -7,9 +7,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.mixtralspark.engine.oracle.Oracle;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -21,31 +18,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The CLI contract: flags, JSON shapes and exit codes, on the oracle models and generated ones. */
 class MixtralCliTest {
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static synchronized Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int code = MixtralCli.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
     @ParameterizedTest(name = "{0} vs {1}/{2}")
     @CsvSource({"mini-mistral-hf, hf, mini-mistral-hf", "mini-mistral-q8_0.gguf, exact-f64, mini-mistral-q8_0"})
     void generateJsonReproducesTheOracleGreedyContinuationOfTheChatPrompt(String model, String kind, String stem)
             throws Exception {
         Oracle.Prompt chat = Oracle.reference(kind, stem).prompt("chat_20");
-        Run r = run("generate", "--model", Oracle.model(model).toString(), "--messages",
+        CliRun r = CliRun.of("generate", "--model", Oracle.model(model).toString(), "--messages",
                 "[{\"role\":\"user\",\"content\":\"Which planet in our solar system has the most moons?\"}]",
                 "--temperature", "0", "--max-new-tokens", "24", "--ignore-eos", "--logprobs", "2", "--json",
                 "--threads", "2", "--cpu-math", "exact", "--kv-type", "f32");
@@ -63,7 +41,7 @@ class MixtralCliTest {
     @Test
     void batchModeWritesOneLinePerRequestInOrderWithErrorsInline(@TempDir Path tmp) throws Exception {
         Path model = tmp.resolve("m.gguf");
-        assertEquals(0, run("random-model", "--out", model.toString(), "--type", "q8_0").code());
+        assertEquals(0, CliRun.of("random-model", "--out", model.toString(), "--type", "q8_0").code());
         Path in = tmp.resolve("in.jsonl");
         Files.write(in, List.of(
                 "{\"id\": \"a\", \"prompt\": \"hello there\", \"max_new_tokens\": 3, \"temperature\": 0}",
@@ -73,7 +51,7 @@ class MixtralCliTest {
                 "{\"id\": \"e\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"max_new_tokens\": 1}",
                 "{\"id\": \"f\", \"prompt\": \"x\", \"temprature\": 1}"));
         Path out = tmp.resolve("out.jsonl");
-        Run r = run("generate", "--model", model.toString(), "--input", in.toString(), "--output", out.toString());
+        CliRun r = CliRun.of("generate", "--model", model.toString(), "--input", in.toString(), "--output", out.toString());
         assertEquals(0, r.code(), r.err());
         List<String> lines = Files.readAllLines(out);
         assertEquals(6, lines.size());
@@ -102,7 +80,7 @@ class MixtralCliTest {
         "--top-p          | NaN         | --top-p = NaN: not a finite number",
     })
     void numericFlagsSayWhatIsWrongWithTheValue(String flag, String value, String expected) {
-        Run r = run("generate", "--model", "unused.gguf", "--prompt", "hi", flag, value);
+        CliRun r = CliRun.of("generate", "--model", "unused.gguf", "--prompt", "hi", flag, value);
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().startsWith(expected + System.lineSeparator()), r.err());
     }
@@ -110,7 +88,7 @@ class MixtralCliTest {
     @Test
     void numericFieldsOfBatchLinesSayWhatIsWrong(@TempDir Path tmp) throws Exception {
         Path model = tmp.resolve("m.gguf");
-        assertEquals(0, run("random-model", "--out", model.toString(), "--type", "q8_0").code());
+        assertEquals(0, CliRun.of("random-model", "--out", model.toString(), "--type", "q8_0").code());
         Path in = tmp.resolve("in.jsonl");
         Files.write(in, List.of(
                 "{\"id\": \"a\", \"prompt\": \"x\", \"max_new_tokens\": 1e12}",
@@ -121,7 +99,7 @@ class MixtralCliTest {
                 "{\"id\": \"f\", \"prompt\": \"x\", \"seed\": 1e30}",
                 "{\"id\": \"g\", \"prompt\": \"x\", \"max_new_tokens\": 2.0, \"seed\": 12}"));
         Path out = tmp.resolve("out.jsonl");
-        Run r = run("generate", "--model", model.toString(), "--input", in.toString(), "--output", out.toString());
+        CliRun r = CliRun.of("generate", "--model", model.toString(), "--input", in.toString(), "--output", out.toString());
         assertEquals(0, r.code(), r.err());
         List<String> lines = Files.readAllLines(out);
         String[] expected = {
@@ -144,14 +122,14 @@ class MixtralCliTest {
     @Test
     void theContextLengthRuleInBatchMode(@TempDir Path tmp) throws Exception {
         Path model = tmp.resolve("m.gguf");
-        assertEquals(0, run("random-model", "--out", model.toString(), "--type", "q8_0").code());
+        assertEquals(0, CliRun.of("random-model", "--out", model.toString(), "--type", "q8_0").code());
         Path in = tmp.resolve("in.jsonl");
         Files.write(in, List.of(
                 "{\"id\": \"fits-one\", \"prompt_ids\": " + ids(15) + ", \"max_new_tokens\": 8, \"ignore_eos\": true}",
                 "{\"id\": \"full\", \"prompt_ids\": " + ids(16) + ", \"max_new_tokens\": 1}",
                 "{\"id\": \"cut\", \"prompt_ids\": " + ids(10) + ", \"max_new_tokens\": 20, \"ignore_eos\": true}"));
         Path out = tmp.resolve("out.jsonl");
-        Run r = run("generate", "--model", model.toString(), "--input", in.toString(), "--output", out.toString(),
+        CliRun r = CliRun.of("generate", "--model", model.toString(), "--input", in.toString(), "--output", out.toString(),
                 "--context-length", "16", "--temperature", "0");
         assertEquals(0, r.code(), r.err());
         List<String> lines = Files.readAllLines(out);
@@ -173,9 +151,9 @@ class MixtralCliTest {
     @Test
     void generateRoutingStatsWritesCountsAndEachTokensExperts(@TempDir Path tmp) throws Exception {
         Path model = tmp.resolve("m.gguf");
-        assertEquals(0, run("random-model", "--out", model.toString(), "--type", "q8_0").code());
+        assertEquals(0, CliRun.of("random-model", "--out", model.toString(), "--type", "q8_0").code());
         Path stats = tmp.resolve("routing.json");
-        Run r = run("generate", "--model", model.toString(), "--prompt-ids", "1,40,7,99", "--max-new-tokens", "3",
+        CliRun r = CliRun.of("generate", "--model", model.toString(), "--prompt-ids", "1,40,7,99", "--max-new-tokens", "3",
                 "--ignore-eos", "--temperature", "0", "--routing-stats", stats.toString(), "--routing-tokens");
         assertEquals(0, r.code(), r.err());
         JsonNode json = Json.MAPPER.readTree(stats.toFile());
@@ -193,7 +171,7 @@ class MixtralCliTest {
         assertEquals(1, first.get("token_id").asInt());
         assertEquals(k, first.get("experts").size());
 
-        Run alone = run("generate", "--model", model.toString(), "--prompt", "hi", "--routing-tokens");
+        CliRun alone = CliRun.of("generate", "--model", model.toString(), "--prompt", "hi", "--routing-tokens");
         assertEquals(2, alone.code());
         assertTrue(alone.err().contains("--routing-stats"), alone.err());
     }
@@ -203,13 +181,13 @@ class MixtralCliTest {
         Oracle.Prompt p = Oracle.reference("hf", "mini-mistral-hf").prompt("short_7");
         // mini-mistral-hf for its tokenizer files only; every mini-mistral GGUF carries the same vocabulary
         for (Path model : new Path[] {Oracle.tokenizerFolder("mini-mistral-hf"), Oracle.model("mini-mistral-q8_0.gguf")}) {
-            Run r = run("tokenize", "--model", model.toString(), "--text", "Rain fell softly on the old", "--json");
+            CliRun r = CliRun.of("tokenize", "--model", model.toString(), "--text", "Rain fell softly on the old", "--json");
             assertEquals(0, r.code(), r.err());
             assertEquals(Json.MAPPER.valueToTree(p.promptIds()), Json.MAPPER.readTree(r.out()).get("ids"), model.toString());
         }
         Path in = tmp.resolve("t.jsonl");
         Files.write(in, List.of("{\"text\": \"Rain fell softly on the old\"}", "{\"text\": \"\"}"));
-        Run r = run("tokenize", "--model", Oracle.file("models/mini-mistral-hf/tokenizer.json").toString(),
+        CliRun r = CliRun.of("tokenize", "--model", Oracle.file("models/mini-mistral-hf/tokenizer.json").toString(),
                 "--input", in.toString(), "--no-bos");
         assertEquals(0, r.code(), r.err());
         String[] lines = r.out().strip().split("\n");
@@ -220,7 +198,7 @@ class MixtralCliTest {
 
     @Test
     void inspectJsonListsTensorsWithTypesAndShapes() throws Exception {
-        Run r = run("inspect", "--model", Oracle.model("kquant-q4_k_m.gguf").toString(), "--json");
+        CliRun r = CliRun.of("inspect", "--model", Oracle.model("kquant-q4_k_m.gguf").toString(), "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode o = Json.MAPPER.readTree(r.out());
         assertEquals(256, o.get("config").get("dim").asInt());
@@ -239,8 +217,8 @@ class MixtralCliTest {
     @Test
     void benchJsonHasTheFiguresOfTheContract(@TempDir Path tmp) throws Exception {
         Path model = tmp.resolve("m.gguf");
-        assertEquals(0, run("random-model", "--out", model.toString(), "--type", "q8_0").code());
-        Run r = run("bench", "--model", model.toString(), "--prompt-tokens", "16", "--new-tokens", "4",
+        assertEquals(0, CliRun.of("random-model", "--out", model.toString(), "--type", "q8_0").code());
+        CliRun r = CliRun.of("bench", "--model", model.toString(), "--prompt-tokens", "16", "--new-tokens", "4",
                 "--concurrency", "1,3", "--repeats", "1", "--threads", "2", "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode o = Json.MAPPER.readTree(r.out());
@@ -256,22 +234,22 @@ class MixtralCliTest {
 
     @Test
     void errorsGoToStderrWithANonZeroExit(@TempDir Path tmp) throws Exception {
-        Run missing = run("generate", "--model", tmp.resolve("nope.gguf").toString(), "--prompt", "hi");
+        CliRun missing = CliRun.of("generate", "--model", tmp.resolve("nope.gguf").toString(), "--prompt", "hi");
         assertNotEquals(0, missing.code());
         assertTrue(missing.err().contains("nope.gguf"), missing.err());
         Path junk = tmp.resolve("junk.gguf");
         Files.writeString(junk, "this is not a model");
-        Run bad = run("inspect", "--model", junk.toString());
+        CliRun bad = CliRun.of("inspect", "--model", junk.toString());
         assertNotEquals(0, bad.code());
         assertTrue(bad.err().contains("junk.gguf"), bad.err());
-        Run flags = run("generate", "--model", junk.toString());
+        CliRun flags = CliRun.of("generate", "--model", junk.toString());
         assertNotEquals(0, flags.code());
     }
 
     @Test
     void prefixCacheOnReusesASharedHeadAndOffComputesItWithTheSameTokens(@TempDir Path tmp) throws Exception {
         Path model = tmp.resolve("m.gguf");
-        assertEquals(0, run("random-model", "--out", model.toString(), "--type", "q8_0").code());
+        assertEquals(0, CliRun.of("random-model", "--out", model.toString(), "--type", "q8_0").code());
         StringBuilder head = new StringBuilder("[1");
         for (int i = 0; i < 40; i++) {
             head.append(", ").append(300 + i);
@@ -285,7 +263,7 @@ class MixtralCliTest {
         for (int m = 0; m < 2; m++) {
             Path out = tmp.resolve("out-" + modes[m] + ".jsonl");
             // one sequence at a time, so that b starts after a's head is in the cache
-            Run r = run("generate", "--model", model.toString(), "--input", in.toString(), "--output",
+            CliRun r = CliRun.of("generate", "--model", model.toString(), "--input", in.toString(), "--output",
                     out.toString(), "--max-batch-size", "1", "--threads", "2", "--prefix-cache", modes[m]);
             assertEquals(0, r.code(), r.err());
             List<String> lines = Files.readAllLines(out);
@@ -297,7 +275,7 @@ class MixtralCliTest {
             assertEquals(0, results[1][i].get("cached_prompt_tokens").asInt(), "off computes everything");
             assertEquals(results[1][i].get("token_ids"), results[0][i].get("token_ids"), "request " + i);
         }
-        Run bad = run("generate", "--model", model.toString(), "--prompt", "x", "--prefix-cache", "maybe");
+        CliRun bad = CliRun.of("generate", "--model", model.toString(), "--prompt", "x", "--prefix-cache", "maybe");
         assertNotEquals(0, bad.code());
         assertTrue(bad.err().contains("--prefix-cache"), bad.err());
     }
@@ -305,8 +283,8 @@ class MixtralCliTest {
     @Test
     void benchSharedPrefixRunsTheWorkloadWithTheCacheOnAndOff(@TempDir Path tmp) throws Exception {
         Path model = tmp.resolve("m.gguf");
-        assertEquals(0, run("random-model", "--out", model.toString(), "--type", "q8_0").code());
-        Run r = run("bench", "--model", model.toString(), "--shared-prefix-tokens", "40", "--tail-tokens", "3",
+        assertEquals(0, CliRun.of("random-model", "--out", model.toString(), "--type", "q8_0").code());
+        CliRun r = CliRun.of("bench", "--model", model.toString(), "--shared-prefix-tokens", "40", "--tail-tokens", "3",
                 "--requests", "4", "--new-tokens", "2", "--warmup-seconds", "0", "--threads", "2", "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode o = Json.MAPPER.readTree(r.out());

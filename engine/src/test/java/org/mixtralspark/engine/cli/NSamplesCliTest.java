@@ -6,9 +6,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.mixtralspark.engine.oracle.Oracle;
 import org.mixtralspark.engine.sampling.Seeds;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,31 +17,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** {@code generate --n} and {@code n} in batch lines, on the oracle's mini-mistral. */
 class NSamplesCliTest {
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static synchronized Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int code = MixtralCli.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
     private static String model() {
         return Oracle.model("mini-mistral-q8_0.gguf").toString();
     }
 
     private static JsonNode generate(long seed, int n) throws Exception {
-        Run r = run("generate", "--model", model(), "--prompt", "Once upon a time", "--temperature", "1",
+        CliRun r = CliRun.of("generate", "--model", model(), "--prompt", "Once upon a time", "--temperature", "1",
                 "--seed", Long.toString(seed), "--max-new-tokens", "8", "--ignore-eos", "--n", Integer.toString(n),
                 "--json");
         assertEquals(0, r.code(), r.err());
@@ -68,7 +46,7 @@ class NSamplesCliTest {
             assertEquals(8, s.get("completion_tokens").asInt());
         }
 
-        Run text = run("generate", "--model", model(), "--prompt", "Once upon a time", "--temperature", "1",
+        CliRun text = CliRun.of("generate", "--model", model(), "--prompt", "Once upon a time", "--temperature", "1",
                 "--seed", "9", "--max-new-tokens", "8", "--ignore-eos", "--n", "2");
         assertEquals(0, text.code(), text.err());
         assertTrue(text.out().contains("=== sample 0 (length) ===\n" + samples.get(0).get("text").asText() + "\n"
@@ -77,7 +55,7 @@ class NSamplesCliTest {
 
     @Test
     void anNOutOfRangeExitsTwoNamingIt() {
-        Run r = run("generate", "--model", model(), "--prompt", "x", "--n", "65");
+        CliRun r = CliRun.of("generate", "--model", model(), "--prompt", "x", "--n", "65");
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains("n = 65") && r.err().contains("[1, 64]"), r.err());
     }
@@ -91,7 +69,7 @@ class NSamplesCliTest {
                 "{\"id\":\"c\",\"prompt\":\"Hello\",\"n\":0}",
                 "{\"id\":\"d\",\"prompt\":\"Hello\",\"n\":1}"));
         Path out = tmp.resolve("out.jsonl");
-        Run r = run("generate", "--model", model(), "--input", in.toString(), "--output", out.toString(),
+        CliRun r = CliRun.of("generate", "--model", model(), "--input", in.toString(), "--output", out.toString(),
                 "--temperature", "1", "--seed", "5", "--max-new-tokens", "6", "--ignore-eos", "--n", "2");
         assertEquals(0, r.code(), r.err());
         List<String> lines = Files.readAllLines(out);

@@ -12,9 +12,6 @@ import org.mixtralspark.engine.serving.Engine;
 import org.mixtralspark.engine.serving.EngineOptions;
 import org.mixtralspark.engine.serving.Engines;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -31,25 +28,6 @@ class ScoringCliTest {
 
     private static final String MODEL = Oracle.model("mini-mistral-f32.gguf").toString();
     private static final String[] EXACT = {"--cpu-math", "exact", "--kv-type", "f32", "--threads", "2"};
-
-    private record Run(int code, String out, String err) {
-    }
-
-    private static synchronized Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int code = MixtralCli.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
 
     private static String[] args(String... a) {
         String[] all = Arrays.copyOf(a, a.length + EXACT.length);
@@ -85,7 +63,7 @@ class ScoringCliTest {
     void scorePrintsEachLabelsLogprobAndTheBestAgreeingWithBruteForce() throws Exception {
         String prompt = "The weather today is";
         List<String> labels = List.of("sunny", "rainy", "very cold and windy");
-        Run r = run(args("score", "--model", MODEL, "--prompt", prompt, "--label", labels.get(0), "--label",
+        CliRun r = CliRun.of(args("score", "--model", MODEL, "--prompt", prompt, "--label", labels.get(0), "--label",
                 labels.get(1), "--label", labels.get(2), "--json"));
         assertEquals(0, r.code(), r.err());
         JsonNode o = Json.MAPPER.readTree(r.out());
@@ -111,13 +89,13 @@ class ScoringCliTest {
         }
         assertEquals(bestLabel, o.get("best").asText());
 
-        Run table = run(args("score", "--model", MODEL, "--prompt", prompt, "--label", "sunny", "--label", "rainy"));
+        CliRun table = CliRun.of(args("score", "--model", MODEL, "--prompt", prompt, "--label", "sunny", "--label", "rainy"));
         assertEquals(0, table.code(), table.err());
         assertEquals(3, table.out().strip().split("\n").length, table.out());
         assertTrue(table.out().lines().filter(s -> s.endsWith("(best)")).count() == 1, table.out());
 
         // normalised: the best mean per token, which the long label can win only by its mean
-        Run normalized = run(args("score", "--model", MODEL, "--prompt", prompt, "--label", labels.get(0),
+        CliRun normalized = CliRun.of(args("score", "--model", MODEL, "--prompt", prompt, "--label", labels.get(0),
                 "--label", labels.get(2), "--normalize", "--json"));
         JsonNode n = Json.MAPPER.readTree(normalized.out());
         double mean0 = n.get("labels").get(0).get("logprob").asDouble() / n.get("labels").get(0).get("token_logprobs").size();
@@ -127,15 +105,15 @@ class ScoringCliTest {
 
     @Test
     void aBadLabelListFailsNamingTheProblem() {
-        Run dup = run(args("score", "--model", MODEL, "--prompt", "x", "--label", "a", "--label", "a"));
+        CliRun dup = CliRun.of(args("score", "--model", MODEL, "--prompt", "x", "--label", "a", "--label", "a"));
         assertEquals(1, dup.code());
         assertTrue(dup.err().contains("\"a\" is given twice"), dup.err());
-        Run empty = run(args("score", "--model", MODEL, "--prompt", "x", "--label", ""));
+        CliRun empty = CliRun.of(args("score", "--model", MODEL, "--prompt", "x", "--label", ""));
         assertEquals(1, empty.code());
         assertTrue(empty.err().contains("label 0 is empty"), empty.err());
-        Run none = run(args("score", "--model", MODEL, "--prompt", "x"));
+        CliRun none = CliRun.of(args("score", "--model", MODEL, "--prompt", "x"));
         assertEquals(2, none.code(), "--label is required");
-        Run tooLong = run(args("score", "--model", MODEL, "--prompt", "x", "--label", "a b c d e f g h",
+        CliRun tooLong = CliRun.of(args("score", "--model", MODEL, "--prompt", "x", "--label", "a b c d e f g h",
                 "--context-length", "6"));
         assertEquals(1, tooLong.code());
         assertTrue(tooLong.err().contains("does not fit in the context of 6"), tooLong.err());
@@ -144,7 +122,7 @@ class ScoringCliTest {
     @Test
     void generateGivesPromptLogprobsOnRequest() throws Exception {
         String prompt = "Rain fell softly on the old";
-        Run r = run(args("generate", "--model", MODEL, "--prompt", prompt, "--max-new-tokens", "2",
+        CliRun r = CliRun.of(args("generate", "--model", MODEL, "--prompt", prompt, "--max-new-tokens", "2",
                 "--prompt-logprobs", "3", "--json"));
         assertEquals(0, r.code(), r.err());
         JsonNode o = Json.MAPPER.readTree(r.out());
@@ -156,7 +134,7 @@ class ScoringCliTest {
             assertEquals(3, lp.get(i).get("top").size());
             assertTrue(lp.get(i).get("logprob").asDouble() <= lp.get(i).get("top").get(0).get("logprob").asDouble());
         }
-        Run text = run(args("generate", "--model", MODEL, "--prompt", prompt, "--max-new-tokens", "2",
+        CliRun text = CliRun.of(args("generate", "--model", MODEL, "--prompt", prompt, "--max-new-tokens", "2",
                 "--prompt-logprobs"));
         assertEquals(0, text.code(), text.err());
         double sum = 0;
@@ -167,7 +145,7 @@ class ScoringCliTest {
         assertTrue(ppl.find(), text.err());
         double expectedPpl = Math.exp(-sum / lp.size());
         assertEquals(expectedPpl, Double.parseDouble(ppl.group(1)), 1e-5 * expectedPpl, text.err());
-        Run bad = run(args("generate", "--model", MODEL, "--prompt", prompt, "--prompt-logprobs", "21"));
+        CliRun bad = CliRun.of(args("generate", "--model", MODEL, "--prompt", prompt, "--prompt-logprobs", "21"));
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("--prompt-logprobs"), bad.err());
     }
@@ -182,12 +160,12 @@ class ScoringCliTest {
                 "{\"id\":\"n\",\"prompt\":\"Hello\",\"labels\":[\"a\"],\"normalize\":true}",
                 "{\"id\":\"nolabels\",\"prompt\":\"Hello\",\"normalize\":true}"));
         Path out = tmp.resolve("out.jsonl");
-        Run r = run(args("generate", "--model", MODEL, "--input", in.toString(), "--output", out.toString()));
+        CliRun r = CliRun.of(args("generate", "--model", MODEL, "--input", in.toString(), "--output", out.toString()));
         assertEquals(0, r.code(), r.err());
         List<String> lines = Files.readAllLines(out);
         assertEquals(5, lines.size());
         JsonNode s = Json.MAPPER.readTree(lines.get(0));
-        Run single = run(args("score", "--model", MODEL, "--prompt", "The weather today is", "--label", "sunny",
+        CliRun single = CliRun.of(args("score", "--model", MODEL, "--prompt", "The weather today is", "--label", "sunny",
                 "--label", "rainy", "--json"));
         JsonNode expected = Json.MAPPER.readTree(single.out());
         assertEquals(expected.get("best").asText(), s.get("label").asText(), lines.get(0));

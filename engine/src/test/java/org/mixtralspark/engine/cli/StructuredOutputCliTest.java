@@ -5,9 +5,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mixtralspark.engine.oracle.Oracle;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -19,25 +16,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** {@code generate --response-format} and {@code response_format} in batch lines, on the oracle's mini-mistral. */
 class StructuredOutputCliTest {
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static synchronized Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int code = MixtralCli.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
     private static final String SCHEMA = "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"person\",\"schema\":"
             + "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":8},"
             + "\"age\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":120}},\"required\":[\"name\",\"age\"],"
@@ -46,7 +24,7 @@ class StructuredOutputCliTest {
     @Test
     void generateWithAResponseFormatFromTheFlagAndFromAFile(@TempDir Path tmp) throws Exception {
         String model = Oracle.model("mini-mistral-q8_0.gguf").toString();
-        Run r = run("generate", "--model", model, "--prompt", "Who?", "--temperature", "1", "--seed", "3",
+        CliRun r = CliRun.of("generate", "--model", model, "--prompt", "Who?", "--temperature", "1", "--seed", "3",
                 "--max-new-tokens", "60", "--response-format", SCHEMA, "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode o = Json.MAPPER.readTree(r.out());
@@ -57,7 +35,7 @@ class StructuredOutputCliTest {
 
         Path file = tmp.resolve("format.json");
         Files.writeString(file, "{\"type\":\"regex\",\"pattern\":\"[a-c]{3}-\\\\d\"}");
-        Run fromFile = run("generate", "--model", model, "--prompt", "Code:", "--temperature", "1", "--seed", "1",
+        CliRun fromFile = CliRun.of("generate", "--model", model, "--prompt", "Code:", "--temperature", "1", "--seed", "1",
                 "--max-new-tokens", "20", "--response-format", "@" + file);
         assertEquals(0, fromFile.code(), fromFile.err());
         assertTrue(Pattern.matches("[a-c]{3}-\\d", fromFile.out().strip()), fromFile.out());
@@ -66,7 +44,7 @@ class StructuredOutputCliTest {
     @Test
     void aBadResponseFormatFlagExitsTwoNamingTheProblem() {
         String model = Oracle.model("mini-mistral-q8_0.gguf").toString();
-        Run r = run("generate", "--model", model, "--prompt", "x", "--response-format",
+        CliRun r = CliRun.of("generate", "--model", model, "--prompt", "x", "--response-format",
                 "{\"type\":\"json_schema\",\"schema\":{\"type\":\"string\",\"uniqueItems\":true}}");
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains("--response-format") && r.err().contains("'uniqueItems'"), r.err());
@@ -82,7 +60,7 @@ class StructuredOutputCliTest {
                 "{\"id\":\"c\",\"prompt\":\"JSON:\",\"response_format\":\"{\\\"type\\\":\\\"regex\\\",\\\"pattern\\\":\\\"(?=x)\\\"}\"}",
                 "{\"id\":\"d\",\"prompt\":\"free\",\"response_format\":null,\"max_new_tokens\":3}"));
         Path out = tmp.resolve("out.jsonl");
-        Run r = run("generate", "--model", model, "--input", in.toString(), "--output", out.toString(),
+        CliRun r = CliRun.of("generate", "--model", model, "--input", in.toString(), "--output", out.toString(),
                 "--temperature", "1", "--seed", "7", "--response-format", SCHEMA);
         assertEquals(0, r.code(), r.err());
         List<String> lines = Files.readAllLines(out);
